@@ -1,0 +1,401 @@
+//! Turning a node into typed JSON by its SHACL shapes: the arguments of a processor, and the
+//! implementation fields (file, class, ...) of its class.
+
+use crate::classes::{types_of, Classes};
+use crate::graph_walk::{is_list, list_items, object, values_at};
+use crate::names::Names;
+use crate::problem::{Problem, ProblemKind};
+use crate::shapes::{PropertyShape, Shapes};
+use crate::vocab::{iri, XSD, XSD_INTEGERS};
+use oxigraph::model::{NamedNode, Term};
+use oxigraph::store::Store;
+use serde_json::{Map, Number, Value};
+
+/// Nested arguments deeper than this are almost surely a loop in the data.
+const MAX_DEPTH: usize = 32;
+
+/// Which end of a channel an argument is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Reader,
+    Writer,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Reader => "reader",
+            Role::Writer => "writer",
+        }
+    }
+}
+
+/// Finds the channel behind a reader or writer end; implemented by the channel resolution.
+pub trait ChannelEnds {
+    /// The channel's id, or the problem with using `end` as a `role`.
+    fn channel_of(&mut self, end: &Term, role: Role, processor: &Term, argument: &str) -> Result<String, ProblemKind>;
+}
+
+/// What the extraction needs to look at. Lives for one resolution.
+pub struct Extractor<'a> {
+    pub store: &'a Store,
+    pub names: &'a Names,
+    pub shapes: &'a Shapes,
+    pub classes: &'a Classes,
+    pub env: &'a dyn Fn(&str) -> Option<String>,
+}
+
+/// One extraction: a processor's arguments or its class's implementation fields.
+pub struct Extraction<'a, 'b> {
+    pub extractor: &'b Extractor<'a>,
+    pub channels: &'b mut dyn ChannelEnds,
+    /// The processor (or class) being extracted, for channel uses and messages.
+    pub root: Term,
+    /// The file shown with problems.
+    pub file: Option<String>,
+    pub problems: Vec<Problem>,
+}
+
+impl<'a, 'b> Extraction<'a, 'b> {
+    /// Extracts `node` with `properties` into a JSON object. `prefix` names the enclosing field
+    /// (`config.input`) so that channel uses say which argument they came from.
+    pub fn object(&mut self, node: &Term, properties: &[PropertyShape], prefix: &str, depth: usize) -> Map<String, Value> {
+        let mut out = Map::new();
+        for property in properties {
+            let field = if prefix.is_empty() { property.name.clone() } else { format!("{prefix}.{}", property.name) };
+            if let Some(value) = self.property(node, property, &field, depth) {
+                out.insert(property.name.clone(), value);
+            }
+        }
+        out
+    }
+
+    fn problem(&mut self, kind: ProblemKind, subject: &Term, property: &PropertyShape) {
+        let names = self.extractor.names;
+        let mut problem = Problem::new(kind).in_file(self.file.clone()).subject(names.term(subject));
+        if let Some(predicate) = property.predicate_iri() {
+            problem = problem.predicate(names.iri(predicate));
+        }
+        self.problems.push(problem);
+    }
+
+    fn property(&mut self, node: &Term, property: &PropertyShape, field: &str, depth: usize) -> Option<Value> {
+        let store = self.extractor.store;
+        let names = self.extractor.names;
+        let subject = names.term(node);
+        let mut values = Vec::new();
+        for value in values_at(store, node, &property.path) {
+            if property.path != crate::shapes::PropertyPath::Identity && is_list(store, &value) {
+                match list_items(store, &value) {
+                    Some(items) => values.extend(items),
+                    None => {
+                        let kind = ProblemKind::MalformedList { subject, name: property.name.clone() };
+                        self.problem(kind, node, property);
+                        return None;
+                    }
+                }
+            } else {
+                values.push(value);
+            }
+        }
+        if values.is_empty() {
+            if let Some(default) = &property.default_value {
+                values.push(default.clone());
+            }
+        }
+        let count = values.len();
+        if count == 0 && property.min_count > 0 {
+            let kind = ProblemKind::MissingArgument { processor: subject, name: property.name.clone() };
+            self.problem(kind, node, property);
+            return None;
+        }
+        if let Some(max) = property.max_count {
+            if count as u64 > max {
+                let kind = ProblemKind::TooManyValues { subject, name: property.name.clone(), max, count };
+                self.problem(kind, node, property);
+                return None;
+            }
+        }
+        if count > 0 && (count as u64) < property.min_count {
+            let kind = ProblemKind::TooFewValues { subject, name: property.name.clone(), min: property.min_count, count };
+            self.problem(kind, node, property);
+            return None;
+        }
+        let mut converted = Vec::with_capacity(count);
+        for value in &values {
+            converted.push(self.value(node, value, property, field, depth)?);
+        }
+        if property.max_count == Some(1) {
+            converted.into_iter().next()
+        } else {
+            Some(Value::Array(converted))
+        }
+    }
+
+    fn value(&mut self, node: &Term, value: &Term, property: &PropertyShape, field: &str, depth: usize) -> Option<Value> {
+        let extractor = self.extractor;
+        let names = extractor.names;
+        let value = match self.environment(node, value, property)? {
+            Some(from_env) => from_env,
+            None => value.clone(),
+        };
+        if let Some(class) = &property.class {
+            if let Some(role) = channel_role(extractor.classes, class) {
+                let root = self.root.clone();
+                return match self.channels.channel_of(&value, role, &root, field) {
+                    Ok(channel) => {
+                        let mut reference = Map::new();
+                        reference.insert(format!("@{}", role.as_str()), Value::String(channel));
+                        Some(Value::Object(reference))
+                    }
+                    Err(kind) => {
+                        self.problem(kind, node, property);
+                        None
+                    }
+                };
+            }
+            return self.nested(node, &value, class, property, field, depth);
+        }
+        match &property.datatype {
+            Some(datatype) => self.typed(node, &value, datatype, property),
+            None => match &value {
+                Term::Literal(literal) => {
+                    let datatype = literal.datatype().into_owned();
+                    self.typed(node, &value, &datatype, property)
+                }
+                Term::NamedNode(n) => Some(Value::String(n.as_str().to_string())),
+                _ => {
+                    let types = types_of(extractor.store, &value);
+                    match types.first() {
+                        Some(class) => self.nested(node, &value, &class.clone(), property, field, depth),
+                        None => {
+                            let kind = ProblemKind::NoShapeForClass {
+                                subject: names.term(node),
+                                name: property.name.clone(),
+                                class: "(untyped)".into(),
+                            };
+                            self.problem(kind, node, property);
+                            None
+                        }
+                    }
+                }
+            },
+        }
+    }
+
+    /// Resolves `[ a rdfl:EnvVariable; rdfl:envKey "K"; rdfl:envDefault "d" ]` to a string literal.
+    /// Outer None: a problem was reported; inner None: not an environment variable.
+    fn environment(&mut self, node: &Term, value: &Term, property: &PropertyShape) -> Option<Option<Term>> {
+        let store = self.extractor.store;
+        let names = self.extractor.names;
+        if matches!(value, Term::Literal(_)) {
+            return Some(None);
+        }
+        if !types_of(store, value).iter().any(|t| t.as_str() == iri::RDFL_ENV_VARIABLE) {
+            return Some(None);
+        }
+        let Some(Term::Literal(key)) = object(store, value, iri::RDFL_ENV_KEY) else {
+            let kind = ProblemKind::EnvVariableWithoutKey { subject: names.term(node), name: property.name.clone() };
+            self.problem(kind, node, property);
+            return None;
+        };
+        let key = key.value().to_string();
+        if let Some(found) = (self.extractor.env)(&key) {
+            return Some(Some(Term::Literal(oxigraph::model::Literal::new_simple_literal(found))));
+        }
+        match object(store, value, iri::RDFL_ENV_DEFAULT) {
+            Some(default) => Some(Some(default)),
+            None => {
+                let kind = ProblemKind::UnknownEnvVariable { subject: names.term(node), name: property.name.clone(), key };
+                self.problem(kind, node, property);
+                None
+            }
+        }
+    }
+
+    fn nested(&mut self, node: &Term, value: &Term, class: &NamedNode, property: &PropertyShape, field: &str, depth: usize) -> Option<Value> {
+        let extractor = self.extractor;
+        let names = extractor.names;
+        if let Term::Literal(_) = value {
+            let kind = ProblemKind::ExpectedResource { subject: names.term(node), name: property.name.clone(), value: names.term(value) };
+            self.problem(kind, node, property);
+            return None;
+        }
+        let types = types_of(extractor.store, value);
+        if !types.is_empty() && !types.iter().any(|t| extractor.classes.is_a(t, class.as_str())) {
+            let kind = ProblemKind::WrongClass {
+                subject: names.term(node),
+                name: property.name.clone(),
+                value: names.term(value),
+                actual: types.iter().map(|t| names.iri(t.as_str())).collect::<Vec<_>>().join(", "),
+                expected: names.iri(class.as_str()),
+            };
+            self.problem(kind, node, property);
+            return None;
+        }
+        // The value's own (more specific) classes first, then the declared class and its ancestors.
+        let mut shape_nodes = Vec::new();
+        for class in types.iter().chain(std::iter::once(class)) {
+            for ancestor in extractor.classes.with_superclasses(class) {
+                for shape in extractor.shapes.for_class(ancestor) {
+                    if !shape_nodes.contains(shape) {
+                        shape_nodes.push(shape.clone());
+                    }
+                }
+            }
+        }
+        if shape_nodes.is_empty() {
+            return match value {
+                // A class without a shape is a plain reference: pass its IRI.
+                Term::NamedNode(n) => Some(Value::String(n.as_str().to_string())),
+                _ => {
+                    let kind = ProblemKind::NoShapeForClass { subject: names.term(node), name: property.name.clone(), class: names.iri(class.as_str()) };
+                    self.problem(kind, node, property);
+                    None
+                }
+            };
+        }
+        if depth >= MAX_DEPTH {
+            let kind = ProblemKind::NestingTooDeep { subject: names.term(node), name: property.name.clone(), depth };
+            self.problem(kind, node, property);
+            return None;
+        }
+        let target = names.iri(class.as_str());
+        let properties = extractor.shapes.merged(shape_nodes.iter(), &target, &mut self.problems, names);
+        Some(Value::Object(self.object(value, &properties, field, depth + 1)))
+    }
+
+    fn typed(&mut self, node: &Term, value: &Term, datatype: &NamedNode, property: &PropertyShape) -> Option<Value> {
+        let names = self.extractor.names;
+        let dt = datatype.as_str();
+        let text = match value {
+            Term::Literal(l) => l.value().to_string(),
+            Term::NamedNode(n) if is_iri_or_string(dt) => return Some(Value::String(n.as_str().to_string())),
+            _ => {
+                let kind = ProblemKind::ExpectedLiteral {
+                    subject: names.term(node),
+                    name: property.name.clone(),
+                    value: names.term(value),
+                    datatype: names.iri(dt),
+                };
+                self.problem(kind, node, property);
+                return None;
+            }
+        };
+        match convert(&text, dt) {
+            Some(json) => Some(json),
+            None => {
+                let kind = ProblemKind::WrongDatatype {
+                    subject: names.term(node),
+                    name: property.name.clone(),
+                    value: names.term(value),
+                    datatype: names.iri(dt),
+                };
+                self.problem(kind, node, property);
+                None
+            }
+        }
+    }
+}
+
+fn is_iri_or_string(datatype: &str) -> bool {
+    [iri::XSD_IRI, iri::XSD_ANY_URI, iri::XSD_STRING].contains(&datatype)
+}
+
+/// The lexical form `text` as JSON of `datatype`: integers as integers, decimals and doubles as
+/// numbers, booleans as booleans, anything else as a string. None when it does not fit.
+pub fn convert(text: &str, datatype: &str) -> Option<Value> {
+    let local = datatype.strip_prefix(XSD).unwrap_or("");
+    if XSD_INTEGERS.contains(&local) {
+        let text = text.trim();
+        let text = text.strip_prefix('+').unwrap_or(text);
+        let number = match text.parse::<i64>() {
+            Ok(n) => Number::from(n),
+            Err(_) => Number::from(text.parse::<u64>().ok()?),
+        };
+        let n = number.as_f64()?;
+        let in_range = match local {
+            "nonNegativeInteger" | "unsignedLong" => n >= 0.0,
+            "positiveInteger" => n > 0.0,
+            "nonPositiveInteger" => n <= 0.0,
+            "negativeInteger" => n < 0.0,
+            "int" => (i32::MIN as f64..=i32::MAX as f64).contains(&n),
+            "short" => (i16::MIN as f64..=i16::MAX as f64).contains(&n),
+            "byte" => (i8::MIN as f64..=i8::MAX as f64).contains(&n),
+            "unsignedInt" => (0.0..=u32::MAX as f64).contains(&n),
+            "unsignedShort" => (0.0..=u16::MAX as f64).contains(&n),
+            "unsignedByte" => (0.0..=u8::MAX as f64).contains(&n),
+            _ => true,
+        };
+        return in_range.then_some(Value::Number(number));
+    }
+    match datatype {
+        iri::XSD_BOOLEAN => match text.trim() {
+            "true" | "1" => Some(Value::Bool(true)),
+            "false" | "0" => Some(Value::Bool(false)),
+            _ => None,
+        },
+        iri::XSD_DECIMAL | iri::XSD_DOUBLE | iri::XSD_FLOAT => {
+            let text = text.trim();
+            // Rust also parses "inf" and "NaN", which JSON cannot carry.
+            if !text.bytes().all(|b| b.is_ascii_digit() || b"+-.eE".contains(&b)) {
+                return None;
+            }
+            if datatype == iri::XSD_DECIMAL && text.contains(['e', 'E']) {
+                return None;
+            }
+            let n: f64 = text.parse().ok()?;
+            Number::from_f64(n).map(Value::Number)
+        }
+        _ => Some(Value::String(text.to_string())),
+    }
+}
+
+/// Reader for the reading-end classes of both vocabularies (and their subclasses), Writer for the
+/// writing ends, None for any other class.
+pub fn channel_role(classes: &Classes, class: &NamedNode) -> Option<Role> {
+    if classes.is_a(class, iri::RDFC_READER) || classes.is_a(class, iri::CONN_READER_CHANNEL) {
+        Some(Role::Reader)
+    } else if classes.is_a(class, iri::RDFC_WRITER) || classes.is_a(class, iri::CONN_WRITER_CHANNEL) {
+        Some(Role::Writer)
+    } else {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn xsd(local: &str) -> String {
+        format!("{XSD}{local}")
+    }
+
+    #[test]
+    fn converts_lexical_forms_by_datatype() {
+        assert_eq!(convert("42", &xsd("integer")), Some(json!(42)));
+        assert_eq!(convert("+7", &xsd("int")), Some(json!(7)));
+        assert_eq!(convert("18446744073709551615", &xsd("unsignedLong")), Some(json!(18446744073709551615u64)));
+        assert_eq!(convert("1.50", &xsd("decimal")), Some(json!(1.5)));
+        assert_eq!(convert("1e3", &xsd("double")), Some(json!(1000.0)));
+        assert_eq!(convert("1", &xsd("boolean")), Some(json!(true)));
+        assert_eq!(convert("false", &xsd("boolean")), Some(json!(false)));
+        assert_eq!(convert("hello", &xsd("string")), Some(json!("hello")));
+        assert_eq!(convert("2024-01-01", &xsd("date")), Some(json!("2024-01-01")));
+    }
+
+    #[test]
+    fn refuses_what_does_not_fit() {
+        assert_eq!(convert("abc", &xsd("integer")), None);
+        assert_eq!(convert("1.5", &xsd("integer")), None);
+        assert_eq!(convert("300", &xsd("byte")), None);
+        assert_eq!(convert("-1", &xsd("nonNegativeInteger")), None);
+        assert_eq!(convert("0", &xsd("positiveInteger")), None);
+        assert_eq!(convert("yes", &xsd("boolean")), None);
+        assert_eq!(convert("NaN", &xsd("double")), None);
+        assert_eq!(convert("inf", &xsd("double")), None);
+        assert_eq!(convert("1e3", &xsd("decimal")), None);
+    }
+}

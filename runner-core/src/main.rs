@@ -1,0 +1,207 @@
+//! The `riffle` command line. Exit codes: 0 success, 1 failure while working, 2 a pipeline or
+//! query that is wrong (nothing was started).
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+use riffle_core::drawing::{self, DrawingFormat};
+use riffle_core::problem::report;
+use riffle_core::query::{self, OutputFormat};
+use riffle_core::resolve::{resolve, Options, Resolution};
+use riffle_core::runners::{find_program, Runners};
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+#[derive(Parser)]
+#[command(name = "riffle", version, about = "Run linked-data pipelines of processors written in Rust, JavaScript and Java.")]
+#[command(long_about = "Riffle loads a pipeline described in RDF (RDF-Connect or the older connector architecture), \
+resolves it with SPARQL into a plan, and runs one runner per language, wiring processors together over \
+in-memory, TCP or WebSocket channels.")]
+#[command(after_help = "Examples:\n  riffle validate pipelines/rdfc-echo/pipeline.ttl\n  riffle plan pipeline.ttl > plan.json\n  \
+riffle query pipeline.ttl 'SELECT ?p ?runner WHERE { ?p <https://w3id.org/riffle#runsOn> ?runner }'\n  riffle graph pipeline.ttl --format mermaid\n  riffle runners")]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Check a pipeline without starting anything: prints a one-line summary, or every problem (exit 2).
+    #[command(after_help = "Example:\n  riffle validate pipelines/conn-substitute/pipeline.ttl")]
+    Validate {
+        /// The pipeline file (.ttl, .trig, .nt, .nq, .rdf, .jsonld).
+        pipeline: PathBuf,
+    },
+    /// Print the resolved plan as JSON: runners with their argv, processors with typed arguments, channels.
+    #[command(after_help = "Example:\n  riffle plan pipeline.ttl | jq '.processors[].arguments'")]
+    Plan {
+        pipeline: PathBuf,
+        /// Write the plan to this file instead of standard output.
+        #[arg(short, long)]
+        output: Option<PathBuf>,
+    },
+    /// Run a SPARQL query over the pipeline's graphs and its plan graph <urn:riffle:plan>.
+    #[command(after_help = "The default graph is the union of every loaded file and the plan graph; each file is also a \
+named graph (its file: IRI).\n\nExamples:\n  riffle query pipeline.ttl 'SELECT * WHERE { ?channel <https://w3id.org/riffle#transport> ?t }'\n  \
+riffle query pipeline.ttl -f questions/cross-runner.rq --format csv\n  riffle query pipeline.ttl 'CONSTRUCT WHERE { ?s ?p ?o }' --format ntriples")]
+    Query {
+        pipeline: PathBuf,
+        /// The query text (SELECT, ASK, CONSTRUCT or DESCRIBE).
+        #[arg(required_unless_present = "file", conflicts_with = "file")]
+        query: Option<String>,
+        /// Read the query from a file instead.
+        #[arg(short, long)]
+        file: Option<PathBuf>,
+        /// Output format [default: table on a terminal, json otherwise; turtle for graphs].
+        #[arg(long, value_enum)]
+        format: Option<OutputFormat>,
+    },
+    /// Draw processors (grouped by runner instance) and channels (labelled with transport).
+    #[command(after_help = "Example:\n  riffle graph pipeline.ttl --format dot | dot -Tsvg > pipeline.svg")]
+    Graph {
+        pipeline: PathBuf,
+        #[arg(long, value_enum, default_value = "dot")]
+        format: DrawingFormat,
+    },
+    /// List the known runners (bundled, and declared by PIPELINE if given), what they handle, and
+    /// whether their program is found.
+    #[command(after_help = "Example:\n  riffle runners\n  riffle runners pipeline.ttl")]
+    Runners { pipeline: Option<PathBuf> },
+    /// Measure how long resolution takes, beside a raw baseline measured in the same run.
+    #[command(after_help = "Example:\n  riffle bench plan --processors 1000 --runs 7")]
+    Bench {
+        #[command(subcommand)]
+        what: BenchTarget,
+    },
+}
+
+#[derive(Subcommand)]
+enum BenchTarget {
+    /// `riffle plan` on a generated chain of N processors and N channels, and the start-up cost of
+    /// the bundled ontology.
+    Plan {
+        #[arg(long, default_value_t = 1000)]
+        processors: usize,
+        #[arg(long, default_value_t = 7)]
+        runs: usize,
+    },
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::from(1)
+        }
+    }
+}
+
+fn resolved(pipeline: &Path) -> anyhow::Result<Resolution> {
+    if !pipeline.exists() {
+        anyhow::bail!("{} does not exist", pipeline.display());
+    }
+    Ok(resolve(pipeline, &Options::default()))
+}
+
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
+    let stdout = std::io::stdout();
+    match cli.command {
+        Command::Validate { pipeline } => {
+            let resolution = resolved(&pipeline)?;
+            if !resolution.problems.is_empty() {
+                eprint!("{}", report(&resolution.problems));
+                return Ok(ExitCode::from(2));
+            }
+            println!("{}", resolution.plan.summary());
+        }
+        Command::Plan { pipeline, output } => {
+            let resolution = resolved(&pipeline)?;
+            if !resolution.problems.is_empty() {
+                eprint!("{}", report(&resolution.problems));
+                return Ok(ExitCode::from(2));
+            }
+            let json = serde_json::to_string_pretty(&resolution.plan)? + "\n";
+            match output {
+                Some(path) => std::fs::write(&path, json).with_context(|| format!("cannot write {}", path.display()))?,
+                None => stdout.lock().write_all(json.as_bytes())?,
+            }
+        }
+        Command::Query { pipeline, query, file, format } => {
+            let text = match (query, file) {
+                (Some(q), _) => q,
+                (None, Some(f)) => std::fs::read_to_string(&f).with_context(|| format!("cannot read query file {}", f.display()))?,
+                (None, None) => unreachable!("clap requires a query or a file"),
+            };
+            let resolution = resolved(&pipeline)?;
+            if !resolution.problems.is_empty() {
+                // Questions about a pipeline that does not validate are still worth answering,
+                // unless its files could not even be read.
+                eprint!("warning: the pipeline has problems; answering from what resolved.\n{}", report(&resolution.problems).replace("nothing was started.", "see `riffle validate`."));
+                if !resolution.loaded.problems.is_empty() {
+                    return Ok(ExitCode::from(2));
+                }
+            }
+            let terminal = stdout.is_terminal();
+            let mut out = stdout.lock();
+            if let Err(error) = query::run(&resolution.loaded.store, &resolution.loaded.names, &text, format, terminal, &mut out) {
+                out.flush()?;
+                eprintln!("error: {error}");
+                return Ok(ExitCode::from(2));
+            }
+        }
+        Command::Graph { pipeline, format } => {
+            let resolution = resolved(&pipeline)?;
+            if !resolution.problems.is_empty() {
+                eprint!("{}", report(&resolution.problems));
+                return Ok(ExitCode::from(2));
+            }
+            print!("{}", drawing::draw(&resolution.plan, &resolution.loaded.names, format));
+        }
+        Command::Runners { pipeline } => {
+            let (store, names, dir) = match &pipeline {
+                Some(path) => {
+                    let resolution = resolved(path)?;
+                    if !resolution.loaded.problems.is_empty() {
+                        eprint!("{}", report(&resolution.loaded.problems));
+                        return Ok(ExitCode::from(2));
+                    }
+                    let dir = resolution.plan.working_dir.clone();
+                    (resolution.loaded.store, resolution.loaded.names, PathBuf::from(dir))
+                }
+                None => {
+                    let loaded = riffle_core::loader::load_bundled();
+                    (loaded.store, loaded.names, std::env::current_dir()?)
+                }
+            };
+            let runners = Runners::load(&store);
+            let mut out = stdout.lock();
+            for runner in &runners.list {
+                let program = runner.argv.first().cloned().unwrap_or_default();
+                let found = find_program(&program, &dir);
+                writeln!(out, "{}  {}", names.iri(runner.iri.as_str()), runner.label.clone().unwrap_or_default())?;
+                let handles: Vec<String> = runner
+                    .subjects_of
+                    .iter()
+                    .map(|p| format!("subjects of {}", names.iri(p.as_str())))
+                    .chain(runner.instances_of.iter().map(|m| format!("instances of {}", names.iri(m.as_str()))))
+                    .collect();
+                writeln!(out, "  handles:  {}", if handles.is_empty() { "nothing".into() } else { handles.join(", ") })?;
+                if !runner.replaces.is_empty() {
+                    let replaced: Vec<String> = runner.replaces.iter().map(|r| names.iri(r.as_str())).collect();
+                    writeln!(out, "  replaces: {}", replaced.join(", "))?;
+                }
+                writeln!(out, "  argv:     {}", serde_json::to_string(&runner.argv)?)?;
+                match found {
+                    Some(path) => writeln!(out, "  program:  {} (found: {})", program, path.display())?,
+                    None => writeln!(out, "  program:  {} (NOT FOUND on PATH)", program)?,
+                }
+            }
+        }
+        Command::Bench { what: BenchTarget::Plan { processors, runs } } => {
+            riffle_core::bench::plan(processors, runs.max(1), &mut stdout.lock())?;
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}

@@ -1,0 +1,62 @@
+//! Printing IRIs the way the pipeline's author wrote them: relative to the pipeline's folder, or
+//! with the usual prefix, so that messages and drawings stay short and recognisable.
+
+use crate::vocab::PREFIXES;
+use oxigraph::model::Term;
+
+#[derive(Debug, Clone)]
+pub struct Names {
+    /// `file:///…/folder/` of the pipeline file; IRIs below it print relative to it.
+    base: String,
+}
+
+impl Names {
+    pub fn new(base_folder_url: String) -> Self {
+        Names { base: base_folder_url }
+    }
+
+    /// `<gen>` for a file IRI next to the pipeline, `rdfc:Reader` for a known namespace.
+    pub fn iri(&self, iri: &str) -> String {
+        if let Some(rest) = iri.strip_prefix(&self.base) {
+            return format!("<{rest}>");
+        }
+        for (prefix, namespace) in PREFIXES {
+            if let Some(local) = iri.strip_prefix(namespace) {
+                if !local.is_empty() && local.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-') {
+                    return format!("{prefix}:{local}");
+                }
+            }
+        }
+        format!("<{iri}>")
+    }
+
+    /// Blank nodes print as `[]`: their labels are Riffle's, not the author's.
+    pub fn term(&self, term: &Term) -> String {
+        match term {
+            Term::NamedNode(n) => self.iri(n.as_str()),
+            Term::BlankNode(_) => "[]".to_string(),
+            Term::Literal(l) => {
+                let value = l.value();
+                let shown: String = if value.chars().count() > 60 {
+                    format!("{}…", value.chars().take(60).collect::<String>())
+                } else {
+                    value.to_string()
+                };
+                format!("\"{}\"", shown.escape_debug())
+            }
+            #[allow(unreachable_patterns)]
+            other => other.to_string(),
+        }
+    }
+
+    /// A file path as shown in messages: relative to the pipeline's folder where it is inside it.
+    pub fn file(&self, url: &str) -> String {
+        if let Some(rest) = url.strip_prefix(&self.base) {
+            return crate::fileurl::decode(rest);
+        }
+        if let Some(bundled) = url.strip_prefix(crate::bundled::GRAPH_PREFIX) {
+            return format!("(bundled) {bundled}");
+        }
+        crate::fileurl::to_path(url).map(|p| p.display().to_string()).unwrap_or_else(|| url.to_string())
+    }
+}

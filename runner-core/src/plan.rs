@@ -1,0 +1,104 @@
+//! The resolved plan: plain data with no RDF in it, what `riffle plan` prints and what the
+//! orchestrator runs. Processor arguments are JSON; a reader or writer argument is the object
+//! `{"@reader": "<channel id>"}` or `{"@writer": "<channel id>"}`, which each runner replaces
+//! with a live reader or writer.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Plan {
+    /// The rdfc:Pipeline resolved, if the file has one (connector-architecture files do not).
+    pub pipeline: Option<String>,
+    /// The pipeline file.
+    pub source: String,
+    /// Runners start here, so relative paths in arguments mean what the pipeline's author sees.
+    pub working_dir: String,
+    pub runners: Vec<RunnerInstance>,
+    pub processors: Vec<Processor>,
+    pub channels: Vec<Channel>,
+}
+
+/// One process of a runner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunnerInstance {
+    /// Unique in the plan: the runner's language, with `-2`, `-3`... for further instances.
+    pub id: String,
+    /// The runner's IRI.
+    pub runner: String,
+    pub label: Option<String>,
+    pub argv: Vec<String>,
+    /// argv[0] as found on PATH; None when it was not found (a validation problem).
+    pub program: Option<String>,
+    /// Ids of the processors it runs.
+    pub processors: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Processor {
+    /// The processor's IRI (or `_:label` for a blank node).
+    pub id: String,
+    pub class: String,
+    /// Id of the runner instance that runs it.
+    pub runner: String,
+    /// What the runner needs to load its code (file, class, function, jar...).
+    pub implementation: Map<String, Value>,
+    pub arguments: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    Memory,
+    Tcp,
+    #[serde(rename = "websocket")]
+    WebSocket,
+}
+
+impl Transport {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Memory => "memory",
+            Transport::Tcp => "tcp",
+            Transport::WebSocket => "websocket",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Channel {
+    pub id: String,
+    pub transport: Transport,
+    /// True when its ends run on more than one runner instance.
+    pub crosses_runners: bool,
+    pub writers: Vec<End>,
+    pub readers: Vec<End>,
+}
+
+/// A processor argument that is an end of a channel.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct End {
+    pub processor: String,
+    /// The argument's field, dotted for nested ones (`config.input`).
+    pub argument: String,
+}
+
+impl Plan {
+    pub fn processor(&self, id: &str) -> Option<&Processor> {
+        self.processors.iter().find(|p| p.id == id)
+    }
+
+    /// One line: what `riffle validate` prints for a good pipeline.
+    pub fn summary(&self) -> String {
+        let plural = |n: usize, word: &str| format!("{n} {word}{}", if n == 1 { "" } else { "s" });
+        let mut runners: Vec<&str> = self.runners.iter().map(|r| r.id.as_str()).collect();
+        runners.sort();
+        format!(
+            "ok: {}, {}, {} ({})",
+            plural(self.processors.len(), "processor"),
+            plural(self.channels.len(), "channel"),
+            plural(self.runners.len(), "runner instance"),
+            runners.join(", ")
+        )
+    }
+}

@@ -1,0 +1,263 @@
+//! Everything that can be wrong with a pipeline, as typed values that say where and how to fix it.
+
+use std::fmt;
+
+/// One thing wrong with a pipeline. Resolution collects all of them before reporting, so a user
+/// fixes a file in one pass instead of one error per run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Problem {
+    pub kind: ProblemKind,
+    /// The file the problem is in, as shown to the user (relative to the pipeline's folder).
+    pub file: Option<String>,
+    /// 1-based line and column, where the parser knows them.
+    pub position: Option<(u64, u64)>,
+    /// The subject the problem is about, printed compactly (`<gen>`, `rdfc:LogProcessor`).
+    pub subject: Option<String>,
+    /// The predicate involved, printed compactly.
+    pub predicate: Option<String>,
+}
+
+/// The kinds of problem, each with its own message; [`ProblemKind::help`] says how to fix it.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ProblemKind {
+    #[error("cannot read {path}: {reason}")]
+    Unreadable { path: String, reason: String },
+    #[error("{path} has an extension Riffle does not know as RDF")]
+    UnknownFormat { path: String },
+    #[error("syntax error: {message}")]
+    Syntax { message: String },
+    #[error("imports {import}, which does not exist")]
+    MissingImport { import: String },
+    #[error("imports {import}, which is a folder, not a file")]
+    ImportIsFolder { import: String },
+    #[error("imports {import}, which is not a local file")]
+    RemoteImport { import: String },
+    #[error("no processors found")]
+    NoProcessors,
+    #[error("the file describes {count} pipelines: {pipelines}")]
+    SeveralPipelines { count: usize, pipelines: String },
+    #[error("processor {processor} has no rdf:type")]
+    UntypedProcessor { processor: String },
+    #[error("processor {processor} is a {class}, which is not a processor class")]
+    UnknownProcessorClass { processor: String, class: String },
+    #[error("processor {processor} has {count} processor classes: {classes}")]
+    SeveralProcessorClasses { processor: String, count: usize, classes: String },
+    #[error("processor {processor} is listed under {count} runner instances")]
+    ProcessorInSeveralRunners { processor: String, count: usize },
+    #[error("no runner can run processor {processor} (class {class}, declared with {declared_by})")]
+    NoRunner { processor: String, class: String, declared_by: String },
+    #[error("{count} runners can run processor {processor} (class {class}): {runners}")]
+    SeveralRunners { processor: String, class: String, count: usize, runners: String },
+    #[error("unknown runner {runner}")]
+    UnknownRunner { runner: String },
+    #[error("a rdfc:consistsOf part of the pipeline names no runner")]
+    PartWithoutRunner,
+    #[error("runner {runner} cannot run processor {processor} (class {class})")]
+    RunnerMismatch { runner: String, processor: String, class: String },
+    #[error("runner {runner} says neither how to start it (riffle:argv) nor rdfc:command")]
+    RunnerWithoutCommand { runner: String },
+    #[error("runner {runner} needs program \"{program}\", which is not on PATH")]
+    ProgramNotFound { runner: String, program: String },
+    #[error("processor {processor} lacks required argument \"{name}\"")]
+    MissingArgument { processor: String, name: String },
+    #[error("argument \"{name}\" of {subject} takes at most {max} value(s) but has {count}")]
+    TooManyValues { subject: String, name: String, max: u64, count: usize },
+    #[error("argument \"{name}\" of {subject} has {count} value(s) but needs at least {min}")]
+    TooFewValues { subject: String, name: String, min: u64, count: usize },
+    #[error("argument \"{name}\" of {subject} is {value}, which is not a valid {datatype}")]
+    WrongDatatype { subject: String, name: String, value: String, datatype: String },
+    #[error("argument \"{name}\" of {subject} is {value}, but a literal of type {datatype} is expected")]
+    ExpectedLiteral { subject: String, name: String, value: String, datatype: String },
+    #[error("argument \"{name}\" of {subject} is {value}, which is a {actual}, not a {expected}")]
+    WrongClass { subject: String, name: String, value: String, actual: String, expected: String },
+    #[error("argument \"{name}\" of {subject} is a {class}, but no shape describes {class}")]
+    NoShapeForClass { subject: String, name: String, class: String },
+    #[error("argument \"{name}\" of {subject} is {value}, but a resource is expected")]
+    ExpectedResource { subject: String, name: String, value: String },
+    #[error("argument \"{name}\" of {subject} nests {depth} levels deep or loops back on itself")]
+    NestingTooDeep { subject: String, name: String, depth: usize },
+    #[error("the list in argument \"{name}\" of {subject} is not a well-formed RDF list")]
+    MalformedList { subject: String, name: String },
+    #[error("argument \"{name}\" of {subject} reads environment variable {key}, which is not set and has no rdfl:envDefault")]
+    UnknownEnvVariable { subject: String, name: String, key: String },
+    #[error("argument \"{name}\" of {subject} is an rdfl:EnvVariable without rdfl:envKey")]
+    EnvVariableWithoutKey { subject: String, name: String },
+    #[error("property shape of {shape} has no sh:path")]
+    ShapeWithoutPath { shape: String },
+    #[error("property shape for {path} in {shape} has neither sh:name nor sh:codeIdentifier")]
+    ShapeWithoutName { shape: String, path: String },
+    #[error("shapes for {target} declare field \"{name}\" twice, for {first} and {second}")]
+    ConflictingFields { target: String, name: String, first: String, second: String },
+    #[error("processor {processor} uses {end} as its {role}, but {end} is not a channel")]
+    NotAChannel { processor: String, end: String, role: String },
+    #[error("channel {channel} has no reader")]
+    ChannelWithoutReader { channel: String },
+    #[error("channel {channel} has no writer")]
+    ChannelWithoutWriter { channel: String },
+    #[error("channel end {end} belongs to {count} channels")]
+    EndInSeveralChannels { end: String, count: usize },
+    #[error("channel end {end} is used as a {used} but declared as the channel's {declared}")]
+    EndRoleMismatch { end: String, used: String, declared: String },
+    #[error("channel {channel} has {count} transports: {transports}")]
+    SeveralTransports { channel: String, count: usize, transports: String },
+    #[error("channel {channel} asks for transport {transport}, which Riffle does not know")]
+    UnknownTransport { channel: String, transport: String },
+    #[error("channel {channel} is in memory, but its ends run on {count} runner instances: {runners}")]
+    MemoryAcrossRunners { channel: String, count: usize, runners: String },
+}
+
+impl ProblemKind {
+    /// A stable short name, printed as `error[code]`, that tests and scripts can match on.
+    pub fn code(&self) -> &'static str {
+        use ProblemKind::*;
+        match self {
+            Unreadable { .. } => "unreadable",
+            UnknownFormat { .. } => "unknown-format",
+            Syntax { .. } => "syntax",
+            MissingImport { .. } => "missing-import",
+            ImportIsFolder { .. } => "import-is-folder",
+            RemoteImport { .. } => "remote-import",
+            NoProcessors => "no-processors",
+            SeveralPipelines { .. } => "several-pipelines",
+            UntypedProcessor { .. } => "untyped-processor",
+            UnknownProcessorClass { .. } => "unknown-processor-class",
+            SeveralProcessorClasses { .. } => "several-processor-classes",
+            ProcessorInSeveralRunners { .. } => "processor-in-several-runners",
+            NoRunner { .. } => "no-runner",
+            SeveralRunners { .. } => "several-runners",
+            UnknownRunner { .. } => "unknown-runner",
+            PartWithoutRunner => "part-without-runner",
+            RunnerMismatch { .. } => "runner-mismatch",
+            RunnerWithoutCommand { .. } => "runner-without-command",
+            ProgramNotFound { .. } => "program-not-found",
+            MissingArgument { .. } => "missing-argument",
+            TooManyValues { .. } => "too-many-values",
+            TooFewValues { .. } => "too-few-values",
+            WrongDatatype { .. } => "wrong-datatype",
+            ExpectedLiteral { .. } => "expected-literal",
+            WrongClass { .. } => "wrong-class",
+            NoShapeForClass { .. } => "no-shape-for-class",
+            ExpectedResource { .. } => "expected-resource",
+            NestingTooDeep { .. } => "nesting-too-deep",
+            MalformedList { .. } => "malformed-list",
+            UnknownEnvVariable { .. } => "unknown-env-variable",
+            EnvVariableWithoutKey { .. } => "env-variable-without-key",
+            ShapeWithoutPath { .. } => "shape-without-path",
+            ShapeWithoutName { .. } => "shape-without-name",
+            ConflictingFields { .. } => "conflicting-fields",
+            NotAChannel { .. } => "not-a-channel",
+            ChannelWithoutReader { .. } => "channel-without-reader",
+            ChannelWithoutWriter { .. } => "channel-without-writer",
+            EndInSeveralChannels { .. } => "end-in-several-channels",
+            EndRoleMismatch { .. } => "end-role-mismatch",
+            SeveralTransports { .. } => "several-transports",
+            UnknownTransport { .. } => "unknown-transport",
+            MemoryAcrossRunners { .. } => "memory-across-runners",
+        }
+    }
+
+    /// How to fix it, in one sentence a user can act on.
+    pub fn help(&self) -> String {
+        use ProblemKind::*;
+        match self {
+            Unreadable { .. } => "check that the path is right and the file readable".into(),
+            UnknownFormat { .. } => "name the file .ttl (Turtle), .trig, .nt, .nq, .rdf/.owl (RDF/XML) or .jsonld".into(),
+            Syntax { .. } => "fix the syntax at the position shown".into(),
+            MissingImport { .. } => "correct the owl:imports path (it is relative to the importing file), or install the package that provides it (npm install)".into(),
+            ImportIsFolder { .. } => "import the .ttl file inside the folder, not the folder".into(),
+            RemoteImport { .. } => "Riffle never fetches from the network: save a copy next to the pipeline and import it by relative path".into(),
+            NoProcessors => "add processor instances (`<p> a SomeProcessorClass`) and import the files that declare their classes".into(),
+            SeveralPipelines { .. } => "keep one rdfc:Pipeline per file; import shared parts from other files instead".into(),
+            UntypedProcessor { .. } => "give the processor its class: `<p> a SomeProcessorClass`".into(),
+            UnknownProcessorClass { class, .. } => format!("import the file that declares {class} (e.g. with rdfc:jsImplementationOf), or correct the class name"),
+            SeveralProcessorClasses { .. } => "give each processor exactly one processor class".into(),
+            ProcessorInSeveralRunners { .. } => "list the processor under one rdfc:consistsOf part only".into(),
+            NoRunner { declared_by, .. } => format!("add a runner that handles it (`<MyRunner> a rdfc:CommandRunner; rdfc:handlesSubjectsOf {declared_by}; rdfc:command \"...\"`), or check `riffle runners`"),
+            SeveralRunners { .. } => "choose one explicitly: `<> rdfc:consistsOf [ rdfc:instantiates <Runner>; rdfc:processor <p> ]`".into(),
+            UnknownRunner { .. } => "use a runner listed by `riffle runners`, or import the file that describes it".into(),
+            PartWithoutRunner => "add `rdfc:instantiates <Runner>` to the part".into(),
+            RunnerMismatch { .. } => "assign the processor to a runner of its language, or let Riffle choose by removing it from this part".into(),
+            RunnerWithoutCommand { .. } => "add `riffle:argv (\"program\" \"arg\")` to the runner".into(),
+            ProgramNotFound { program, .. } => format!("install {program}, or put the folder that holds it on PATH"),
+            MissingArgument { .. } => "add a value for it to the processor, or give the property shape a sh:defaultValue".into(),
+            TooManyValues { .. } => "keep only one value, or raise the shape's sh:maxCount".into(),
+            TooFewValues { .. } => "add values, or lower the shape's sh:minCount".into(),
+            WrongDatatype { datatype, .. } => format!("write a valid {datatype}, e.g. `\"42\"^^xsd:integer` or a plain 42 for an integer"),
+            ExpectedLiteral { .. } => "write a literal value instead of a resource".into(),
+            WrongClass { expected, .. } => format!("use a resource of class {expected} (or of a subclass)"),
+            NoShapeForClass { class, .. } => format!("import the file with the sh:NodeShape that has `sh:targetClass {class}`"),
+            ExpectedResource { .. } => "use an IRI or a blank node `[ ... ]` here, not a literal".into(),
+            NestingTooDeep { .. } => "break the cycle between these resources".into(),
+            MalformedList { .. } => "write the list with Turtle's ( a b c ) syntax".into(),
+            UnknownEnvVariable { key, .. } => format!("set {key} in the environment, or add `rdfl:envDefault \"...\"`"),
+            EnvVariableWithoutKey { .. } => "add `rdfl:envKey \"NAME\"`".into(),
+            ShapeWithoutPath { .. } => "add `sh:path <predicate>` to the property shape".into(),
+            ShapeWithoutName { .. } => "add `sh:name \"field\"` to the property shape".into(),
+            ConflictingFields { .. } => "rename one of the fields (sh:name) or drop one shape".into(),
+            NotAChannel { end, .. } => format!("declare it: `{end} a rdfc:Reader, rdfc:Writer.` (or link it with `[] a :Channel; :reader ...; :writer ...`)"),
+            ChannelWithoutReader { .. } => "give a processor this channel as a reader argument, or remove the channel".into(),
+            ChannelWithoutWriter { .. } => "give a processor this channel as a writer argument, or remove the channel".into(),
+            EndInSeveralChannels { .. } => "link each reader or writer end to one channel only".into(),
+            EndRoleMismatch { .. } => "swap :reader and :writer on the channel, or pass the other end to the processor".into(),
+            SeveralTransports { .. } => "keep one riffle:transport on the channel".into(),
+            UnknownTransport { .. } => "use riffle:Memory, riffle:Tcp or riffle:WebSocket".into(),
+            MemoryAcrossRunners { .. } => "put both ends in one runner instance, or use riffle:Tcp or riffle:WebSocket".into(),
+        }
+    }
+}
+
+impl Problem {
+    pub fn new(kind: ProblemKind) -> Self {
+        Problem { kind, file: None, position: None, subject: None, predicate: None }
+    }
+    pub fn in_file(mut self, file: Option<String>) -> Self {
+        self.file = file;
+        self
+    }
+    pub fn at(mut self, line: u64, column: u64) -> Self {
+        self.position = Some((line, column));
+        self
+    }
+    pub fn subject(mut self, subject: impl Into<String>) -> Self {
+        self.subject = Some(subject.into());
+        self
+    }
+    pub fn predicate(mut self, predicate: impl Into<String>) -> Self {
+        self.predicate = Some(predicate.into());
+        self
+    }
+}
+
+impl fmt::Display for Problem {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        writeln!(f, "error[{}]: {}", self.kind.code(), self.kind)?;
+        if let Some(file) = &self.file {
+            match self.position {
+                Some((line, column)) => writeln!(f, "  --> {file}:{line}:{column}")?,
+                None => writeln!(f, "  --> {file}")?,
+            }
+        }
+        if let Some(subject) = &self.subject {
+            writeln!(f, "  subject: {subject}")?;
+        }
+        if let Some(predicate) = &self.predicate {
+            writeln!(f, "  predicate: {predicate}")?;
+        }
+        write!(f, "  help: {}", self.kind.help())
+    }
+}
+
+/// Prints problems the way every command reports them: each one, then a count.
+pub fn report(problems: &[Problem]) -> String {
+    let mut out = String::new();
+    for problem in problems {
+        out.push_str(&problem.to_string());
+        out.push_str("\n\n");
+    }
+    let n = problems.len();
+    out.push_str(&format!(
+        "{n} problem{} found; nothing was started.\n",
+        if n == 1 { "" } else { "s" }
+    ));
+    out
+}
