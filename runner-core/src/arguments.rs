@@ -71,9 +71,11 @@ impl<'a, 'b> Extraction<'a, 'b> {
         out
     }
 
-    fn problem(&mut self, kind: ProblemKind, subject: &Term, property: &PropertyShape) {
+    /// Problems name the root (the processor) and the dotted field, which say more to the author
+    /// than the blank node a nested value usually is.
+    fn problem(&mut self, kind: ProblemKind, property: &PropertyShape) {
         let names = self.extractor.names;
-        let mut problem = Problem::new(kind).in_file(self.file.clone()).subject(names.term(subject));
+        let mut problem = Problem::new(kind).in_file(self.file.clone()).subject(names.term(&self.root));
         if let Some(predicate) = property.predicate_iri() {
             problem = problem.predicate(names.iri(predicate));
         }
@@ -83,15 +85,16 @@ impl<'a, 'b> Extraction<'a, 'b> {
     fn property(&mut self, node: &Term, property: &PropertyShape, field: &str, depth: usize) -> Option<Value> {
         let store = self.extractor.store;
         let names = self.extractor.names;
-        let subject = names.term(node);
+        let subject = names.term(&self.root);
+        let name = field.to_string();
         let mut values = Vec::new();
         for value in values_at(store, node, &property.path) {
             if property.path != crate::shapes::PropertyPath::Identity && is_list(store, &value) {
                 match list_items(store, &value) {
                     Some(items) => values.extend(items),
                     None => {
-                        let kind = ProblemKind::MalformedList { subject, name: property.name.clone() };
-                        self.problem(kind, node, property);
+                        let kind = ProblemKind::MalformedList { subject, name };
+                        self.problem(kind, property);
                         return None;
                     }
                 }
@@ -106,25 +109,25 @@ impl<'a, 'b> Extraction<'a, 'b> {
         }
         let count = values.len();
         if count == 0 && property.min_count > 0 {
-            let kind = ProblemKind::MissingArgument { processor: subject, name: property.name.clone() };
-            self.problem(kind, node, property);
+            let kind = ProblemKind::MissingArgument { subject, name };
+            self.problem(kind, property);
             return None;
         }
         if let Some(max) = property.max_count {
             if count as u64 > max {
-                let kind = ProblemKind::TooManyValues { subject, name: property.name.clone(), max, count };
-                self.problem(kind, node, property);
+                let kind = ProblemKind::TooManyValues { subject, name, max, count };
+                self.problem(kind, property);
                 return None;
             }
         }
         if count > 0 && (count as u64) < property.min_count {
-            let kind = ProblemKind::TooFewValues { subject, name: property.name.clone(), min: property.min_count, count };
-            self.problem(kind, node, property);
+            let kind = ProblemKind::TooFewValues { subject, name, min: property.min_count, count };
+            self.problem(kind, property);
             return None;
         }
         let mut converted = Vec::with_capacity(count);
         for value in &values {
-            converted.push(self.value(node, value, property, field, depth)?);
+            converted.push(self.value(value, property, field, depth)?);
         }
         if property.max_count == Some(1) {
             converted.into_iter().next()
@@ -133,10 +136,10 @@ impl<'a, 'b> Extraction<'a, 'b> {
         }
     }
 
-    fn value(&mut self, node: &Term, value: &Term, property: &PropertyShape, field: &str, depth: usize) -> Option<Value> {
+    fn value(&mut self, value: &Term, property: &PropertyShape, field: &str, depth: usize) -> Option<Value> {
         let extractor = self.extractor;
         let names = extractor.names;
-        let value = match self.environment(node, value, property)? {
+        let value = match self.environment(value, property, field)? {
             Some(from_env) => from_env,
             None => value.clone(),
         };
@@ -150,32 +153,32 @@ impl<'a, 'b> Extraction<'a, 'b> {
                         Some(Value::Object(reference))
                     }
                     Err(kind) => {
-                        self.problem(kind, node, property);
+                        self.problem(kind, property);
                         None
                     }
                 };
             }
-            return self.nested(node, &value, class, property, field, depth);
+            return self.nested(&value, class, property, field, depth);
         }
         match &property.datatype {
-            Some(datatype) => self.typed(node, &value, datatype, property),
+            Some(datatype) => self.typed(&value, datatype, property, field),
             None => match &value {
                 Term::Literal(literal) => {
                     let datatype = literal.datatype().into_owned();
-                    self.typed(node, &value, &datatype, property)
+                    self.typed(&value, &datatype, property, field)
                 }
                 Term::NamedNode(n) => Some(Value::String(n.as_str().to_string())),
                 _ => {
                     let types = types_of(extractor.store, &value);
                     match types.first() {
-                        Some(class) => self.nested(node, &value, &class.clone(), property, field, depth),
+                        Some(class) => self.nested(&value, &class.clone(), property, field, depth),
                         None => {
                             let kind = ProblemKind::NoShapeForClass {
-                                subject: names.term(node),
-                                name: property.name.clone(),
+                                subject: names.term(&self.root),
+                                name: field.to_string(),
                                 class: "(untyped)".into(),
                             };
-                            self.problem(kind, node, property);
+                            self.problem(kind, property);
                             None
                         }
                     }
@@ -186,7 +189,7 @@ impl<'a, 'b> Extraction<'a, 'b> {
 
     /// Resolves `[ a rdfl:EnvVariable; rdfl:envKey "K"; rdfl:envDefault "d" ]` to a string literal.
     /// Outer None: a problem was reported; inner None: not an environment variable.
-    fn environment(&mut self, node: &Term, value: &Term, property: &PropertyShape) -> Option<Option<Term>> {
+    fn environment(&mut self, value: &Term, property: &PropertyShape, field: &str) -> Option<Option<Term>> {
         let store = self.extractor.store;
         let names = self.extractor.names;
         if matches!(value, Term::Literal(_)) {
@@ -196,8 +199,8 @@ impl<'a, 'b> Extraction<'a, 'b> {
             return Some(None);
         }
         let Some(Term::Literal(key)) = object(store, value, iri::RDFL_ENV_KEY) else {
-            let kind = ProblemKind::EnvVariableWithoutKey { subject: names.term(node), name: property.name.clone() };
-            self.problem(kind, node, property);
+            let kind = ProblemKind::EnvVariableWithoutKey { subject: names.term(&self.root), name: field.to_string() };
+            self.problem(kind, property);
             return None;
         };
         let key = key.value().to_string();
@@ -207,31 +210,32 @@ impl<'a, 'b> Extraction<'a, 'b> {
         match object(store, value, iri::RDFL_ENV_DEFAULT) {
             Some(default) => Some(Some(default)),
             None => {
-                let kind = ProblemKind::UnknownEnvVariable { subject: names.term(node), name: property.name.clone(), key };
-                self.problem(kind, node, property);
+                let kind = ProblemKind::UnknownEnvVariable { subject: names.term(&self.root), name: field.to_string(), key };
+                self.problem(kind, property);
                 None
             }
         }
     }
 
-    fn nested(&mut self, node: &Term, value: &Term, class: &NamedNode, property: &PropertyShape, field: &str, depth: usize) -> Option<Value> {
+    fn nested(&mut self, value: &Term, class: &NamedNode, property: &PropertyShape, field: &str, depth: usize) -> Option<Value> {
         let extractor = self.extractor;
         let names = extractor.names;
+        let subject = names.term(&self.root);
         if let Term::Literal(_) = value {
-            let kind = ProblemKind::ExpectedResource { subject: names.term(node), name: property.name.clone(), value: names.term(value) };
-            self.problem(kind, node, property);
+            let kind = ProblemKind::ExpectedResource { subject, name: field.to_string(), value: names.term(value) };
+            self.problem(kind, property);
             return None;
         }
         let types = types_of(extractor.store, value);
         if !types.is_empty() && !types.iter().any(|t| extractor.classes.is_a(t, class.as_str())) {
             let kind = ProblemKind::WrongClass {
-                subject: names.term(node),
-                name: property.name.clone(),
+                subject,
+                name: field.to_string(),
                 value: names.term(value),
                 actual: types.iter().map(|t| names.iri(t.as_str())).collect::<Vec<_>>().join(", "),
                 expected: names.iri(class.as_str()),
             };
-            self.problem(kind, node, property);
+            self.problem(kind, property);
             return None;
         }
         // The value's own (more specific) classes first, then the declared class and its ancestors.
@@ -250,15 +254,17 @@ impl<'a, 'b> Extraction<'a, 'b> {
                 // A class without a shape is a plain reference: pass its IRI.
                 Term::NamedNode(n) => Some(Value::String(n.as_str().to_string())),
                 _ => {
-                    let kind = ProblemKind::NoShapeForClass { subject: names.term(node), name: property.name.clone(), class: names.iri(class.as_str()) };
-                    self.problem(kind, node, property);
+                    let kind = ProblemKind::NoShapeForClass { subject, name: field.to_string(), class: names.iri(class.as_str()) };
+                    self.problem(kind, property);
                     None
                 }
             };
         }
         if depth >= MAX_DEPTH {
-            let kind = ProblemKind::NestingTooDeep { subject: names.term(node), name: property.name.clone(), depth };
-            self.problem(kind, node, property);
+            // The field of a loop would be as long as the loop is deep: name where it starts.
+            let name = field.split('.').next().unwrap_or(field).to_string();
+            let kind = ProblemKind::NestingTooDeep { subject, name, depth };
+            self.problem(kind, property);
             return None;
         }
         let target = names.iri(class.as_str());
@@ -266,7 +272,7 @@ impl<'a, 'b> Extraction<'a, 'b> {
         Some(Value::Object(self.object(value, &properties, field, depth + 1)))
     }
 
-    fn typed(&mut self, node: &Term, value: &Term, datatype: &NamedNode, property: &PropertyShape) -> Option<Value> {
+    fn typed(&mut self, value: &Term, datatype: &NamedNode, property: &PropertyShape, field: &str) -> Option<Value> {
         let names = self.extractor.names;
         let dt = datatype.as_str();
         let text = match value {
@@ -274,12 +280,12 @@ impl<'a, 'b> Extraction<'a, 'b> {
             Term::NamedNode(n) if is_iri_or_string(dt) => return Some(Value::String(n.as_str().to_string())),
             _ => {
                 let kind = ProblemKind::ExpectedLiteral {
-                    subject: names.term(node),
-                    name: property.name.clone(),
+                    subject: names.term(&self.root),
+                    name: field.to_string(),
                     value: names.term(value),
                     datatype: names.iri(dt),
                 };
-                self.problem(kind, node, property);
+                self.problem(kind, property);
                 return None;
             }
         };
@@ -287,12 +293,12 @@ impl<'a, 'b> Extraction<'a, 'b> {
             Some(json) => Some(json),
             None => {
                 let kind = ProblemKind::WrongDatatype {
-                    subject: names.term(node),
-                    name: property.name.clone(),
+                    subject: names.term(&self.root),
+                    name: field.to_string(),
                     value: names.term(value),
                     datatype: names.iri(dt),
                 };
-                self.problem(kind, node, property);
+                self.problem(kind, property);
                 None
             }
         }

@@ -6,7 +6,7 @@
 
 use crate::arguments::{ChannelEnds, Role};
 use crate::names::Names;
-use crate::problem::{Problem, ProblemKind};
+use crate::problem::ProblemKind;
 use crate::queries;
 use crate::shapes::order_key;
 use oxigraph::model::{NamedNode, Term};
@@ -24,6 +24,8 @@ pub struct EndUse {
 pub struct DeclaredChannel {
     pub id: String,
     pub node: Term,
+    /// How messages name it: its IRI, or for a blank connector-architecture channel its ends.
+    pub shown: String,
     pub transports: Vec<NamedNode>,
     pub readers: Vec<EndUse>,
     pub writers: Vec<EndUse>,
@@ -45,7 +47,9 @@ fn term_id(term: &Term) -> String {
 }
 
 impl ChannelTable {
-    pub fn load(store: &Store, names: &Names, problems: &mut Vec<Problem>) -> ChannelTable {
+    /// Also returns the problems found, each with the node it is about.
+    pub fn load(store: &Store, names: &Names) -> (ChannelTable, Vec<(ProblemKind, Term)>) {
+        let mut problems = Vec::new();
         let mut table = ChannelTable::default();
         let mut rows = queries::CHANNELS.select(store, &[]);
         rows.sort_by_key(|r| order_key(r.get("channel")));
@@ -57,6 +61,7 @@ impl ChannelTable {
                     table.channels.push(DeclaredChannel {
                         id: term_id(channel),
                         node: channel.clone(),
+                        shown: names.term(channel),
                         transports: Vec::new(),
                         readers: Vec::new(),
                         writers: Vec::new(),
@@ -104,7 +109,14 @@ impl ChannelTable {
                     .find_map(|(end, _)| matches!(end, Term::NamedNode(_)).then(|| term_id(end)))
                     .unwrap_or_else(|| term_id(&channel)),
             };
-            table.channels.push(DeclaredChannel { id, node: channel, transports: Vec::new(), readers: Vec::new(), writers: Vec::new() });
+            let shown = match &channel {
+                Term::NamedNode(_) => names.term(&channel),
+                _ => {
+                    let ends: Vec<String> = ends.iter().map(|(end, role)| format!("conn:{} {}", role.as_str(), names.term(end))).collect();
+                    format!("[ {} ]", ends.join("; "))
+                }
+            };
+            table.channels.push(DeclaredChannel { id, node: channel, shown, transports: Vec::new(), readers: Vec::new(), writers: Vec::new() });
             let index = table.channels.len() - 1;
             for transport in &transports {
                 table.add_transport(index, Some(transport));
@@ -117,10 +129,12 @@ impl ChannelTable {
         let mut several: Vec<(Term, usize)> = claimed.into_iter().filter(|(_, n)| *n > 1).collect();
         several.sort_by_key(|(end, _)| order_key(Some(end)));
         for (end, count) in several {
-            let shown = names.term(&end);
-            problems.push(Problem::new(ProblemKind::EndInSeveralChannels { end: shown.clone(), count }).subject(shown));
+            problems.push((ProblemKind::EndInSeveralChannels { end: names.term(&end), count }, end));
         }
-        table
+        for channel in &mut table.channels {
+            channel.transports.sort();
+        }
+        (table, problems)
     }
 
     fn add_transport(&mut self, index: usize, transport: Option<&Term>) {

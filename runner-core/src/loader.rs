@@ -6,7 +6,7 @@ use crate::fileurl;
 use crate::names::Names;
 use crate::problem::{Problem, ProblemKind};
 use crate::queries;
-use oxigraph::io::{JsonLdProfileSet, RdfFormat, RdfParseError, RdfParser};
+use oxigraph::io::{JsonLdProfileSet, RdfFormat, RdfParseError, RdfParser, SliceQuadParser};
 use oxigraph::model::{BlankNode, GraphName, NamedNode, NamedOrBlankNode, Quad, Term};
 use oxigraph::store::Store;
 use std::collections::{HashMap, HashSet};
@@ -91,8 +91,7 @@ impl Loader {
             .expect("bundled graph names are valid IRIs");
         let index = self.sources.len();
         self.sources.push(graph.clone());
-        let quads = parser.for_slice(text).map(|q| q.map_err(RdfParseError::from));
-        if let Err(problem) = self.insert(quads, &graph, index) {
+        if let Err(problem) = self.insert(parser.for_slice(text), &graph, index, false) {
             // A broken bundled file is a bug in Riffle; say so loudly rather than run without it.
             panic!("bundled {path} does not parse: {problem}");
         }
@@ -147,8 +146,7 @@ impl Loader {
         };
         let index = self.sources.len();
         self.sources.push(graph.clone());
-        let quads = parser.for_slice(&text).map(|q| q.map_err(RdfParseError::from));
-        if let Err(problem) = self.insert(quads, &graph, index) {
+        if let Err(problem) = self.insert(parser.for_slice(&text), &graph, index, true) {
             let problem = problem.in_file(Some(shown));
             self.problems.push(problem);
             // Statements before the error stay loaded: later checks then report what they can.
@@ -158,12 +156,8 @@ impl Loader {
 
     /// Inserts parsed quads into `graph`, relabelling blank nodes in document order so that plans,
     /// snapshots and messages come out the same on every run.
-    fn insert(
-        &mut self,
-        quads: impl Iterator<Item = Result<Quad, RdfParseError>>,
-        graph: &NamedNode,
-        index: usize,
-    ) -> Result<(), Problem> {
+    /// The author's prefixes (`learn_prefixes`) are remembered to print IRIs as they wrote them.
+    fn insert(&mut self, mut quads: SliceQuadParser<'_>, graph: &NamedNode, index: usize, learn_prefixes: bool) -> Result<(), Problem> {
         let mut labels: HashMap<BlankNode, BlankNode> = HashMap::new();
         let mut relabel = |b: BlankNode| -> BlankNode {
             let next = labels.len();
@@ -174,8 +168,8 @@ impl Loader {
         };
         let mut batch = Vec::new();
         let mut failure = None;
-        for quad in quads {
-            match quad {
+        for quad in quads.by_ref() {
+            match quad.map_err(RdfParseError::from) {
                 Ok(quad) => {
                     let subject = match quad.subject {
                         NamedOrBlankNode::BlankNode(b) => NamedOrBlankNode::BlankNode(relabel(b)),
@@ -194,6 +188,11 @@ impl Loader {
             }
         }
         self.store.extend(batch).expect("an in-memory store accepts every quad");
+        if learn_prefixes {
+            for (prefix, namespace) in quads.prefixes() {
+                self.names.learn(prefix, namespace);
+            }
+        }
         match failure {
             Some(problem) => Err(problem),
             None => Ok(()),

@@ -8,11 +8,21 @@ use oxigraph::model::Term;
 pub struct Names {
     /// `file:///…/folder/` of the pipeline file; IRIs below it print relative to it.
     base: String,
+    /// Prefixes declared in the pipeline's own files, used after the well-known ones.
+    learned: Vec<(String, String)>,
 }
 
 impl Names {
     pub fn new(base_folder_url: String) -> Self {
-        Names { base: base_folder_url }
+        Names { base: base_folder_url, learned: Vec::new() }
+    }
+
+    /// Remembers a prefix the author declared; the first declaration of a namespace wins.
+    pub fn learn(&mut self, prefix: &str, namespace: &str) {
+        let known = PREFIXES.iter().any(|(_, ns)| *ns == namespace) || self.learned.iter().any(|(p, ns)| ns == namespace || p == prefix);
+        if !known && !namespace.is_empty() && !namespace.starts_with(&self.base) {
+            self.learned.push((prefix.to_string(), namespace.to_string()));
+        }
     }
 
     /// `<gen>` for a file IRI next to the pipeline, `rdfc:Reader` for a known namespace.
@@ -20,7 +30,9 @@ impl Names {
         if let Some(rest) = iri.strip_prefix(&self.base) {
             return format!("<{rest}>");
         }
-        for (prefix, namespace) in PREFIXES {
+        let builtin = PREFIXES.iter().map(|(p, ns)| (*p, *ns));
+        let learned = self.learned.iter().map(|(p, ns)| (p.as_str(), ns.as_str()));
+        for (prefix, namespace) in builtin.chain(learned) {
             if let Some(local) = iri.strip_prefix(namespace) {
                 if !local.is_empty() && local.chars().all(|c| c.is_alphanumeric() || c == '_' || c == '-') {
                     return format!("{prefix}:{local}");

@@ -58,8 +58,8 @@ pub enum ProblemKind {
     RunnerWithoutCommand { runner: String },
     #[error("runner {runner} needs program \"{program}\", which is not on PATH")]
     ProgramNotFound { runner: String, program: String },
-    #[error("processor {processor} lacks required argument \"{name}\"")]
-    MissingArgument { processor: String, name: String },
+    #[error("{subject} lacks required argument \"{name}\"")]
+    MissingArgument { subject: String, name: String },
     #[error("argument \"{name}\" of {subject} takes at most {max} value(s) but has {count}")]
     TooManyValues { subject: String, name: String, max: u64, count: usize },
     #[error("argument \"{name}\" of {subject} has {count} value(s) but needs at least {min}")]
@@ -94,6 +94,8 @@ pub enum ProblemKind {
     ChannelWithoutReader { channel: String },
     #[error("channel {channel} has no writer")]
     ChannelWithoutWriter { channel: String },
+    #[error("channel {channel} is declared, but no processor reads or writes it")]
+    UnusedChannel { channel: String },
     #[error("channel end {end} belongs to {count} channels")]
     EndInSeveralChannels { end: String, count: usize },
     #[error("channel end {end} is used as a {used} but declared as the channel's {declared}")]
@@ -148,6 +150,7 @@ impl ProblemKind {
             NotAChannel { .. } => "not-a-channel",
             ChannelWithoutReader { .. } => "channel-without-reader",
             ChannelWithoutWriter { .. } => "channel-without-writer",
+            UnusedChannel { .. } => "unused-channel",
             EndInSeveralChannels { .. } => "end-in-several-channels",
             EndRoleMismatch { .. } => "end-role-mismatch",
             SeveralTransports { .. } => "several-transports",
@@ -182,7 +185,15 @@ impl ProblemKind {
             MissingArgument { .. } => "add a value for it to the processor, or give the property shape a sh:defaultValue".into(),
             TooManyValues { .. } => "keep only one value, or raise the shape's sh:maxCount".into(),
             TooFewValues { .. } => "add values, or lower the shape's sh:minCount".into(),
-            WrongDatatype { datatype, .. } => format!("write a valid {datatype}, e.g. `\"42\"^^xsd:integer` or a plain 42 for an integer"),
+            WrongDatatype { datatype, .. } => {
+                let example = match datatype.as_str() {
+                    "xsd:boolean" => "true or false",
+                    "xsd:decimal" | "xsd:double" | "xsd:float" => "a number such as 1.5",
+                    d if crate::vocab::XSD_INTEGERS.iter().any(|i| d == format!("xsd:{i}")) => "a whole number such as 42, within the type's range",
+                    _ => "a value of that type",
+                };
+                format!("write {example}")
+            }
             ExpectedLiteral { .. } => "write a literal value instead of a resource".into(),
             WrongClass { expected, .. } => format!("use a resource of class {expected} (or of a subclass)"),
             NoShapeForClass { class, .. } => format!("import the file with the sh:NodeShape that has `sh:targetClass {class}`"),
@@ -197,6 +208,7 @@ impl ProblemKind {
             NotAChannel { end, .. } => format!("declare it: `{end} a rdfc:Reader, rdfc:Writer.` (or link it with `[] a :Channel; :reader ...; :writer ...`)"),
             ChannelWithoutReader { .. } => "give a processor this channel as a reader argument, or remove the channel".into(),
             ChannelWithoutWriter { .. } => "give a processor this channel as a writer argument, or remove the channel".into(),
+            UnusedChannel { .. } => "pass it to a writing and a reading processor, or remove it".into(),
             EndInSeveralChannels { .. } => "link each reader or writer end to one channel only".into(),
             EndRoleMismatch { .. } => "swap :reader and :writer on the channel, or pass the other end to the processor".into(),
             SeveralTransports { .. } => "keep one riffle:transport on the channel".into(),

@@ -28,6 +28,8 @@ pub struct Resolution {
 pub struct Options<'e> {
     /// Looks up environment variables for `rdfl:EnvVariable` arguments.
     pub env: &'e dyn Fn(&str) -> Option<String>,
+    /// Finds a runner's program (argv[0]) from the pipeline's folder.
+    pub find_program: &'e dyn Fn(&str, &Path) -> Option<std::path::PathBuf>,
 }
 
 pub fn process_env(key: &str) -> Option<String> {
@@ -36,7 +38,7 @@ pub fn process_env(key: &str) -> Option<String> {
 
 impl Default for Options<'static> {
     fn default() -> Self {
-        Options { env: &process_env }
+        Options { env: &process_env, find_program: &find_program }
     }
 }
 
@@ -74,6 +76,8 @@ struct Found {
     class: NamedNode,
     /// The `rdfc:consistsOf` part that lists it, and that part's runner.
     part: Option<(Term, NamedNode)>,
+    /// False when its explicit runner choice was refused; it then runs nowhere.
+    runnable: bool,
 }
 
 impl Resolver<'_, '_> {
@@ -152,11 +156,12 @@ impl Resolver<'_, '_> {
                     .or_insert_with(|| (runner.clone(), Vec::new()))
                     .1
                     .push(index),
-                None => {
+                None if processor.runnable => {
                     if let Some(info) = self.auto_runner(&store, &classes, &runners, processor) {
                         auto.entry(info.iri.as_str().to_string()).or_default().push(index);
                     }
                 }
+                None => {}
             }
         }
         for (_, (runner, members)) in explicit {
@@ -176,7 +181,10 @@ impl Resolver<'_, '_> {
             instance.0 = if *n == 1 { base } else { format!("{base}-{n}") };
         }
 
-        let mut table = ChannelTable::load(&store, &names, self.problems);
+        let (mut table, channel_problems) = ChannelTable::load(&store, &names);
+        for (kind, node) in channel_problems {
+            self.report(kind, Some(&node), None);
+        }
         let extractor = Extractor { store: &store, names: &names, shapes: &shapes, classes: &classes, env: self.options.env };
         let mut runner_of: HashMap<usize, String> = HashMap::new();
         for (id, _, members) in &instances {
@@ -185,9 +193,6 @@ impl Resolver<'_, '_> {
             }
         }
         for (index, processor) in found.iter().enumerate() {
-            let Some(instance) = runner_of.get(&index) else { continue };
-            let runner_iri = &instances.iter().find(|(id, _, _)| id == instance).expect("instance exists").1;
-            let Some(runner) = runners.get(runner_iri) else { continue };
             let file = self.file_of(&processor.node);
 
             let mut channels = ChannelResolver { table: &mut table, names: &names };
@@ -203,6 +208,17 @@ impl Resolver<'_, '_> {
             }
             let properties = shapes.merged(argument_shapes.iter(), &class_name, &mut extraction.problems, &names);
             let arguments = extraction.object(&processor.node, &properties, "", 0);
+
+            // A processor without a runner still had its arguments read, so that its channel ends
+            // count and the only problem reported is the runner's.
+            let runner = runner_of.get(&index).and_then(|instance| {
+                let runner_iri = &instances.iter().find(|(id, _, _)| id == instance)?.1;
+                Some((instance, runners.get(runner_iri)?))
+            });
+            let Some((instance, runner)) = runner else {
+                self.problems.append(&mut extraction.problems);
+                continue;
+            };
 
             let class_node = Term::NamedNode(processor.class.clone());
             let implementation_shapes = self.implementation_shapes(&store, &classes, &shapes, runner, &processor.class);
@@ -231,7 +247,7 @@ impl Resolver<'_, '_> {
                     None
                 }
                 Some(program) => {
-                    let found = find_program(program, Path::new(&plan.working_dir));
+                    let found = (self.options.find_program)(program, Path::new(&plan.working_dir));
                     if found.is_none() {
                         let kind = ProblemKind::ProgramNotFound { runner: self.show_iri(&runner.iri), program: program.clone() };
                         let problem = Problem::new(kind)
@@ -256,6 +272,7 @@ impl Resolver<'_, '_> {
     }
 
     /// Processor instances with their class and, where the pipeline says so, their runner.
+    /// A processor whose runner choice is wrong is still returned, with `runnable` false.
     fn find_processors(&mut self, store: &Store, classes: &Classes, runners: &Runners, pipeline: Option<&Term>) -> Vec<Found> {
         let mut by_node: BTreeMap<(u8, u64, u64, String), (Term, Vec<NamedNode>)> = BTreeMap::new();
         for row in queries::PROCESSORS.select(store, &[]) {
@@ -331,6 +348,7 @@ impl Resolver<'_, '_> {
                 Some(list) if list.len() > 1 => {
                     let kind = ProblemKind::ProcessorInSeveralRunners { processor: self.show(&node), count: list.len() };
                     self.report(kind, Some(&node), None);
+                    found.push(Found { node, class, part: None, runnable: false });
                     continue;
                 }
                 Some(list) => {
@@ -339,13 +357,14 @@ impl Resolver<'_, '_> {
                     if !info.handles(store, classes, &class) {
                         let kind = ProblemKind::RunnerMismatch { runner: self.show_iri(&runner), processor: self.show(&node), class: self.show_iri(&class) };
                         self.report(kind, Some(&node), None);
+                        found.push(Found { node, class, part: None, runnable: false });
                         continue;
                     }
                     Some((part, runner))
                 }
                 None => None,
             };
-            found.push(Found { node, class, part });
+            found.push(Found { node, class, part, runnable: true });
         }
         found
     }
@@ -409,14 +428,15 @@ impl Resolver<'_, '_> {
         let runner_of: HashMap<&str, &str> = plan.processors.iter().map(|p| (p.id.as_str(), p.runner.as_str())).collect();
         for declared in &table.channels {
             let node = &declared.node;
-            if declared.writers.is_empty() {
-                self.report(ProblemKind::ChannelWithoutWriter { channel: self.show(node) }, Some(node), None);
-            }
-            if declared.readers.is_empty() {
-                self.report(ProblemKind::ChannelWithoutReader { channel: self.show(node) }, Some(node), None);
-            }
-            if declared.writers.is_empty() && declared.readers.is_empty() {
-                continue;
+            let shown = declared.shown.clone();
+            match (declared.writers.is_empty(), declared.readers.is_empty()) {
+                (true, true) => {
+                    self.report(ProblemKind::UnusedChannel { channel: shown }, Some(node), None);
+                    continue;
+                }
+                (true, false) => self.report(ProblemKind::ChannelWithoutWriter { channel: shown.clone() }, Some(node), None),
+                (false, true) => self.report(ProblemKind::ChannelWithoutReader { channel: shown.clone() }, Some(node), None),
+                (false, false) => {}
             }
             let ends = |uses: &[crate::channels::EndUse]| -> Vec<plan::End> {
                 uses.iter().map(|u| plan::End { processor: term_id(&u.processor), argument: u.argument.clone() }).collect()
@@ -434,14 +454,14 @@ impl Resolver<'_, '_> {
                     iri::RIFFLE_TCP => Some(Transport::Tcp),
                     iri::RIFFLE_WEBSOCKET => Some(Transport::WebSocket),
                     other => {
-                        let kind = ProblemKind::UnknownTransport { channel: self.show(node), transport: self.loaded.names.iri(other) };
+                        let kind = ProblemKind::UnknownTransport { channel: shown.clone(), transport: self.loaded.names.iri(other) };
                         self.report(kind, Some(node), Some(&format!("{}transport", crate::vocab::RIFFLE)));
                         None
                     }
                 },
                 several => {
                     let kind = ProblemKind::SeveralTransports {
-                        channel: self.show(node),
+                        channel: shown.clone(),
                         count: several.len(),
                         transports: several.iter().map(|t| self.show_iri(t)).collect::<Vec<_>>().join(", "),
                     };
@@ -451,7 +471,7 @@ impl Resolver<'_, '_> {
             };
             let transport = transport.unwrap_or(if crosses_runners { Transport::Tcp } else { Transport::Memory });
             if transport == Transport::Memory && crosses_runners {
-                let kind = ProblemKind::MemoryAcrossRunners { channel: self.show(node), count: instances.len(), runners: instances.join(", ") };
+                let kind = ProblemKind::MemoryAcrossRunners { channel: shown, count: instances.len(), runners: instances.join(", ") };
                 self.report(kind, Some(node), None);
             }
             plan.channels.push(plan::Channel { id: declared.id.clone(), transport, crosses_runners, writers, readers });
