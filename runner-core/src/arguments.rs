@@ -60,7 +60,13 @@ pub struct Extraction<'a, 'b> {
 impl<'a, 'b> Extraction<'a, 'b> {
     /// Extracts `node` with `properties` into a JSON object. `prefix` names the enclosing field
     /// (`config.input`) so that channel uses say which argument they came from.
-    pub fn object(&mut self, node: &Term, properties: &[PropertyShape], prefix: &str, depth: usize) -> Map<String, Value> {
+    pub fn object(
+        &mut self,
+        node: &Term,
+        properties: &[PropertyShape],
+        prefix: &str,
+        depth: usize,
+    ) -> Map<String, Value> {
         let mut out = Map::new();
         for property in properties {
             let field = if prefix.is_empty() { property.name.clone() } else { format!("{prefix}.{}", property.name) };
@@ -210,14 +216,22 @@ impl<'a, 'b> Extraction<'a, 'b> {
         match object(store, value, iri::RDFL_ENV_DEFAULT) {
             Some(default) => Some(Some(default)),
             None => {
-                let kind = ProblemKind::UnknownEnvVariable { subject: names.term(&self.root), name: field.to_string(), key };
+                let kind =
+                    ProblemKind::UnknownEnvVariable { subject: names.term(&self.root), name: field.to_string(), key };
                 self.problem(kind, property);
                 None
             }
         }
     }
 
-    fn nested(&mut self, value: &Term, class: &NamedNode, property: &PropertyShape, field: &str, depth: usize) -> Option<Value> {
+    fn nested(
+        &mut self,
+        value: &Term,
+        class: &NamedNode,
+        property: &PropertyShape,
+        field: &str,
+        depth: usize,
+    ) -> Option<Value> {
         let extractor = self.extractor;
         let names = extractor.names;
         let subject = names.term(&self.root);
@@ -254,7 +268,11 @@ impl<'a, 'b> Extraction<'a, 'b> {
                 // A class without a shape is a plain reference: pass its IRI.
                 Term::NamedNode(n) => Some(Value::String(n.as_str().to_string())),
                 _ => {
-                    let kind = ProblemKind::NoShapeForClass { subject, name: field.to_string(), class: names.iri(class.as_str()) };
+                    let kind = ProblemKind::NoShapeForClass {
+                        subject,
+                        name: field.to_string(),
+                        class: names.iri(class.as_str()),
+                    };
                     self.problem(kind, property);
                     None
                 }

@@ -42,11 +42,15 @@ fn median(mut samples: Vec<Duration>) -> Duration {
 }
 
 fn time(runs: usize, mut f: impl FnMut()) -> Duration {
-    median((0..runs).map(|_| {
-        let start = Instant::now();
-        f();
-        start.elapsed()
-    }).collect())
+    median(
+        (0..runs)
+            .map(|_| {
+                let start = Instant::now();
+                f();
+                start.elapsed()
+            })
+            .collect(),
+    )
 }
 
 fn ms(d: Duration) -> String {
@@ -80,13 +84,32 @@ pub fn plan(processors: usize, runs: usize, out: &mut dyn Write) -> std::io::Res
     let with_bundled = time(runs * 5, || drop(crate::loader::load(&empty)));
     std::fs::remove_dir_all(&folder)?;
 
-    writeln!(out, "riffle bench plan: {processors} processors, {channels} channels, {} triples, median of {runs} runs", ttl.lines().count())?;
+    writeln!(
+        out,
+        "riffle bench plan: {processors} processors, {channels} channels, {} triples, median of {runs} runs",
+        ttl.lines().count()
+    )?;
     writeln!(out, "  {:<44} {:>10}", "raw: parse the Turtle into a store", ms(raw))?;
-    writeln!(out, "  {:<44} {:>10}  ({:.1}x raw)", "riffle: load + resolve + plan graph", ms(full), full.as_secs_f64() / raw.as_secs_f64())?;
+    writeln!(
+        out,
+        "  {:<44} {:>10}  ({:.1}x raw)",
+        "riffle: load + resolve + plan graph",
+        ms(full),
+        full.as_secs_f64() / raw.as_secs_f64()
+    )?;
     writeln!(out, "  {:<44} {:>10}", "raw: empty store", ms(bare_store))?;
-    writeln!(out, "  {:<44} {:>10}  (+{} for the bundled ontology)", "riffle: empty pipeline with bundled files", ms(with_bundled), ms(with_bundled.saturating_sub(bare_store)))?;
+    writeln!(
+        out,
+        "  {:<44} {:>10}  (+{} for the bundled ontology)",
+        "riffle: empty pipeline with bundled files",
+        ms(with_bundled),
+        ms(with_bundled.saturating_sub(bare_store))
+    )?;
     if problems > 0 {
-        writeln!(out, "  note: the generated pipeline had {problems} problem(s) (expected only when `node` is not on PATH)")?;
+        writeln!(
+            out,
+            "  note: the generated pipeline had {problems} problem(s) (expected only when `node` is not on PATH)"
+        )?;
     }
     Ok(())
 }

@@ -76,9 +76,13 @@ impl ChannelTable {
         // Connector architecture: group the rows by channel node, then give each end its channel.
         let mut rows = queries::CONN_CHANNELS.select(store, &[]);
         rows.sort_by_key(|r| (order_key(r.get("channel")), order_key(r.get("end"))));
-        let mut ends_of: Vec<(Term, Vec<(Term, Role)>, Vec<Term>)> = Vec::new();
+        // (channel node, its ends with their roles, its transports)
+        type ConnChannel = (Term, Vec<(Term, Role)>, Vec<Term>);
+        let mut ends_of: Vec<ConnChannel> = Vec::new();
         for row in rows {
-            let (Some(channel), Some(end), Some(Term::Literal(role))) = (row.get("channel"), row.get("end"), row.get("role")) else {
+            let (Some(channel), Some(end), Some(Term::Literal(role))) =
+                (row.get("channel"), row.get("end"), row.get("role"))
+            else {
                 continue;
             };
             let role = if role.value() == "reader" { Role::Reader } else { Role::Writer };
@@ -112,11 +116,19 @@ impl ChannelTable {
             let shown = match &channel {
                 Term::NamedNode(_) => names.term(&channel),
                 _ => {
-                    let ends: Vec<String> = ends.iter().map(|(end, role)| format!("conn:{} {}", role.as_str(), names.term(end))).collect();
+                    let ends: Vec<String> =
+                        ends.iter().map(|(end, role)| format!("conn:{} {}", role.as_str(), names.term(end))).collect();
                     format!("[ {} ]", ends.join("; "))
                 }
             };
-            table.channels.push(DeclaredChannel { id, node: channel, shown, transports: Vec::new(), readers: Vec::new(), writers: Vec::new() });
+            table.channels.push(DeclaredChannel {
+                id,
+                node: channel,
+                shown,
+                transports: Vec::new(),
+                readers: Vec::new(),
+                writers: Vec::new(),
+            });
             let index = table.channels.len() - 1;
             for transport in &transports {
                 table.add_transport(index, Some(transport));

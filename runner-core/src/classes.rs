@@ -1,7 +1,7 @@
 //! The class hierarchy (`rdfs:subClassOf`, transitively), for `sh:class` checks and shape targets.
 
 use crate::queries;
-use oxigraph::model::{NamedNode, NamedNodeRef, NamedOrBlankNodeRef, Term};
+use oxigraph::model::{GraphNameRef, NamedNode, NamedNodeRef, NamedOrBlankNodeRef, Term};
 use oxigraph::store::Store;
 use std::collections::{BTreeSet, HashMap};
 
@@ -44,7 +44,7 @@ pub fn types_of(store: &Store, node: &Term) -> Vec<NamedNode> {
     };
     let rdf_type = NamedNodeRef::new_unchecked(crate::vocab::iri::RDF_TYPE);
     let mut types: Vec<NamedNode> = store
-        .quads_for_pattern(Some(subject), Some(rdf_type), None, None)
+        .quads_for_pattern(Some(subject), Some(rdf_type), None, Some(GraphNameRef::DefaultGraph))
         .filter_map(Result::ok)
         .filter_map(|q| match q.object {
             Term::NamedNode(n) => Some(n),

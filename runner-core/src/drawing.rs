@@ -40,11 +40,21 @@ pub fn draw(plan: &Plan, names: &Names, format: DrawingFormat) -> String {
     let mut out = String::new();
     match format {
         DrawingFormat::Dot => {
-            let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+            // Graphviz breaks label lines at the two characters `\n`, not at a newline.
+            let quote = |s: &str| format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"").replace('\n', "\\n"));
             out.push_str("digraph pipeline {\n  rankdir=LR;\n  node [shape=box];\n");
             for runner in &plan.runners {
-                let label = format!("runner {}{}", runner.id, runner.label.as_ref().map(|l| format!(": {l}")).unwrap_or_default());
-                let _ = writeln!(out, "  subgraph {} {{\n    label={};", quote(&format!("cluster_{}", runner.id)), quote(&label));
+                let label = format!(
+                    "runner {}{}",
+                    runner.id,
+                    runner.label.as_ref().map(|l| format!(": {l}")).unwrap_or_default()
+                );
+                let _ = writeln!(
+                    out,
+                    "  subgraph {} {{\n    label={};",
+                    quote(&format!("cluster_{}", runner.id)),
+                    quote(&label)
+                );
                 for (i, p) in plan.processors.iter().enumerate().filter(|(_, p)| p.runner == runner.id) {
                     let label = format!("{}\n{}", show_id(names, &p.id), names.iri(&p.class));
                     let _ = writeln!(out, "    p{i} [label={}];", quote(&label));
@@ -61,10 +71,19 @@ pub fn draw(plan: &Plan, names: &Names, format: DrawingFormat) -> String {
             let escape = |s: &str| s.replace('"', "#quot;").replace('<', "#lt;").replace('>', "#gt;");
             out.push_str("flowchart LR\n");
             for runner in &plan.runners {
-                let label = format!("runner {}{}", runner.id, runner.label.as_ref().map(|l| format!(": {l}")).unwrap_or_default());
+                let label = format!(
+                    "runner {}{}",
+                    runner.id,
+                    runner.label.as_ref().map(|l| format!(": {l}")).unwrap_or_default()
+                );
                 let _ = writeln!(out, "  subgraph r_{}[\"{}\"]", runner.id.replace('-', "_"), escape(&label));
                 for (i, p) in plan.processors.iter().enumerate().filter(|(_, p)| p.runner == runner.id) {
-                    let _ = writeln!(out, "    p{i}[\"{}<br/>{}\"]", escape(&show_id(names, &p.id)), escape(&names.iri(&p.class)));
+                    let _ = writeln!(
+                        out,
+                        "    p{i}[\"{}<br/>{}\"]",
+                        escape(&show_id(names, &p.id)),
+                        escape(&names.iri(&p.class))
+                    );
                 }
                 out.push_str("  end\n");
             }

@@ -2,7 +2,7 @@
 
 use crate::shapes::{order_key, PropertyPath};
 use crate::vocab::iri;
-use oxigraph::model::{NamedNodeRef, NamedOrBlankNode, NamedOrBlankNodeRef, Term, TermRef};
+use oxigraph::model::{GraphNameRef, NamedNodeRef, NamedOrBlankNode, NamedOrBlankNodeRef, Term, TermRef};
 use oxigraph::store::Store;
 
 pub fn as_subject(term: &Term) -> Option<NamedOrBlankNodeRef<'_>> {
@@ -18,7 +18,7 @@ pub fn objects(store: &Store, node: &Term, predicate: &str) -> Vec<Term> {
     let Some(subject) = as_subject(node) else { return Vec::new() };
     let predicate = NamedNodeRef::new_unchecked(predicate);
     let mut values: Vec<Term> = store
-        .quads_for_pattern(Some(subject), Some(predicate), None, None)
+        .quads_for_pattern(Some(subject), Some(predicate), None, Some(GraphNameRef::DefaultGraph))
         .filter_map(Result::ok)
         .map(|q| q.object)
         .collect();
@@ -38,7 +38,7 @@ pub fn values_at(store: &Store, node: &Term, path: &PropertyPath) -> Vec<Term> {
         PropertyPath::Inverse(p) => {
             let object: TermRef<'_> = node.as_ref();
             let mut values: Vec<Term> = store
-                .quads_for_pattern(None, Some(p.as_ref()), Some(object), None)
+                .quads_for_pattern(None, Some(p.as_ref()), Some(object), Some(GraphNameRef::DefaultGraph))
                 .filter_map(Result::ok)
                 .map(|q| match q.subject {
                     NamedOrBlankNode::NamedNode(n) => Term::NamedNode(n),

@@ -13,11 +13,8 @@ use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
 
 /// Namespaces Riffle bundles: importing them is satisfied without reading anything.
-const BUNDLED_NAMESPACES: &[&str] = &[
-    "https://w3id.org/riffle",
-    "https://w3id.org/rdf-connect",
-    "https://w3id.org/conn",
-];
+const BUNDLED_NAMESPACES: &[&str] =
+    &["https://w3id.org/riffle", "https://w3id.org/rdf-connect", "https://w3id.org/conn"];
 
 /// The loaded files of one pipeline.
 pub struct Loaded {
@@ -147,8 +144,7 @@ impl Loader {
         let index = self.sources.len();
         self.sources.push(graph.clone());
         if let Err(problem) = self.insert(parser.for_slice(&text), &graph, index, true) {
-            let problem = problem.in_file(Some(shown));
-            self.problems.push(problem);
+            self.problems.push(problem.in_file(Some(shown)));
             // Statements before the error stay loaded: later checks then report what they can.
         }
         self.follow_imports(&graph);
@@ -157,14 +153,17 @@ impl Loader {
     /// Inserts parsed quads into `graph`, relabelling blank nodes in document order so that plans,
     /// snapshots and messages come out the same on every run.
     /// The author's prefixes (`learn_prefixes`) are remembered to print IRIs as they wrote them.
-    fn insert(&mut self, mut quads: SliceQuadParser<'_>, graph: &NamedNode, index: usize, learn_prefixes: bool) -> Result<(), Problem> {
+    fn insert(
+        &mut self,
+        mut quads: SliceQuadParser<'_>,
+        graph: &NamedNode,
+        index: usize,
+        learn_prefixes: bool,
+    ) -> Result<(), Box<Problem>> {
         let mut labels: HashMap<BlankNode, BlankNode> = HashMap::new();
         let mut relabel = |b: BlankNode| -> BlankNode {
             let next = labels.len();
-            labels
-                .entry(b)
-                .or_insert_with(|| BlankNode::new_unchecked(format!("f{index}b{next}")))
-                .clone()
+            labels.entry(b).or_insert_with(|| BlankNode::new_unchecked(format!("f{index}b{next}"))).clone()
         };
         let mut batch = Vec::new();
         let mut failure = None;
@@ -179,6 +178,14 @@ impl Loader {
                         Term::BlankNode(b) => Term::BlankNode(relabel(b)),
                         other => other,
                     };
+                    // Also in the default graph: it is then the set union of all files, which a
+                    // union view over named graphs is not (it repeats a triple two files share).
+                    batch.push(Quad::new(
+                        subject.clone(),
+                        quad.predicate.clone(),
+                        object.clone(),
+                        GraphName::DefaultGraph,
+                    ));
                     batch.push(Quad::new(subject, quad.predicate, object, GraphName::NamedNode(graph.clone())));
                 }
                 Err(error) => {
@@ -194,7 +201,7 @@ impl Loader {
             }
         }
         match failure {
-            Some(problem) => Err(problem),
+            Some(problem) => Err(Box::new(problem)),
             None => Ok(()),
         }
     }

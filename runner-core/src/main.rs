@@ -13,12 +13,18 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 #[derive(Parser)]
-#[command(name = "riffle", version, about = "Run linked-data pipelines of processors written in Rust, JavaScript and Java.")]
+#[command(
+    name = "riffle",
+    version,
+    about = "Run linked-data pipelines of processors written in Rust, JavaScript and Java."
+)]
 #[command(long_about = "Riffle loads a pipeline described in RDF (RDF-Connect or the older connector architecture), \
 resolves it with SPARQL into a plan, and runs one runner per language, wiring processors together over \
 in-memory, TCP or WebSocket channels.")]
-#[command(after_help = "Examples:\n  riffle validate pipelines/rdfc-echo/pipeline.ttl\n  riffle plan pipeline.ttl > plan.json\n  \
-riffle query pipeline.ttl 'SELECT ?p ?runner WHERE { ?p <https://w3id.org/riffle#runsOn> ?runner }'\n  riffle graph pipeline.ttl --format mermaid\n  riffle runners")]
+#[command(
+    after_help = "Examples:\n  riffle validate pipelines/rdfc-echo/pipeline.ttl\n  riffle plan pipeline.ttl > plan.json\n  \
+riffle query pipeline.ttl 'SELECT ?p ?runner WHERE { ?p <https://w3id.org/riffle#runsOn> ?runner }'\n  riffle graph pipeline.ttl --format mermaid\n  riffle runners"
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -41,9 +47,11 @@ enum Command {
         output: Option<PathBuf>,
     },
     /// Run a SPARQL query over the pipeline's graphs and its plan graph <urn:riffle:plan>.
-    #[command(after_help = "The default graph is the union of every loaded file and the plan graph; each file is also a \
+    #[command(
+        after_help = "The default graph is the union of every loaded file and the plan graph; each file is also a \
 named graph (its file: IRI).\n\nExamples:\n  riffle query pipeline.ttl 'SELECT * WHERE { ?channel <https://w3id.org/riffle#transport> ?t }'\n  \
-riffle query pipeline.ttl -f questions/cross-runner.rq --format csv\n  riffle query pipeline.ttl 'CONSTRUCT WHERE { ?s ?p ?o }' --format ntriples")]
+riffle query pipeline.ttl -f questions/cross-runner.rq --format csv\n  riffle query pipeline.ttl 'CONSTRUCT WHERE { ?s ?p ?o }' --format ntriples"
+    )]
     Query {
         pipeline: PathBuf,
         /// The query text (SELECT, ASK, CONSTRUCT or DESCRIBE).
@@ -124,28 +132,37 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
             let json = serde_json::to_string_pretty(&resolution.plan)? + "\n";
             match output {
-                Some(path) => std::fs::write(&path, json).with_context(|| format!("cannot write {}", path.display()))?,
+                Some(path) => {
+                    std::fs::write(&path, json).with_context(|| format!("cannot write {}", path.display()))?
+                }
                 None => stdout.lock().write_all(json.as_bytes())?,
             }
         }
         Command::Query { pipeline, query, file, format } => {
             let text = match (query, file) {
                 (Some(q), _) => q,
-                (None, Some(f)) => std::fs::read_to_string(&f).with_context(|| format!("cannot read query file {}", f.display()))?,
+                (None, Some(f)) => {
+                    std::fs::read_to_string(&f).with_context(|| format!("cannot read query file {}", f.display()))?
+                }
                 (None, None) => unreachable!("clap requires a query or a file"),
             };
             let resolution = resolved(&pipeline)?;
             if !resolution.problems.is_empty() {
                 // Questions about a pipeline that does not validate are still worth answering,
                 // unless its files could not even be read.
-                eprint!("warning: the pipeline has problems; answering from what resolved.\n{}", report(&resolution.problems).replace("nothing was started.", "see `riffle validate`."));
+                eprint!(
+                    "warning: the pipeline has problems; answering from what resolved.\n{}",
+                    report(&resolution.problems).replace("nothing was started.", "see `riffle validate`.")
+                );
                 if !resolution.loaded.problems.is_empty() {
                     return Ok(ExitCode::from(2));
                 }
             }
             let terminal = stdout.is_terminal();
             let mut out = stdout.lock();
-            if let Err(error) = query::run(&resolution.loaded.store, &resolution.loaded.names, &text, format, terminal, &mut out) {
+            if let Err(error) =
+                query::run(&resolution.loaded.store, &resolution.loaded.names, &text, format, terminal, &mut out)
+            {
                 out.flush()?;
                 eprintln!("error: {error}");
                 return Ok(ExitCode::from(2));
@@ -187,7 +204,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     .map(|p| format!("subjects of {}", names.iri(p.as_str())))
                     .chain(runner.instances_of.iter().map(|m| format!("instances of {}", names.iri(m.as_str()))))
                     .collect();
-                writeln!(out, "  handles:  {}", if handles.is_empty() { "nothing".into() } else { handles.join(", ") })?;
+                writeln!(
+                    out,
+                    "  handles:  {}",
+                    if handles.is_empty() { "nothing".into() } else { handles.join(", ") }
+                )?;
                 if !runner.replaces.is_empty() {
                     let replaced: Vec<String> = runner.replaces.iter().map(|r| names.iri(r.as_str())).collect();
                     writeln!(out, "  replaces: {}", replaced.join(", "))?;

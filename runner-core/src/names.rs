@@ -19,7 +19,8 @@ impl Names {
 
     /// Remembers a prefix the author declared; the first declaration of a namespace wins.
     pub fn learn(&mut self, prefix: &str, namespace: &str) {
-        let known = PREFIXES.iter().any(|(_, ns)| *ns == namespace) || self.learned.iter().any(|(p, ns)| ns == namespace || p == prefix);
+        let known = PREFIXES.iter().any(|(_, ns)| *ns == namespace)
+            || self.learned.iter().any(|(p, ns)| ns == namespace || p == prefix);
         if !known && !namespace.is_empty() && !namespace.starts_with(&self.base) {
             self.learned.push((prefix.to_string(), namespace.to_string()));
         }

@@ -28,21 +28,32 @@ pub fn write(store: &Store, plan: &Plan) {
     let graph = GraphName::NamedNode(NamedNode::new_unchecked(PLAN_GRAPH));
     let rdf_type = NamedNode::new_unchecked(iri::RDF_TYPE);
     let mut quads = Vec::new();
-    let mut add = |s: NamedOrBlankNode, p: NamedNode, o: Term| quads.push(Quad::new(s, p, o, graph.clone()));
+    let mut add = |s: NamedOrBlankNode, p: NamedNode, o: Term| {
+        quads.push(Quad::new(s.clone(), p.clone(), o.clone(), GraphName::DefaultGraph));
+        quads.push(Quad::new(s, p, o, graph.clone()));
+    };
 
     let plan_node: NamedOrBlankNode = NamedNode::new_unchecked("urn:riffle:plan").into();
     add(plan_node.clone(), rdf_type.clone(), riffle("Plan").into());
     if let Some(pipeline) = &plan.pipeline {
         add(plan_node.clone(), riffle("pipeline"), node(pipeline).into());
     }
-    add(plan_node.clone(), riffle("source"), NamedNode::new_unchecked(crate::fileurl::from_path(std::path::Path::new(&plan.source))).into());
+    add(
+        plan_node.clone(),
+        riffle("source"),
+        NamedNode::new_unchecked(crate::fileurl::from_path(std::path::Path::new(&plan.source))).into(),
+    );
 
     for runner in &plan.runners {
         let instance: NamedOrBlankNode = runner_instance_iri(&runner.id).into();
         add(instance.clone(), rdf_type.clone(), riffle("RunnerInstance").into());
         add(instance.clone(), riffle("instanceOf"), NamedNode::new_unchecked(&runner.runner).into());
         add(instance.clone(), riffle("name"), Literal::new_simple_literal(&runner.id).into());
-        add(instance.clone(), riffle("argvJson"), Literal::new_simple_literal(serde_json::to_string(&runner.argv).unwrap_or_default()).into());
+        add(
+            instance.clone(),
+            riffle("argvJson"),
+            Literal::new_simple_literal(serde_json::to_string(&runner.argv).unwrap_or_default()).into(),
+        );
         if let Some(program) = &runner.program {
             add(instance.clone(), riffle("program"), Literal::new_simple_literal(program).into());
         }
@@ -55,7 +66,11 @@ pub fn write(store: &Store, plan: &Plan) {
     for processor in &plan.processors {
         let subject = node(&processor.id);
         add(subject.clone(), riffle("processorClass"), NamedNode::new_unchecked(&processor.class).into());
-        add(subject.clone(), riffle("implementationJson"), Literal::new_simple_literal(Value::Object(processor.implementation.clone()).to_string()).into());
+        add(
+            subject.clone(),
+            riffle("implementationJson"),
+            Literal::new_simple_literal(Value::Object(processor.implementation.clone()).to_string()).into(),
+        );
         for (name, value) in &processor.arguments {
             let argument: NamedOrBlankNode = BlankNode::default().into();
             add(subject.clone(), riffle("argument"), argument.clone().into());
@@ -93,7 +108,9 @@ fn scalar(value: &Value) -> Option<Literal> {
     Some(match value {
         Value::Bool(b) => Literal::from(*b),
         Value::String(s) => Literal::new_simple_literal(s),
-        Value::Number(n) if n.is_i64() || n.is_u64() => Literal::new_typed_literal(n.to_string(), NamedNode::new_unchecked(format!("{XSD}integer"))),
+        Value::Number(n) if n.is_i64() || n.is_u64() => {
+            Literal::new_typed_literal(n.to_string(), NamedNode::new_unchecked(format!("{XSD}integer")))
+        }
         Value::Number(n) => Literal::new_typed_literal(n.to_string(), NamedNode::new_unchecked(format!("{XSD}double"))),
         _ => return None,
     })

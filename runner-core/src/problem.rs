@@ -267,9 +267,6 @@ pub fn report(problems: &[Problem]) -> String {
         out.push_str("\n\n");
     }
     let n = problems.len();
-    out.push_str(&format!(
-        "{n} problem{} found; nothing was started.\n",
-        if n == 1 { "" } else { "s" }
-    ));
+    out.push_str(&format!("{n} problem{} found; nothing was started.\n", if n == 1 { "" } else { "s" }));
     out
 }

@@ -12,10 +12,8 @@ pub struct Query {
 
 macro_rules! query {
     ($const:ident, $name:literal) => {
-        pub const $const: Query = Query {
-            name: $name,
-            text: include_str!(concat!("../../ontology/queries/", $name, ".rq")),
-        };
+        pub const $const: Query =
+            Query { name: $name, text: include_str!(concat!("../../ontology/queries/", $name, ".rq")) };
     };
 }
 
@@ -48,7 +46,7 @@ pub const ALL: &[&Query] = &[
 ];
 
 impl Query {
-    /// Runs this SELECT over the union of all loaded graphs with `bindings` substituted.
+    /// Runs this SELECT over the default graph (every loaded file) with `bindings` substituted.
     ///
     /// These queries ship with Riffle and are tested, so a parse or evaluation failure is a bug in
     /// Riffle, not in the user's pipeline: it panics with the query's name.
@@ -56,7 +54,6 @@ impl Query {
         let mut prepared = SparqlEvaluator::new()
             .parse_query(self.text)
             .unwrap_or_else(|e| panic!("bundled query {}.rq does not parse: {e}", self.name));
-        prepared.dataset_mut().set_default_graph_as_union();
         for (name, value) in bindings {
             prepared = prepared.substitute_variable(Variable::new_unchecked(*name), value.clone());
         }

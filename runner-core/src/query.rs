@@ -37,15 +37,19 @@ pub enum QueryError {
     Io(#[from] std::io::Error),
 }
 
-/// Runs `query` with the union of all graphs as its default graph and writes the results.
+/// Runs `query` over the default graph (every loaded file and the plan) and writes the results.
 /// `format` None means Turtle for graphs, and for solutions and booleans a table on a terminal
 /// (`terminal`), JSON otherwise.
-pub fn run(store: &Store, names: &Names, query: &str, format: Option<OutputFormat>, terminal: bool, out: &mut dyn Write) -> Result<(), QueryError> {
+pub fn run(
+    store: &Store,
+    names: &Names,
+    query: &str,
+    format: Option<OutputFormat>,
+    terminal: bool,
+    out: &mut dyn Write,
+) -> Result<(), QueryError> {
     let default = if terminal { OutputFormat::Table } else { OutputFormat::Json };
-    let mut prepared = SparqlEvaluator::new()
-        .parse_query(query)
-        .map_err(|e| QueryError::Syntax(e.to_string()))?;
-    prepared.dataset_mut().set_default_graph_as_union();
+    let prepared = SparqlEvaluator::new().parse_query(query).map_err(|e| QueryError::Syntax(e.to_string()))?;
     let results = prepared.on_store(store).execute().map_err(|e| QueryError::Evaluation(e.to_string()))?;
     let format_name = |f: OutputFormat| format!("{f:?}").to_lowercase();
     match results {
@@ -53,7 +57,13 @@ pub fn run(store: &Store, names: &Names, query: &str, format: Option<OutputForma
             let rdf = match format.unwrap_or(OutputFormat::Turtle) {
                 OutputFormat::Turtle => RdfFormat::Turtle,
                 OutputFormat::Ntriples => RdfFormat::NTriples,
-                other => return Err(QueryError::Format { format: format_name(other), kind: "CONSTRUCT or DESCRIBE", allowed: "turtle or ntriples" }),
+                other => {
+                    return Err(QueryError::Format {
+                        format: format_name(other),
+                        kind: "CONSTRUCT or DESCRIBE",
+                        allowed: "turtle or ntriples",
+                    })
+                }
             };
             let mut serializer = RdfSerializer::from_format(rdf);
             if rdf == RdfFormat::Turtle {
@@ -82,7 +92,12 @@ pub fn run(store: &Store, names: &Names, query: &str, format: Option<OutputForma
                     let mut rows = Vec::new();
                     for solution in solutions {
                         let solution = solution.map_err(|e| QueryError::Evaluation(e.to_string()))?;
-                        rows.push(variables.iter().map(|v| solution.get(v).map(|t| show(names, t)).unwrap_or_default()).collect::<Vec<_>>());
+                        rows.push(
+                            variables
+                                .iter()
+                                .map(|v| solution.get(v).map(|t| show(names, t)).unwrap_or_default())
+                                .collect::<Vec<_>>(),
+                        );
                     }
                     let header: Vec<String> = variables.iter().map(|v| v.as_str().to_string()).collect();
                     write_table(out, &header, &rows)?;
@@ -127,7 +142,8 @@ fn show(names: &Names, term: &Term) -> String {
 }
 
 fn write_table(out: &mut dyn Write, header: &[String], rows: &[Vec<String>]) -> std::io::Result<()> {
-    let width = |i: usize| rows.iter().map(|r| r[i].chars().count()).chain([header[i].chars().count()]).max().unwrap_or(0);
+    let width =
+        |i: usize| rows.iter().map(|r| r[i].chars().count()).chain([header[i].chars().count()]).max().unwrap_or(0);
     let widths: Vec<usize> = (0..header.len()).map(width).collect();
     let line = |cells: &[String]| -> String {
         let padded: Vec<String> = cells.iter().zip(&widths).map(|(c, w)| format!("{c:<w$}")).collect();

@@ -10,7 +10,7 @@ use crate::plan::{self, Plan, Transport};
 use crate::problem::{Problem, ProblemKind};
 use crate::queries;
 use crate::runners::{find_program, RunnerInfo, Runners};
-use crate::shapes::{order_key, Shapes};
+use crate::shapes::{order_key, OrderKey, Shapes};
 use crate::vocab::iri;
 use oxigraph::model::{GraphName, NamedNode, Term};
 use oxigraph::store::Store;
@@ -105,7 +105,8 @@ impl Resolver<'_, '_> {
                 _ => None,
             })
             .collect();
-        graphs.sort_by_key(|g| (g.starts_with(crate::bundled::GRAPH_PREFIX), g != self.loaded.graph.as_str(), g.clone()));
+        graphs
+            .sort_by_key(|g| (g.starts_with(crate::bundled::GRAPH_PREFIX), g != self.loaded.graph.as_str(), g.clone()));
         graphs.first().map(|g| self.loaded.names.file(g))
     }
 
@@ -128,7 +129,8 @@ impl Resolver<'_, '_> {
         let runners = Runners::load(&store);
 
         let pipelines: Vec<Term> = {
-            let mut p: Vec<Term> = queries::PIPELINES.select(&store, &[]).iter().filter_map(|r| r.get("pipeline").cloned()).collect();
+            let mut p: Vec<Term> =
+                queries::PIPELINES.select(&store, &[]).iter().filter_map(|r| r.get("pipeline").cloned()).collect();
             p.sort_by_key(|t| order_key(Some(t)));
             p
         };
@@ -147,15 +149,13 @@ impl Resolver<'_, '_> {
         // Runner instances: explicit parts first, in a stable order, then one per runner for the
         // processors Riffle assigned itself.
         let mut instances: Vec<(String, NamedNode, Vec<usize>)> = Vec::new();
-        let mut explicit: BTreeMap<(u8, u64, u64, String), (NamedNode, Vec<usize>)> = BTreeMap::new();
+        let mut explicit: BTreeMap<OrderKey, (NamedNode, Vec<usize>)> = BTreeMap::new();
         let mut auto: BTreeMap<String, Vec<usize>> = BTreeMap::new();
         for (index, processor) in found.iter().enumerate() {
             match &processor.part {
-                Some((part, runner)) => explicit
-                    .entry(order_key(Some(part)))
-                    .or_insert_with(|| (runner.clone(), Vec::new()))
-                    .1
-                    .push(index),
+                Some((part, runner)) => {
+                    explicit.entry(order_key(Some(part))).or_insert_with(|| (runner.clone(), Vec::new())).1.push(index)
+                }
                 None if processor.runnable => {
                     if let Some(info) = self.auto_runner(&store, &classes, &runners, processor) {
                         auto.entry(info.iri.as_str().to_string()).or_default().push(index);
@@ -185,7 +185,8 @@ impl Resolver<'_, '_> {
         for (kind, node) in channel_problems {
             self.report(kind, Some(&node), None);
         }
-        let extractor = Extractor { store: &store, names: &names, shapes: &shapes, classes: &classes, env: self.options.env };
+        let extractor =
+            Extractor { store: &store, names: &names, shapes: &shapes, classes: &classes, env: self.options.env };
         let mut runner_of: HashMap<usize, String> = HashMap::new();
         for (id, _, members) in &instances {
             for &m in members {
@@ -196,7 +197,13 @@ impl Resolver<'_, '_> {
             let file = self.file_of(&processor.node);
 
             let mut channels = ChannelResolver { table: &mut table, names: &names };
-            let mut extraction = Extraction { extractor: &extractor, channels: &mut channels, root: processor.node.clone(), file: file.clone(), problems: Vec::new() };
+            let mut extraction = Extraction {
+                extractor: &extractor,
+                channels: &mut channels,
+                root: processor.node.clone(),
+                file: file.clone(),
+                problems: Vec::new(),
+            };
             let class_name = self.show_iri(&processor.class);
             let mut argument_shapes = Vec::new();
             for ancestor in classes.with_superclasses(&processor.class) {
@@ -249,7 +256,10 @@ impl Resolver<'_, '_> {
                 Some(program) => {
                     let found = (self.options.find_program)(program, Path::new(&plan.working_dir));
                     if found.is_none() {
-                        let kind = ProblemKind::ProgramNotFound { runner: self.show_iri(&runner.iri), program: program.clone() };
+                        let kind = ProblemKind::ProgramNotFound {
+                            runner: self.show_iri(&runner.iri),
+                            program: program.clone(),
+                        };
                         let problem = Problem::new(kind)
                             .in_file(runner.source.as_ref().map(|g| names.file(g.as_str())))
                             .subject(self.show_iri(&runner.iri));
@@ -273,8 +283,14 @@ impl Resolver<'_, '_> {
 
     /// Processor instances with their class and, where the pipeline says so, their runner.
     /// A processor whose runner choice is wrong is still returned, with `runnable` false.
-    fn find_processors(&mut self, store: &Store, classes: &Classes, runners: &Runners, pipeline: Option<&Term>) -> Vec<Found> {
-        let mut by_node: BTreeMap<(u8, u64, u64, String), (Term, Vec<NamedNode>)> = BTreeMap::new();
+    fn find_processors(
+        &mut self,
+        store: &Store,
+        classes: &Classes,
+        runners: &Runners,
+        pipeline: Option<&Term>,
+    ) -> Vec<Found> {
+        let mut by_node: BTreeMap<OrderKey, (Term, Vec<NamedNode>)> = BTreeMap::new();
         for row in queries::PROCESSORS.select(store, &[]) {
             let (Some(node), Some(Term::NamedNode(class))) = (row.get("processor"), row.get("class")) else { continue };
             let entry = by_node.entry(order_key(Some(node))).or_insert_with(|| (node.clone(), Vec::new()));
@@ -285,7 +301,7 @@ impl Resolver<'_, '_> {
 
         // Explicit runner choice: rdfc:consistsOf [ rdfc:instantiates R; rdfc:processor p ].
         let bindings: Vec<(&str, Term)> = pipeline.map(|p| vec![("pipeline", p.clone())]).unwrap_or_default();
-        let mut assigned: BTreeMap<(u8, u64, u64, String), Vec<(Term, NamedNode)>> = BTreeMap::new();
+        let mut assigned: BTreeMap<OrderKey, Vec<(Term, NamedNode)>> = BTreeMap::new();
         let mut parts_seen = Vec::new();
         for row in queries::PIPELINE_PARTS.select(store, &bindings) {
             let Some(part) = row.get("part") else { continue };
@@ -294,7 +310,11 @@ impl Resolver<'_, '_> {
                 _ => {
                     if !parts_seen.contains(part) {
                         parts_seen.push(part.clone());
-                        self.report(ProblemKind::PartWithoutRunner, pipeline, Some(&format!("{}consistsOf", crate::vocab::RDFC)));
+                        self.report(
+                            ProblemKind::PartWithoutRunner,
+                            pipeline,
+                            Some(&format!("{}consistsOf", crate::vocab::RDFC)),
+                        );
                     }
                     continue;
                 }
@@ -346,7 +366,8 @@ impl Resolver<'_, '_> {
             let class = node_classes.remove(0);
             let part = match assigned.get(&key) {
                 Some(list) if list.len() > 1 => {
-                    let kind = ProblemKind::ProcessorInSeveralRunners { processor: self.show(&node), count: list.len() };
+                    let kind =
+                        ProblemKind::ProcessorInSeveralRunners { processor: self.show(&node), count: list.len() };
                     self.report(kind, Some(&node), None);
                     found.push(Found { node, class, part: None, runnable: false });
                     continue;
@@ -355,7 +376,11 @@ impl Resolver<'_, '_> {
                     let (part, runner) = list[0].clone();
                     let info = runners.get(&runner).expect("assigned runners are known");
                     if !info.handles(store, classes, &class) {
-                        let kind = ProblemKind::RunnerMismatch { runner: self.show_iri(&runner), processor: self.show(&node), class: self.show_iri(&class) };
+                        let kind = ProblemKind::RunnerMismatch {
+                            runner: self.show_iri(&runner),
+                            processor: self.show(&node),
+                            class: self.show_iri(&class),
+                        };
                         self.report(kind, Some(&node), None);
                         found.push(Found { node, class, part: None, runnable: false });
                         continue;
@@ -369,7 +394,13 @@ impl Resolver<'_, '_> {
         found
     }
 
-    fn auto_runner<'a>(&mut self, store: &Store, classes: &Classes, runners: &'a Runners, processor: &Found) -> Option<&'a RunnerInfo> {
+    fn auto_runner<'a>(
+        &mut self,
+        store: &Store,
+        classes: &Classes,
+        runners: &'a Runners,
+        processor: &Found,
+    ) -> Option<&'a RunnerInfo> {
         let candidates = runners.handling(store, classes, &processor.class);
         match candidates.as_slice() {
             [one] => Some(one),
@@ -383,7 +414,11 @@ impl Resolver<'_, '_> {
                     })
                     .next()
                     .unwrap_or_else(|| "no implementation predicate".into());
-                let kind = ProblemKind::NoRunner { processor: self.show(&processor.node), class: self.show_iri(&processor.class), declared_by };
+                let kind = ProblemKind::NoRunner {
+                    processor: self.show(&processor.node),
+                    class: self.show_iri(&processor.class),
+                    declared_by,
+                };
                 self.report(kind, Some(&processor.node), None);
                 None
             }
@@ -401,7 +436,14 @@ impl Resolver<'_, '_> {
     }
 
     /// The runner's implementation shapes that target `class` (by its types or its predicates).
-    fn implementation_shapes(&self, store: &Store, classes: &Classes, shapes: &Shapes, runner: &RunnerInfo, class: &NamedNode) -> Vec<Term> {
+    fn implementation_shapes(
+        &self,
+        store: &Store,
+        classes: &Classes,
+        shapes: &Shapes,
+        runner: &RunnerInfo,
+        class: &NamedNode,
+    ) -> Vec<Term> {
         let class_term = Term::NamedNode(class.clone());
         let mut targeting: Vec<&Term> = Vec::new();
         for t in types_of(store, &class_term) {
@@ -425,7 +467,8 @@ impl Resolver<'_, '_> {
     }
 
     fn plan_channels(&mut self, plan: &mut Plan, table: &ChannelTable) {
-        let runner_of: HashMap<&str, &str> = plan.processors.iter().map(|p| (p.id.as_str(), p.runner.as_str())).collect();
+        let runner_of: HashMap<&str, &str> =
+            plan.processors.iter().map(|p| (p.id.as_str(), p.runner.as_str())).collect();
         for declared in &table.channels {
             let node = &declared.node;
             let shown = declared.shown.clone();
@@ -434,16 +477,23 @@ impl Resolver<'_, '_> {
                     self.report(ProblemKind::UnusedChannel { channel: shown }, Some(node), None);
                     continue;
                 }
-                (true, false) => self.report(ProblemKind::ChannelWithoutWriter { channel: shown.clone() }, Some(node), None),
-                (false, true) => self.report(ProblemKind::ChannelWithoutReader { channel: shown.clone() }, Some(node), None),
+                (true, false) => {
+                    self.report(ProblemKind::ChannelWithoutWriter { channel: shown.clone() }, Some(node), None)
+                }
+                (false, true) => {
+                    self.report(ProblemKind::ChannelWithoutReader { channel: shown.clone() }, Some(node), None)
+                }
                 (false, false) => {}
             }
             let ends = |uses: &[crate::channels::EndUse]| -> Vec<plan::End> {
-                uses.iter().map(|u| plan::End { processor: term_id(&u.processor), argument: u.argument.clone() }).collect()
+                uses.iter()
+                    .map(|u| plan::End { processor: term_id(&u.processor), argument: u.argument.clone() })
+                    .collect()
             };
             let writers = ends(&declared.writers);
             let readers = ends(&declared.readers);
-            let mut instances: Vec<&str> = writers.iter().chain(&readers).filter_map(|e| runner_of.get(e.processor.as_str()).copied()).collect();
+            let mut instances: Vec<&str> =
+                writers.iter().chain(&readers).filter_map(|e| runner_of.get(e.processor.as_str()).copied()).collect();
             instances.sort();
             instances.dedup();
             let crosses_runners = instances.len() > 1;
@@ -454,7 +504,10 @@ impl Resolver<'_, '_> {
                     iri::RIFFLE_TCP => Some(Transport::Tcp),
                     iri::RIFFLE_WEBSOCKET => Some(Transport::WebSocket),
                     other => {
-                        let kind = ProblemKind::UnknownTransport { channel: shown.clone(), transport: self.loaded.names.iri(other) };
+                        let kind = ProblemKind::UnknownTransport {
+                            channel: shown.clone(),
+                            transport: self.loaded.names.iri(other),
+                        };
                         self.report(kind, Some(node), Some(&format!("{}transport", crate::vocab::RIFFLE)));
                         None
                     }
@@ -471,7 +524,11 @@ impl Resolver<'_, '_> {
             };
             let transport = transport.unwrap_or(if crosses_runners { Transport::Tcp } else { Transport::Memory });
             if transport == Transport::Memory && crosses_runners {
-                let kind = ProblemKind::MemoryAcrossRunners { channel: shown, count: instances.len(), runners: instances.join(", ") };
+                let kind = ProblemKind::MemoryAcrossRunners {
+                    channel: shown,
+                    count: instances.len(),
+                    runners: instances.join(", "),
+                };
                 self.report(kind, Some(node), None);
             }
             plan.channels.push(plan::Channel { id: declared.id.clone(), transport, crosses_runners, writers, readers });

@@ -93,7 +93,9 @@ impl Runners {
             });
         }
         for row in queries::RUNNER_LINKS.select(store, &[]) {
-            let (Some(Term::NamedNode(runner)), Some(Term::NamedNode(link)), Some(value)) = (row.get("runner"), row.get("link"), row.get("value")) else {
+            let (Some(Term::NamedNode(runner)), Some(Term::NamedNode(link)), Some(value)) =
+                (row.get("runner"), row.get("link"), row.get("value"))
+            else {
                 continue;
             };
             let Some(info) = by_iri.get_mut(runner) else { continue };
@@ -115,7 +117,8 @@ impl Runners {
                 runners.aliases.insert(replaced.clone(), info.iri.clone());
             }
         }
-        let mut list: Vec<RunnerInfo> = by_iri.into_values().filter(|r| !runners.aliases.contains_key(&r.iri)).collect();
+        let mut list: Vec<RunnerInfo> =
+            by_iri.into_values().filter(|r| !runners.aliases.contains_key(&r.iri)).collect();
         for info in &mut list {
             info.subjects_of.sort();
             info.instances_of.sort();
@@ -161,9 +164,7 @@ fn runner_dir(graph: &NamedNode) -> String {
         let file = bundled::home().join(bundled);
         return file.parent().map(|p| p.display().to_string()).unwrap_or_default();
     }
-    fileurl::to_path(graph.as_str())
-        .and_then(|p| p.parent().map(|p| p.display().to_string()))
-        .unwrap_or_default()
+    fileurl::to_path(graph.as_str()).and_then(|p| p.parent().map(|p| p.display().to_string())).unwrap_or_default()
 }
 
 /// Finds a runner's program: a path with a `/` relative to the pipeline's folder, else on PATH,
@@ -179,4 +180,3 @@ pub fn find_program(program: &str, working_dir: &Path) -> Option<PathBuf> {
     let beside = std::env::current_exe().ok()?.parent()?.join(program);
     beside.is_file().then_some(beside)
 }
-

@@ -4,7 +4,7 @@ use crate::names::Names;
 use crate::problem::{Problem, ProblemKind};
 use crate::queries;
 use crate::vocab::iri;
-use oxigraph::model::{NamedNode, NamedOrBlankNode, NamedOrBlankNodeRef, Term};
+use oxigraph::model::{GraphNameRef, NamedNode, NamedOrBlankNode, NamedOrBlankNodeRef, Term};
 use oxigraph::store::Store;
 use std::collections::HashMap;
 
@@ -62,21 +62,23 @@ impl Shapes {
             let shape_name = names.term(shape);
             let path = match row.get("path") {
                 None => {
-                    problems.push(Problem::new(ProblemKind::ShapeWithoutPath { shape: shape_name.clone() }).subject(shape_name));
+                    problems.push(
+                        Problem::new(ProblemKind::ShapeWithoutPath { shape: shape_name.clone() }).subject(shape_name),
+                    );
                     continue;
                 }
                 Some(path) => match read_path(store, path) {
                     Some(path) => path,
                     None => {
-                        problems.push(Problem::new(ProblemKind::ShapeWithoutPath { shape: shape_name.clone() }).subject(shape_name));
+                        problems.push(
+                            Problem::new(ProblemKind::ShapeWithoutPath { shape: shape_name.clone() })
+                                .subject(shape_name),
+                        );
                         continue;
                     }
                 },
             };
-            let name = row
-                .get("name")
-                .or_else(|| row.get("codeIdentifier"))
-                .and_then(literal_value);
+            let name = row.get("name").or_else(|| row.get("codeIdentifier")).and_then(literal_value);
             let Some(name) = name else {
                 let path_name = match &path {
                     PropertyPath::Predicate(p) | PropertyPath::Inverse(p) => names.iri(p.as_str()),
@@ -177,7 +179,7 @@ fn read_path(store: &Store, path: &Term) -> Option<PropertyPath> {
             let node = NamedOrBlankNodeRef::BlankNode(b.as_ref());
             let inverse = NamedNode::new_unchecked(iri::SH_INVERSE_PATH);
             let object = store
-                .quads_for_pattern(Some(node), Some(inverse.as_ref()), None, None)
+                .quads_for_pattern(Some(node), Some(inverse.as_ref()), None, Some(GraphNameRef::DefaultGraph))
                 .filter_map(Result::ok)
                 .map(|q| q.object)
                 .next()?;
@@ -204,8 +206,11 @@ fn literal_value(term: &Term) -> Option<String> {
     }
 }
 
+/// A sort key that puts terms in a stable order: see [`order_key`].
+pub type OrderKey = (u8, u64, u64, String);
+
 /// Sorts named nodes by IRI and Riffle's blank nodes (`f<file>b<n>`) by file, then position.
-pub fn order_key(term: Option<&Term>) -> (u8, u64, u64, String) {
+pub fn order_key(term: Option<&Term>) -> OrderKey {
     match term {
         Some(Term::BlankNode(b)) => blank_order(b.as_str()),
         Some(other) => (0, 0, 0, other.to_string()),
@@ -213,14 +218,14 @@ pub fn order_key(term: Option<&Term>) -> (u8, u64, u64, String) {
     }
 }
 
-pub fn subject_order_key(subject: &NamedOrBlankNode) -> (u8, u64, u64, String) {
+pub fn subject_order_key(subject: &NamedOrBlankNode) -> OrderKey {
     match subject {
         NamedOrBlankNode::BlankNode(b) => blank_order(b.as_str()),
         NamedOrBlankNode::NamedNode(n) => (0, 0, 0, n.as_str().to_string()),
     }
 }
 
-fn blank_order(label: &str) -> (u8, u64, u64, String) {
+fn blank_order(label: &str) -> OrderKey {
     let parsed = label
         .strip_prefix('f')
         .and_then(|rest| rest.split_once('b'))

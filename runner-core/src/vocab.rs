@@ -41,15 +41,33 @@ pub mod iri {
         };
     }
     macro_rules! concat_ns {
-        (RDF, $l:literal) => { concat!("http://www.w3.org/1999/02/22-rdf-syntax-ns#", $l) };
-        (RDFS, $l:literal) => { concat!("http://www.w3.org/2000/01/rdf-schema#", $l) };
-        (XSD, $l:literal) => { concat!("http://www.w3.org/2001/XMLSchema#", $l) };
-        (SH, $l:literal) => { concat!("http://www.w3.org/ns/shacl#", $l) };
-        (OWL, $l:literal) => { concat!("http://www.w3.org/2002/07/owl#", $l) };
-        (RDFC, $l:literal) => { concat!("https://w3id.org/rdf-connect#", $l) };
-        (CONN, $l:literal) => { concat!("https://w3id.org/conn#", $l) };
-        (RDFL, $l:literal) => { concat!("https://w3id.org/rdf-lens/ontology#", $l) };
-        (RIFFLE, $l:literal) => { concat!("https://w3id.org/riffle#", $l) };
+        (RDF, $l:literal) => {
+            concat!("http://www.w3.org/1999/02/22-rdf-syntax-ns#", $l)
+        };
+        (RDFS, $l:literal) => {
+            concat!("http://www.w3.org/2000/01/rdf-schema#", $l)
+        };
+        (XSD, $l:literal) => {
+            concat!("http://www.w3.org/2001/XMLSchema#", $l)
+        };
+        (SH, $l:literal) => {
+            concat!("http://www.w3.org/ns/shacl#", $l)
+        };
+        (OWL, $l:literal) => {
+            concat!("http://www.w3.org/2002/07/owl#", $l)
+        };
+        (RDFC, $l:literal) => {
+            concat!("https://w3id.org/rdf-connect#", $l)
+        };
+        (CONN, $l:literal) => {
+            concat!("https://w3id.org/conn#", $l)
+        };
+        (RDFL, $l:literal) => {
+            concat!("https://w3id.org/rdf-lens/ontology#", $l)
+        };
+        (RIFFLE, $l:literal) => {
+            concat!("https://w3id.org/riffle#", $l)
+        };
     }
     iris! {
         RDF_TYPE = RDF + "type";
