@@ -86,7 +86,7 @@ pub fn plan(processors: usize, runs: usize, out: &mut dyn Write) -> std::io::Res
 
     writeln!(
         out,
-        "riffle bench plan: {processors} processors, {channels} channels, {} triples, median of {runs} runs",
+        "riffle bench plan: {processors} processors, {channels} channels, {} lines of Turtle, median of {runs} runs",
         ttl.lines().count()
     )?;
     writeln!(out, "  {:<44} {:>10}", "raw: parse the Turtle into a store", ms(raw))?;

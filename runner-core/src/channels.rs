@@ -5,6 +5,7 @@
 //! `:reader` end and a `:writer` end, and processors receive the ends.
 
 use crate::arguments::{ChannelEnds, Role};
+use crate::graph_walk::term_id;
 use crate::names::Names;
 use crate::problem::ProblemKind;
 use crate::queries;
@@ -37,13 +38,6 @@ pub struct ChannelTable {
     /// Every term a processor may pass as an end: the channel (RDF-Connect, either role) or one of
     /// its ends (connector architecture, with the role its channel gives it).
     by_end: HashMap<Term, (usize, Option<Role>)>,
-}
-
-fn term_id(term: &Term) -> String {
-    match term {
-        Term::NamedNode(n) => n.as_str().to_string(),
-        other => other.to_string(),
-    }
 }
 
 impl ChannelTable {

@@ -87,3 +87,11 @@ pub fn list_items(store: &Store, head: &Term) -> Option<Vec<Term>> {
         node = rest.into_iter().next()?;
     }
 }
+
+/// A node's id in the plan: its IRI, or `_:label` for a blank node.
+pub fn term_id(term: &Term) -> String {
+    match term {
+        Term::NamedNode(n) => n.as_str().to_string(),
+        other => other.to_string(),
+    }
+}

@@ -4,7 +4,7 @@
 use crate::arguments::{Extraction, Extractor};
 use crate::channels::{ChannelResolver, ChannelTable};
 use crate::classes::{types_of, Classes};
-use crate::graph_walk::as_subject;
+use crate::graph_walk::{as_subject, term_id};
 use crate::loader::{self, Loaded};
 use crate::plan::{self, Plan, Transport};
 use crate::problem::{Problem, ProblemKind};
@@ -533,13 +533,5 @@ impl Resolver<'_, '_> {
             }
             plan.channels.push(plan::Channel { id: declared.id.clone(), transport, crosses_runners, writers, readers });
         }
-    }
-}
-
-/// A node's id in the plan: its IRI, or `_:label` for a blank node.
-pub fn term_id(term: &Term) -> String {
-    match term {
-        Term::NamedNode(n) => n.as_str().to_string(),
-        other => other.to_string(),
     }
 }
