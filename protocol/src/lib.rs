@@ -1,0 +1,147 @@
+//! Riffle's control protocol, version 1: JSON messages over a WebSocket between the orchestrator
+//! (`riffle run`) and each runner process. `docs/protocol.md` is the specification; the files in
+//! `protocol/fixtures/` are its golden examples, replayed by every runner's tests. Unknown fields
+//! are ignored (a later version may add some); an unknown `type` or a missing field is an error.
+
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+/// The protocol version this crate speaks; `hello` and `welcome` carry it.
+pub const VERSION: u32 = 1;
+
+/// Environment variables a runner reads at start-up. A runner started by hand on another host
+/// sets them itself.
+pub mod env {
+    /// `ws://HOST:PORT` of the orchestrator's control endpoint.
+    pub const CONTROL_URL: &str = "RIFFLE_CONTROL_URL";
+    /// The per-run secret; passed in the environment, not argv, so `ps` does not show it.
+    pub const SECRET: &str = "RIFFLE_SECRET";
+    /// Which runner instance of the plan this process is (`javascript`, `rust-2`...).
+    pub const RUNNER_ID: &str = "RIFFLE_RUNNER_ID";
+    /// The address the runner's data endpoint binds (default `127.0.0.1:0`).
+    pub const DATA_LISTEN: &str = "RIFFLE_DATA_LISTEN";
+}
+
+/// A message from a runner to the orchestrator.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum RunnerMessage {
+    /// First message on the connection.
+    Hello { protocol: u32, secret: String, runner: String, language: String, pid: u32 },
+    /// Where this runner's readers accept writers (TCP and WebSocket on one port).
+    Listening { endpoint: String },
+    /// Every writer of this runner is connected and accepted.
+    Wired,
+    /// Every processor of this runner has finished `init`.
+    Initialised,
+    /// A processor ended normally.
+    Finished { processor: String },
+    /// A processor failed; the run stops.
+    Failed { processor: String, phase: Phase, message: String, stack: Option<String> },
+    /// A log line, from a processor or (with `processor` null) from the runner itself.
+    Log { processor: Option<String>, level: Level, message: String },
+    /// The runner is about to exit after `stop`, or after all its processors finished.
+    Bye,
+}
+
+/// A message from the orchestrator to a runner.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum OrchestratorMessage {
+    /// The hello was accepted.
+    Welcome { protocol: u32, run: String },
+    /// The hello was refused; the connection closes after this.
+    Refused { reason: String },
+    /// The processors this runner hosts and every channel that touches them.
+    Assign { processors: Vec<ProcessorAssignment>, channels: Vec<ChannelAssignment> },
+    /// Every runner's data endpoint, by runner id: where writers connect.
+    Connect { endpoints: Map<String, Value> },
+    /// Construct and initialise every processor.
+    Init,
+    /// Start every processor.
+    Start,
+    /// Stop: cancel what runs, close channels, say `bye`, exit.
+    Stop { reason: String },
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProcessorAssignment {
+    pub id: String,
+    pub class: String,
+    /// What the runner needs to load the code: fields of its `riffle:implementationShape`.
+    pub implementation: Map<String, Value>,
+    /// Typed arguments; `{"@reader": id}` and `{"@writer": id}` stand for live channel ends.
+    pub arguments: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChannelAssignment {
+    pub id: String,
+    pub transport: Transport,
+    pub writers: Vec<ChannelEnd>,
+    pub readers: Vec<ChannelEnd>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChannelEnd {
+    pub processor: String,
+    pub argument: String,
+    /// The runner instance that hosts the processor.
+    pub runner: String,
+}
+
+impl ChannelEnd {
+    /// The writer id used in the data plane's hello: unique per channel for the run.
+    pub fn writer_id(&self) -> String {
+        format!("{}#{}", self.processor, self.argument)
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    Memory,
+    Tcp,
+    #[serde(rename = "websocket")]
+    WebSocket,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Phase {
+    Init,
+    Transform,
+    Produce,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Level {
+    Debug,
+    Info,
+    Warn,
+    Error,
+}
+
+/// Compares two secrets in time that depends only on their lengths, so that a wrong guess says
+/// nothing about how close it came.
+pub fn secrets_match(expected: &str, given: &str) -> bool {
+    let (a, b) = (expected.as_bytes(), given.as_bytes());
+    if a.len() != b.len() {
+        return false;
+    }
+    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn secrets_compare_whole() {
+        assert!(secrets_match("abc", "abc"));
+        assert!(!secrets_match("abc", "abd"));
+        assert!(!secrets_match("abc", "ab"));
+        assert!(!secrets_match("", "a"));
+    }
+}
