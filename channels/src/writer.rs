@@ -1,0 +1,239 @@
+//! The sending end of a channel, whatever transports its readers use.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use tokio::task::JoinHandle;
+
+use crate::memory::MemorySink;
+use crate::outbox::{Frames, Full, Messages, Outbox, Queue};
+use crate::{tcp, ws, ChannelError, Limits, Message};
+
+/// How a writer reaches a reader.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// Same process: a bounded queue, no copy, no serialisation.
+    Memory,
+    /// Length-prefixed frames over TCP.
+    Tcp,
+    /// WebSocket messages over TCP.
+    WebSocket,
+}
+
+/// The sending end of a channel.
+///
+/// One `Writer` may feed several readers (fan-out, see [`Writer::join`]), each over its own transport; every
+/// message goes to every reader, in order. `send` waits while any reader's buffer is full, so a slow reader
+/// slows the writer down instead of growing memory.
+pub struct Writer {
+    channel: Arc<str>,
+    id: Arc<str>,
+    sinks: Vec<Sink>,
+    limit: usize,
+}
+
+pub(crate) enum Sink {
+    Memory(MemorySink),
+    Tcp(NetSink<Frames>),
+    Ws(NetSink<Messages>),
+}
+
+impl Sink {
+    #[inline]
+    async fn send(&mut self, msg: Message) -> Result<(), ChannelError> {
+        match self {
+            Sink::Memory(s) => s.send(msg).await,
+            Sink::Tcp(s) => s.send(msg).await,
+            Sink::Ws(s) => s.send(msg).await,
+        }
+    }
+
+    async fn close(self) -> Result<(), ChannelError> {
+        match self {
+            // Dropping the lane's sender is the close: the reader sees the lane end after its last message.
+            Sink::Memory(s) => s.close(),
+            Sink::Tcp(s) => s.close().await,
+            Sink::Ws(s) => s.close().await,
+        }
+    }
+}
+
+impl Writer {
+    pub(crate) fn from_sink(channel: Arc<str>, id: Arc<str>, sink: Sink, limit: usize) -> Writer {
+        Writer { channel, id, sinks: vec![sink], limit }
+    }
+
+    /// Connects to the reader endpoint at `addr` and introduces itself as writer `writer_id` of `channel_id`,
+    /// proving with `secret` that it belongs to the run. Returns once the endpoint accepted it.
+    ///
+    /// The effective message limit is the smaller of `limits.max_message` and the reader's own.
+    /// [`Transport::Memory`] is refused here: in-process writers come from
+    /// [`Channel::memory_writer`](crate::Channel::memory_writer).
+    pub async fn connect(
+        transport: Transport,
+        addr: SocketAddr,
+        secret: &str,
+        channel_id: &str,
+        writer_id: &str,
+        limits: &Limits,
+    ) -> Result<Writer, ChannelError> {
+        let target = ConnectTo { addr, secret, channel: channel_id, writer: writer_id, limits };
+        let (sink, reader_limit) = match transport {
+            Transport::Tcp => tcp::connect(&target).await?,
+            Transport::WebSocket => ws::connect(&target).await?,
+            Transport::Memory => {
+                return Err(ChannelError::Setup {
+                    channel: channel_id.to_owned(),
+                    reason: "memory writers are made with Channel::memory_writer, not connected".into(),
+                })
+            }
+        };
+        Ok(Writer::from_sink(channel_id.into(), writer_id.into(), sink, limits.wire_max_message().min(reader_limit)))
+    }
+
+    /// Fan-out: one writer that sends every message to the readers of both `self` and `other`.
+    ///
+    /// The message limit becomes the smaller of the two. Errors name the channel of the reader concerned.
+    pub fn join(mut self, mut other: Writer) -> Writer {
+        self.limit = self.limit.min(other.limit);
+        self.sinks.append(&mut other.sinks);
+        self
+    }
+
+    /// The channel id.
+    pub fn channel(&self) -> &str {
+        &self.channel
+    }
+
+    /// This writer's id.
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// The largest message this writer will send.
+    pub fn max_message(&self) -> usize {
+        self.limit
+    }
+
+    /// Sends a message to every reader, waiting while any of them is full.
+    ///
+    /// A message above the limit is refused before any reader sees it. After an error the writer should be
+    /// dropped: a reader may have got the message while another did not.
+    pub async fn send(&mut self, msg: Message) -> Result<(), ChannelError> {
+        if msg.len() > self.limit {
+            return Err(ChannelError::MessageTooLarge {
+                channel: self.channel.to_string(),
+                size: msg.len(),
+                limit: self.limit,
+            });
+        }
+        match self.sinks.as_mut_slice() {
+            // The common case, one network reader with room in its queue, completes without a future.
+            [Sink::Tcp(sink)] => match sink.outbox.try_push(msg) {
+                Ok(()) => Ok(()),
+                Err(Full::Yes(msg)) => sink.send(msg).await,
+                Err(Full::Failed(reason)) => Err(sink.vanished(reason)),
+            },
+            [Sink::Ws(sink)] => match sink.outbox.try_push(msg) {
+                Ok(()) => Ok(()),
+                Err(Full::Yes(msg)) => sink.send(msg).await,
+                Err(Full::Failed(reason)) => Err(sink.vanished(reason)),
+            },
+            [Sink::Memory(sink)] => match sink.try_send(msg) {
+                Ok(()) => Ok(()),
+                Err(Some(msg)) => sink.send(msg).await,
+                Err(None) => Err(sink.vanished()),
+            },
+            [rest @ .., last] => {
+                for sink in rest {
+                    sink.send(msg.clone()).await?;
+                }
+                last.send(msg).await
+            }
+            [] => Ok(()),
+        }
+    }
+
+    /// Closes the writer: every reader gets everything sent so far, then sees this writer end.
+    ///
+    /// For network readers this returns once the reader's endpoint acknowledged the close, which it does after
+    /// reading every earlier message, so an `Ok` means the data reached the reader's process; a reader that
+    /// vanished makes it fail. It does not wait for the reading processor to consume the messages, but like
+    /// `send` it does wait while the reader's bounded buffer is full (more than about 1 MiB outstanding). Every sink is closed even if one fails; the
+    /// first error is returned.
+    pub async fn close(self) -> Result<(), ChannelError> {
+        let mut first = Ok(());
+        for sink in self.sinks {
+            let result = sink.close().await;
+            if first.is_ok() {
+                first = result;
+            }
+        }
+        first
+    }
+}
+
+impl std::fmt::Debug for Writer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Writer")
+            .field("channel", &self.channel)
+            .field("id", &self.id)
+            .field("readers", &self.sinks.len())
+            .field("max_message", &self.limit)
+            .finish()
+    }
+}
+
+/// Where and as whom a network writer connects.
+pub(crate) struct ConnectTo<'a> {
+    pub(crate) addr: SocketAddr,
+    pub(crate) secret: &'a str,
+    pub(crate) channel: &'a str,
+    pub(crate) writer: &'a str,
+    pub(crate) limits: &'a Limits,
+}
+
+/// A network sink: an [`Outbox`] drained by a task that owns the socket.
+pub(crate) struct NetSink<Q> {
+    channel: Arc<str>,
+    outbox: Arc<Outbox<Q>>,
+    task: Option<JoinHandle<Result<(), ChannelError>>>,
+}
+
+impl<Q: Queue> NetSink<Q> {
+    pub(crate) fn new(channel: Arc<str>, outbox: Arc<Outbox<Q>>, task: JoinHandle<Result<(), ChannelError>>) -> Self {
+        NetSink { channel, outbox, task: Some(task) }
+    }
+
+    #[inline]
+    async fn send(&mut self, msg: Message) -> Result<(), ChannelError> {
+        self.outbox.push(msg).await.map_err(|reason| self.vanished(reason))
+    }
+
+    fn vanished(&self, reason: String) -> ChannelError {
+        ChannelError::ReaderVanished { channel: self.channel.to_string(), reason }
+    }
+
+    async fn close(mut self) -> Result<(), ChannelError> {
+        self.outbox.close();
+        match self.task.take() {
+            Some(task) => task.await.unwrap_or_else(|e| {
+                Err(ChannelError::ReaderVanished {
+                    channel: self.channel.to_string(),
+                    reason: format!("the connection task ended abnormally: {e}"),
+                })
+            }),
+            None => Ok(()),
+        }
+    }
+}
+
+impl<Q> Drop for NetSink<Q> {
+    fn drop(&mut self) {
+        // Dropped without close: cut the connection without a close frame so the reader reports this writer
+        // as vanished instead of waiting for it forever.
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
