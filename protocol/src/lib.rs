@@ -40,6 +40,9 @@ pub enum RunnerMessage {
     Failed { processor: String, phase: Phase, message: String, stack: Option<String> },
     /// A log line, from a processor or (with `processor` null) from the runner itself.
     Log { processor: Option<String>, level: Level, message: String },
+    /// Counters of this runner's channel ends so far: at most every 250 ms while something
+    /// changed, and once more before `bye`.
+    Stats { ends: Vec<EndStats> },
     /// The runner is about to exit after `stop`, or after all its processors finished.
     Bye,
 }
@@ -95,6 +98,23 @@ impl ChannelEnd {
     pub fn writer_id(&self) -> String {
         format!("{}#{}", self.processor, self.argument)
     }
+}
+
+/// What one processor's end of one channel has moved so far.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EndStats {
+    pub channel: String,
+    pub processor: String,
+    pub role: Role,
+    pub messages: u64,
+    pub bytes: u64,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Role {
+    Reader,
+    Writer,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

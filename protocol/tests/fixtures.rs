@@ -19,7 +19,7 @@ fn read(path: &Path) -> String {
 #[test]
 fn every_runner_message_round_trips() {
     let files = fixtures("runner");
-    assert_eq!(files.len(), 8, "one fixture per runner message kind");
+    assert_eq!(files.len(), 9, "one fixture per runner message kind");
     for file in files {
         let value: Value = serde_json::from_str(&read(&file)).unwrap();
         let message: RunnerMessage =
@@ -86,6 +86,7 @@ fn the_session_transcript_follows_the_lifecycle() {
         "runner:log",
         "runner:finished",
         "orchestrator:stop",
+        "runner:stats",
         "runner:bye",
     ];
     assert_eq!(kinds, expected);
