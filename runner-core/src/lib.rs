@@ -17,6 +17,7 @@ pub mod problem;
 pub mod queries;
 pub mod query;
 pub mod resolve;
+pub mod run;
 pub mod runners;
 pub mod shapes;
 pub mod vocab;

@@ -4,13 +4,18 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use riffle_core::drawing::{self, DrawingFormat};
+use riffle_core::names::Names;
+use riffle_core::plan::{Plan, Transport};
 use riffle_core::problem::report;
+use riffle_core::problem::{Problem, ProblemKind};
 use riffle_core::query::{self, OutputFormat};
 use riffle_core::resolve::{resolve, Options, Resolution};
+use riffle_core::run::{Outcome, Reporter, RunOptions};
 use riffle_core::runners::{find_program, Runners};
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::time::Duration;
 
 #[derive(Parser)]
 #[command(
@@ -32,6 +37,31 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run a pipeline: start its runners, connect its channels, and stop when every processor finished.
+    #[command(
+        after_help = "Exit codes: 0 finished, 1 a processor or runner failed, 2 the pipeline is invalid (nothing \
+started), 130 interrupted (SIGINT), 143 terminated (SIGTERM). A second Ctrl-C kills the runners at once.\n\nExamples:\n  \
+riffle run pipelines/rust-generate-count/pipeline.ttl\n  riffle run pipeline.ttl --transport websocket --quiet\n  \
+riffle run pipeline.ttl --listen 0.0.0.0:7000   # let runners on other hosts join"
+    )]
+    Run {
+        pipeline: PathBuf,
+        /// Carry every channel over this transport, whatever the pipeline says (memory needs all
+        /// ends of a channel in one runner instance).
+        #[arg(long, value_enum)]
+        transport: Option<TransportChoice>,
+        /// Where the control endpoint listens; runners on other hosts need a non-loopback address.
+        #[arg(long, default_value = "127.0.0.1:0")]
+        listen: std::net::SocketAddr,
+        /// Only warnings, errors and the outcome.
+        #[arg(short, long)]
+        quiet: bool,
+        #[arg(long, value_enum, default_value = "text")]
+        log_format: riffle_core::run::LogFormat,
+        /// Seconds runners have to start and connect.
+        #[arg(long, default_value_t = 30)]
+        connect_timeout: u64,
+    },
     /// Check a pipeline without starting anything: prints a one-line summary, or every problem (exit 2).
     #[command(after_help = "Example:\n  riffle validate pipelines/conn-substitute/pipeline.ttl")]
     Validate {
@@ -83,6 +113,14 @@ riffle query pipeline.ttl -f questions/cross-runner.rq --format csv\n  riffle qu
     },
 }
 
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum TransportChoice {
+    Memory,
+    Tcp,
+    #[value(name = "websocket", alias = "ws")]
+    WebSocket,
+}
+
 #[derive(Subcommand)]
 enum BenchTarget {
     /// `riffle plan` on a generated chain of N processors and N channels, and the start-up cost of
@@ -116,6 +154,35 @@ fn resolved(pipeline: &Path) -> anyhow::Result<Resolution> {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     match cli.command {
+        Command::Run { pipeline, transport, listen, quiet, log_format, connect_timeout } => {
+            let resolution = resolved(&pipeline)?;
+            let mut problems = resolution.problems.clone();
+            let mut plan = resolution.plan.clone();
+            if problems.is_empty() {
+                if let Some(forced) = transport {
+                    problems.extend(force_transport(&mut plan, forced, &resolution.loaded.names));
+                }
+            }
+            if !problems.is_empty() {
+                eprint!("{}", report(&problems));
+                return Ok(ExitCode::from(2));
+            }
+            let names = resolution.loaded.names.clone();
+            drop(resolution);
+            let mut reporter = Reporter::new(log_format, quiet, std::io::stderr().is_terminal(), names);
+            let options =
+                RunOptions { listen, connect_timeout: Duration::from_secs(connect_timeout), ..RunOptions::default() };
+            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+            let outcome = runtime.block_on(async {
+                let report = riffle_core::run::run(&plan, &options, &mut reporter).await;
+                reporter.summary(&report, &plan);
+                report.outcome
+            });
+            if let Outcome::Failed(why) = &outcome {
+                eprintln!("error: {why}");
+            }
+            return Ok(ExitCode::from(outcome.exit_code()));
+        }
         Command::Validate { pipeline } => {
             let resolution = resolved(&pipeline)?;
             if !resolution.problems.is_empty() {
@@ -225,4 +292,40 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--transport`: every channel on one transport. Memory cannot join runner instances, which is a
+/// problem to report before anything starts.
+fn force_transport(plan: &mut Plan, choice: TransportChoice, names: &Names) -> Vec<Problem> {
+    let transport = match choice {
+        TransportChoice::Memory => Transport::Memory,
+        TransportChoice::Tcp => Transport::Tcp,
+        TransportChoice::WebSocket => Transport::WebSocket,
+    };
+    let mut problems = Vec::new();
+    let runner_of: std::collections::HashMap<&str, &str> =
+        plan.processors.iter().map(|p| (p.id.as_str(), p.runner.as_str())).collect();
+    for channel in &mut plan.channels {
+        if transport == Transport::Memory && channel.crosses_runners {
+            let mut runners: Vec<&str> = channel
+                .writers
+                .iter()
+                .chain(&channel.readers)
+                .filter_map(|e| runner_of.get(e.processor.as_str()).copied())
+                .collect();
+            runners.sort();
+            runners.dedup();
+            let shown = names.iri(&channel.id);
+            problems.push(
+                Problem::new(ProblemKind::MemoryAcrossRunners {
+                    channel: shown.clone(),
+                    count: runners.len(),
+                    runners: runners.join(", "),
+                })
+                .subject(shown),
+            );
+        }
+        channel.transport = transport;
+    }
+    problems
 }

@@ -165,7 +165,7 @@ fn runners_include_those_a_pipeline_declares() {
 
 #[test]
 fn every_subcommand_has_help_with_an_example() {
-    for command in ["validate", "plan", "query", "graph", "runners", "bench"] {
+    for command in ["run", "validate", "plan", "query", "graph", "runners", "bench"] {
         let output = riffle(&[command, "--help"]);
         assert_eq!(output.status.code(), Some(0), "{command}");
         assert!(stdout(&output).contains("Example"), "{command} --help shows no example");

@@ -1,0 +1,150 @@
+//! The control endpoint: runners dial in over WebSocket, prove they belong to the run with its
+//! secret, and then exchange protocol messages with the orchestrator.
+
+use super::event::Event;
+use futures_util::{SinkExt, StreamExt};
+use riffle_protocol::{secrets_match, OrchestratorMessage, RunnerMessage, VERSION};
+use std::collections::HashSet;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::{mpsc, Semaphore};
+use tokio_tungstenite::tungstenite::Message;
+
+/// How long a connection may take to upgrade and say hello.
+const HELLO_TIMEOUT: Duration = Duration::from_secs(10);
+/// Connections still handshaking at once; more wait, so a flood cannot eat memory.
+const MAX_HANDSHAKES: usize = 64;
+
+pub struct ControlServer {
+    pub secret: String,
+    pub run: String,
+    /// Runner ids of the plan; each may connect once.
+    pub expected: HashSet<String>,
+}
+
+impl ControlServer {
+    pub fn serve(self, listener: TcpListener, events: mpsc::UnboundedSender<Event>) {
+        let server = Arc::new(self);
+        let claimed = Arc::new(Mutex::new(HashSet::new()));
+        let handshakes = Arc::new(Semaphore::new(MAX_HANDSHAKES));
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, peer)) = listener.accept().await else { continue };
+                let Ok(permit) = handshakes.clone().acquire_owned().await else { return };
+                let (server, claimed, events) = (server.clone(), claimed.clone(), events.clone());
+                tokio::spawn(async move {
+                    let connection = tokio::time::timeout(HELLO_TIMEOUT, handshake(&server, &claimed, stream)).await;
+                    drop(permit);
+                    match connection {
+                        Ok(Ok((runner, ws))) => converse(runner, ws, events).await,
+                        Ok(Err(reason)) => drop(events.send(Event::Refused { reason: format!("{peer}: {reason}") })),
+                        Err(_) => {
+                            let reason = format!("{peer}: no hello within {} s", HELLO_TIMEOUT.as_secs());
+                            drop(events.send(Event::Refused { reason }));
+                        }
+                    }
+                });
+            }
+        });
+    }
+}
+
+type Ws = tokio_tungstenite::WebSocketStream<TcpStream>;
+
+async fn handshake(
+    server: &ControlServer,
+    claimed: &Mutex<HashSet<String>>,
+    stream: TcpStream,
+) -> Result<(String, Ws), String> {
+    let mut ws = tokio_tungstenite::accept_async(stream).await.map_err(|e| format!("not a WebSocket: {e}"))?;
+    let first = match ws.next().await {
+        Some(Ok(Message::Text(text))) => text,
+        Some(Ok(_)) => return Err("the first message was not text".into()),
+        Some(Err(e)) => return Err(format!("connection failed before hello: {e}")),
+        None => return Err("closed before hello".into()),
+    };
+    let refusal = match serde_json::from_str::<RunnerMessage>(&first) {
+        Ok(RunnerMessage::Hello { protocol, secret, runner, .. }) => {
+            if !secrets_match(&server.secret, &secret) {
+                // Said to no one but our own log: a stranger learns nothing about the run.
+                return Err("wrong secret".into());
+            }
+            if protocol != VERSION {
+                Some((
+                    runner,
+                    format!("protocol version {protocol} is not supported; this orchestrator speaks {VERSION}"),
+                ))
+            } else if !server.expected.contains(&runner) {
+                let mut known: Vec<&String> = server.expected.iter().collect();
+                known.sort();
+                Some((
+                    runner.clone(),
+                    format!("no runner instance \"{runner}\" in this run (expected one of {known:?})"),
+                ))
+            } else if !claimed.lock().map_err(|_| "internal lock poisoned")?.insert(runner.clone()) {
+                Some((runner.clone(), format!("runner instance \"{runner}\" is already connected")))
+            } else {
+                let welcome = OrchestratorMessage::Welcome { protocol: VERSION, run: server.run.clone() };
+                send(&mut ws, &welcome).await.map_err(|e| format!("cannot welcome {runner}: {e}"))?;
+                return Ok((runner, ws));
+            }
+        }
+        Ok(_) => return Err("the first message was not a hello".into()),
+        Err(e) => return Err(format!("the first message is not a protocol message: {e}")),
+    };
+    let (runner, reason) = refusal.expect("every other branch returned");
+    let _ = send(&mut ws, &OrchestratorMessage::Refused { reason: reason.clone() }).await;
+    let _ = ws.close(None).await;
+    Err(format!("runner \"{runner}\" refused: {reason}"))
+}
+
+async fn send(ws: &mut Ws, message: &OrchestratorMessage) -> Result<(), String> {
+    let text = serde_json::to_string(message).map_err(|e| e.to_string())?;
+    ws.send(Message::text(text)).await.map_err(|e| e.to_string())
+}
+
+async fn converse(runner: String, mut ws: Ws, events: mpsc::UnboundedSender<Event>) {
+    let (to_runner, mut outgoing) = mpsc::unbounded_channel();
+    if events.send(Event::Connected { runner: runner.clone(), to_runner }).is_err() {
+        return;
+    }
+    let reason = loop {
+        tokio::select! {
+            message = outgoing.recv() => match message {
+                Some(message) => {
+                    if let Err(e) = send(&mut ws, &message).await {
+                        break format!("sending failed: {e}");
+                    }
+                }
+                None => {
+                    let _ = ws.close(None).await;
+                    break "closed by the orchestrator".to_string();
+                }
+            },
+            incoming = ws.next() => match incoming {
+                Some(Ok(Message::Text(text))) => match serde_json::from_str::<RunnerMessage>(&text) {
+                    Ok(message) => {
+                        if events.send(Event::Message { runner: runner.clone(), message }).is_err() {
+                            break "the run is over".to_string();
+                        }
+                    }
+                    Err(e) => {
+                        let _ = ws.close(None).await;
+                        break format!("protocol error: {e}: {text}");
+                    }
+                },
+                Some(Ok(Message::Close(_))) | None => break "the connection closed".to_string(),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => break format!("the connection failed: {e}"),
+            },
+        }
+    };
+    let _ = events.send(Event::Disconnected { runner, reason });
+}
+
+/// Binds the control endpoint; loopback unless the user asked otherwise.
+pub async fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    TcpListener::bind(addr).await
+}

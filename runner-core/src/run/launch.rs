@@ -1,0 +1,83 @@
+//! Starting runner processes from their argv (never a shell) and making sure none outlives the run.
+
+use super::event::{Event, Stream};
+use riffle_protocol::env;
+use std::path::Path;
+use std::process::{ExitStatus, Stdio};
+use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::process::Command;
+use tokio::sync::{mpsc, oneshot};
+
+/// A started runner process. Dropping it kills the process.
+pub struct Launched {
+    kill: Option<oneshot::Sender<()>>,
+}
+
+impl Launched {
+    /// Sends SIGKILL; the exit still arrives as [`Event::Exited`].
+    pub fn kill(&mut self) {
+        if let Some(kill) = self.kill.take() {
+            let _ = kill.send(());
+        }
+    }
+}
+
+pub struct LaunchSpec<'a> {
+    pub runner: &'a str,
+    pub argv: &'a [String],
+    pub working_dir: &'a Path,
+    pub control_url: &'a str,
+    pub secret: &'a str,
+    pub data_listen: Option<&'a str>,
+}
+
+pub fn launch(spec: LaunchSpec<'_>, events: mpsc::UnboundedSender<Event>) -> std::io::Result<Launched> {
+    let (program, args) = spec.argv.split_first().ok_or_else(|| std::io::Error::other("empty argv"))?;
+    let mut command = Command::new(program);
+    command
+        .args(args)
+        .current_dir(spec.working_dir)
+        .env(env::CONTROL_URL, spec.control_url)
+        .env(env::SECRET, spec.secret)
+        .env(env::RUNNER_ID, spec.runner)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        // Its own process group: a Ctrl-C at the terminal reaches only the orchestrator, which
+        // then stops the runners in order instead of having them die mid-message.
+        .process_group(0);
+    if let Some(listen) = spec.data_listen {
+        command.env(env::DATA_LISTEN, listen);
+    }
+    let mut child = command.spawn()?;
+    for (stream, pipe) in [
+        (Stream::Stdout, child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>)),
+        (Stream::Stderr, child.stderr.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>)),
+    ] {
+        let Some(pipe) = pipe else { continue };
+        let events = events.clone();
+        let runner = spec.runner.to_string();
+        tokio::spawn(async move {
+            let mut lines = BufReader::new(pipe).lines();
+            while let Ok(Some(line)) = lines.next_line().await {
+                if events.send(Event::Output { runner: runner.clone(), stream, line }).is_err() {
+                    break;
+                }
+            }
+        });
+    }
+    let (kill, killed) = oneshot::channel::<()>();
+    let runner = spec.runner.to_string();
+    tokio::spawn(async move {
+        let status: std::io::Result<ExitStatus> = tokio::select! {
+            status = child.wait() => status,
+            _ = killed => {
+                let _ = child.start_kill();
+                child.wait().await
+            }
+        };
+        let _ = events.send(Event::Exited { runner, status: status.ok() });
+    });
+    Ok(Launched { kill: Some(kill) })
+}

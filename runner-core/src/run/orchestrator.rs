@@ -1,0 +1,530 @@
+//! The run itself: start every runner, walk them through assign, connect, init and start together,
+//! watch for failures and crashes, and stop everything in order, leaving no process behind.
+
+use super::control::{self, ControlServer};
+use super::event::{Event, Signal, Stream};
+use super::launch::{launch, LaunchSpec, Launched};
+use super::report::Reporter;
+use crate::plan::{self, Plan};
+use riffle_protocol::{
+    ChannelAssignment, ChannelEnd, EndStats, OrchestratorMessage, Phase, ProcessorAssignment, RunnerMessage,
+};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::net::SocketAddr;
+use std::path::Path;
+use std::time::{Duration, Instant};
+use tokio::sync::mpsc;
+
+pub struct RunOptions {
+    /// Where the control endpoint listens; loopback by default.
+    pub listen: SocketAddr,
+    /// How long runners have to connect and say hello.
+    pub connect_timeout: Duration,
+    /// How long runners have to exit after `stop` before they are killed.
+    pub stop_grace: Duration,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            listen: SocketAddr::from(([127, 0, 0, 1], 0)),
+            connect_timeout: Duration::from_secs(30),
+            stop_grace: Duration::from_secs(2),
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// Every processor finished.
+    Finished,
+    /// Something failed; the text names what and why.
+    Failed(String),
+    Interrupted(Signal),
+}
+
+impl Outcome {
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Outcome::Finished => 0,
+            Outcome::Failed(_) => 1,
+            Outcome::Interrupted(signal) => signal.exit_code(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProcessorState {
+    Waiting,
+    Running,
+    Finished,
+    Failed,
+    Stopped,
+}
+
+impl ProcessorState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ProcessorState::Waiting => "not started",
+            ProcessorState::Running => "running",
+            ProcessorState::Finished => "finished",
+            ProcessorState::Failed => "failed",
+            ProcessorState::Stopped => "stopped",
+        }
+    }
+}
+
+pub struct ProcessorRun {
+    pub id: String,
+    pub runner: String,
+    pub state: ProcessorState,
+    pub started: Option<Instant>,
+    pub ended: Option<Instant>,
+}
+
+pub struct RunReport {
+    pub outcome: Outcome,
+    pub processors: Vec<ProcessorRun>,
+    /// Counters of every channel end, by (channel, processor, role).
+    pub ends: BTreeMap<(String, String, String), EndStats>,
+    pub elapsed: Duration,
+}
+
+/// Lines of a runner's own output kept to show when it dies.
+const LAST_LINES: usize = 20;
+
+struct RunnerState {
+    id: String,
+    argv: Vec<String>,
+    to_runner: Option<mpsc::UnboundedSender<OrchestratorMessage>>,
+    launched: Option<Launched>,
+    endpoint: Option<String>,
+    wired: bool,
+    initialised: bool,
+    said_bye: bool,
+    exited: bool,
+    last_lines: VecDeque<String>,
+}
+
+impl RunnerState {
+    fn send(&self, message: OrchestratorMessage) {
+        if let Some(to_runner) = &self.to_runner {
+            let _ = to_runner.send(message);
+        }
+    }
+
+    fn recent_output(&self) -> String {
+        if self.last_lines.is_empty() {
+            return String::new();
+        }
+        let lines: Vec<&str> = self.last_lines.iter().map(String::as_str).collect();
+        format!("\n  its last output:\n    {}", lines.join("\n    "))
+    }
+}
+
+/// The messages a runner gets in `assign`: its processors, and every channel that touches them.
+pub fn assignment(plan: &Plan, runner: &str) -> OrchestratorMessage {
+    let runner_of: HashMap<&str, &str> = plan.processors.iter().map(|p| (p.id.as_str(), p.runner.as_str())).collect();
+    let processors = plan
+        .processors
+        .iter()
+        .filter(|p| p.runner == runner)
+        .map(|p| ProcessorAssignment {
+            id: p.id.clone(),
+            class: p.class.clone(),
+            implementation: p.implementation.clone(),
+            arguments: p.arguments.clone(),
+        })
+        .collect();
+    let ends = |ends: &[plan::End]| -> Vec<ChannelEnd> {
+        ends.iter()
+            .map(|e| ChannelEnd {
+                processor: e.processor.clone(),
+                argument: e.argument.clone(),
+                runner: runner_of.get(e.processor.as_str()).copied().unwrap_or_default().to_string(),
+            })
+            .collect()
+    };
+    let channels = plan
+        .channels
+        .iter()
+        .filter(|c| c.writers.iter().chain(&c.readers).any(|e| runner_of.get(e.processor.as_str()) == Some(&runner)))
+        .map(|c| ChannelAssignment {
+            id: c.id.clone(),
+            transport: match c.transport {
+                plan::Transport::Memory => riffle_protocol::Transport::Memory,
+                plan::Transport::Tcp => riffle_protocol::Transport::Tcp,
+                plan::Transport::WebSocket => riffle_protocol::Transport::WebSocket,
+            },
+            writers: ends(&c.writers),
+            readers: ends(&c.readers),
+        })
+        .collect();
+    OrchestratorMessage::Assign { processors, channels }
+}
+
+pub async fn run(plan: &Plan, options: &RunOptions, reporter: &mut Reporter) -> RunReport {
+    let started = Instant::now();
+    let mut processors: Vec<ProcessorRun> = plan
+        .processors
+        .iter()
+        .map(|p| ProcessorRun {
+            id: p.id.clone(),
+            runner: p.runner.clone(),
+            state: ProcessorState::Waiting,
+            started: None,
+            ended: None,
+        })
+        .collect();
+    let mut ends = BTreeMap::new();
+    let outcome = drive(plan, options, reporter, &mut processors, &mut ends).await;
+    for processor in &mut processors {
+        if processor.state == ProcessorState::Running {
+            processor.state = ProcessorState::Stopped;
+            processor.ended = Some(Instant::now());
+        }
+    }
+    RunReport { outcome, processors, ends, elapsed: started.elapsed() }
+}
+
+async fn drive(
+    plan: &Plan,
+    options: &RunOptions,
+    reporter: &mut Reporter,
+    processors: &mut [ProcessorRun],
+    ends: &mut BTreeMap<(String, String, String), EndStats>,
+) -> Outcome {
+    let (events, mut queue) = mpsc::unbounded_channel::<Event>();
+    let secret = match super::secret::generate() {
+        Ok(secret) => secret,
+        Err(e) => return Outcome::Failed(format!("cannot make the run's secret: {e}")),
+    };
+    let listener = match control::bind(options.listen).await {
+        Ok(listener) => listener,
+        Err(e) => return Outcome::Failed(format!("cannot listen for runners on {}: {e}", options.listen)),
+    };
+    let address = match listener.local_addr() {
+        Ok(address) => address,
+        Err(e) => return Outcome::Failed(format!("cannot read the control endpoint's address: {e}")),
+    };
+    // Runners started here reach a wildcard listener on loopback.
+    let dial = if address.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], address.port())) } else { address };
+    let control_url = format!("ws://{dial}");
+    let data_listen = (!options.listen.ip().is_loopback()).then(|| format!("{}:0", options.listen.ip()));
+    let run_id = format!("run-{}", &secret[..8]);
+    ControlServer {
+        secret: secret.clone(),
+        run: run_id,
+        expected: plan.runners.iter().map(|r| r.id.clone()).collect(),
+    }
+    .serve(listener, events.clone());
+    watch_signals(events.clone());
+    reporter.status(&format!("control endpoint {control_url}; starting {} runner(s)", plan.runners.len()));
+
+    let working_dir = Path::new(&plan.working_dir);
+    let mut runners: Vec<RunnerState> = Vec::new();
+    for instance in &plan.runners {
+        let spec = LaunchSpec {
+            runner: &instance.id,
+            argv: &instance.argv,
+            working_dir,
+            control_url: &control_url,
+            secret: &secret,
+            data_listen: data_listen.as_deref(),
+        };
+        let launched = match launch(spec, events.clone()) {
+            Ok(launched) => launched,
+            Err(e) => {
+                let outcome =
+                    Outcome::Failed(format!("cannot start runner {} ({}): {e}", instance.id, instance.argv.join(" ")));
+                let stopping = Stopping { queue: &mut queue, options, reporter, processors, ends };
+                return stop_all(runners, outcome, stopping).await;
+            }
+        };
+        runners.push(RunnerState {
+            id: instance.id.clone(),
+            argv: instance.argv.clone(),
+            to_runner: None,
+            launched: Some(launched),
+            endpoint: None,
+            wired: false,
+            initialised: false,
+            said_bye: false,
+            exited: false,
+            last_lines: VecDeque::new(),
+        });
+    }
+
+    let connect_deadline = tokio::time::Instant::now() + options.connect_timeout;
+    let outcome = loop {
+        let waiting_for_hello = runners.iter().any(|r| r.to_runner.is_none());
+        let event = tokio::select! {
+            event = queue.recv() => match event {
+                Some(event) => event,
+                None => break Outcome::Failed("the orchestrator lost its event queue".into()),
+            },
+            _ = tokio::time::sleep_until(connect_deadline), if waiting_for_hello => {
+                let late: Vec<&RunnerState> = runners.iter().filter(|r| r.to_runner.is_none()).collect();
+                let names: Vec<String> = late.iter().map(|r| format!("{} ({})", r.id, r.argv.join(" "))).collect();
+                let output: String = late.iter().map(|r| r.recent_output()).collect();
+                break Outcome::Failed(format!(
+                    "runner {} did not connect within {} s{output}",
+                    names.join(", "),
+                    options.connect_timeout.as_secs()
+                ));
+            }
+        };
+        if let Some(outcome) = handle(event, plan, &mut runners, processors, ends, reporter) {
+            break outcome;
+        }
+    };
+    let stopping = Stopping { queue: &mut queue, options, reporter, processors, ends };
+    stop_all(runners, outcome, stopping).await
+}
+
+/// Reacts to one event; Some(outcome) when the run must stop.
+fn handle(
+    event: Event,
+    plan: &Plan,
+    runners: &mut [RunnerState],
+    processors: &mut [ProcessorRun],
+    ends: &mut BTreeMap<(String, String, String), EndStats>,
+    reporter: &mut Reporter,
+) -> Option<Outcome> {
+    match event {
+        Event::Connected { runner, to_runner } => {
+            let state = runners.iter_mut().find(|r| r.id == runner)?;
+            state.to_runner = Some(to_runner);
+            reporter.debug(&format!("runner {runner} connected"));
+            if runners.iter().all(|r| r.to_runner.is_some()) {
+                for r in runners.iter() {
+                    r.send(assignment(plan, &r.id));
+                }
+            }
+        }
+        Event::Message { runner, message } => {
+            return on_message(&runner, message, runners, processors, ends, reporter, false)
+        }
+        Event::Disconnected { runner, reason } => {
+            let state = runners.iter().find(|r| r.id == runner)?;
+            if !state.said_bye {
+                return Some(Outcome::Failed(format!(
+                    "runner {runner} lost its control connection: {reason}{}",
+                    state.recent_output()
+                )));
+            }
+        }
+        Event::Exited { runner, status } => {
+            let state = runners.iter_mut().find(|r| r.id == runner)?;
+            state.exited = true;
+            let status = status.map(|s| s.to_string()).unwrap_or_else(|| "an unknown status".into());
+            return Some(Outcome::Failed(format!(
+                "runner {runner} ({}) exited with {status} before the pipeline finished{}",
+                state.argv.join(" "),
+                state.recent_output()
+            )));
+        }
+        Event::Output { runner, stream, line } => {
+            if let Some(state) = runners.iter_mut().find(|r| r.id == runner) {
+                if state.last_lines.len() == LAST_LINES {
+                    state.last_lines.pop_front();
+                }
+                state.last_lines.push_back(line.clone());
+            }
+            reporter.runner_output(&runner, stream == Stream::Stderr, &line);
+        }
+        Event::Signal(signal) => return Some(Outcome::Interrupted(signal)),
+        Event::Refused { reason } => reporter.warn(&format!("refused a control connection: {reason}")),
+    }
+    None
+}
+
+/// While `stopping`, messages are only recorded: no phase moves on, no outcome changes.
+fn on_message(
+    runner: &str,
+    message: RunnerMessage,
+    runners: &mut [RunnerState],
+    processors: &mut [ProcessorRun],
+    ends: &mut BTreeMap<(String, String, String), EndStats>,
+    reporter: &mut Reporter,
+    stopping: bool,
+) -> Option<Outcome> {
+    let index = runners.iter().position(|r| r.id == runner)?;
+    match message {
+        RunnerMessage::Listening { .. } | RunnerMessage::Wired | RunnerMessage::Initialised if stopping => {}
+        RunnerMessage::Hello { .. } => {
+            return Some(Outcome::Failed(format!("runner {runner} said hello twice")));
+        }
+        RunnerMessage::Listening { endpoint } => {
+            runners[index].endpoint = Some(endpoint);
+            if runners.iter().all(|r| r.endpoint.is_some()) {
+                let endpoints: serde_json::Map<String, serde_json::Value> = runners
+                    .iter()
+                    .map(|r| (r.id.clone(), serde_json::Value::String(r.endpoint.clone().unwrap_or_default())))
+                    .collect();
+                for r in runners.iter() {
+                    r.send(OrchestratorMessage::Connect { endpoints: endpoints.clone() });
+                }
+            }
+        }
+        RunnerMessage::Wired => {
+            runners[index].wired = true;
+            if runners.iter().all(|r| r.wired) {
+                reporter.debug("every channel is connected; initialising processors");
+                for r in runners.iter() {
+                    r.send(OrchestratorMessage::Init);
+                }
+            }
+        }
+        RunnerMessage::Initialised => {
+            runners[index].initialised = true;
+            if runners.iter().all(|r| r.initialised) {
+                let now = Instant::now();
+                for processor in processors.iter_mut() {
+                    processor.state = ProcessorState::Running;
+                    processor.started = Some(now);
+                }
+                reporter.debug("every processor is initialised; starting");
+                for r in runners.iter() {
+                    r.send(OrchestratorMessage::Start);
+                }
+            }
+        }
+        RunnerMessage::Finished { processor } => {
+            if let Some(p) = processors.iter_mut().find(|p| p.id == processor) {
+                p.state = ProcessorState::Finished;
+                p.ended = Some(Instant::now());
+            }
+            if !stopping && processors.iter().all(|p| p.state == ProcessorState::Finished) {
+                return Some(Outcome::Finished);
+            }
+        }
+        RunnerMessage::Failed { processor, phase, message, stack } => {
+            if let Some(p) = processors.iter_mut().find(|p| p.id == processor) {
+                p.state = ProcessorState::Failed;
+                p.ended = Some(Instant::now());
+            }
+            let phase = match phase {
+                Phase::Init => "init",
+                Phase::Transform => "transform",
+                Phase::Produce => "produce",
+            };
+            let stack = stack.map(|s| format!("\n  stack:\n    {}", s.replace('\n', "\n    "))).unwrap_or_default();
+            let shown = reporter.name(&processor);
+            let failure = format!("processor {shown} (runner {runner}) failed in {phase}: {message}{stack}");
+            if stopping {
+                reporter.warn(&failure);
+                return None;
+            }
+            return Some(Outcome::Failed(failure));
+        }
+        RunnerMessage::Log { processor, level, message } => reporter.log(runner, processor.as_deref(), level, &message),
+        RunnerMessage::Stats { ends: stats } => {
+            for end in stats {
+                let role = match end.role {
+                    riffle_protocol::Role::Reader => "reader",
+                    riffle_protocol::Role::Writer => "writer",
+                };
+                ends.insert((end.channel.clone(), end.processor.clone(), role.to_string()), end);
+            }
+            reporter.progress(ends);
+        }
+        RunnerMessage::Bye => runners[index].said_bye = true,
+    }
+    None
+}
+
+/// Asks every runner to stop, waits up to the grace period for them to exit, then kills the rest
+/// and waits for those exits too, so that no process outlives the run. A second Ctrl-C kills at once.
+struct Stopping<'a> {
+    queue: &'a mut mpsc::UnboundedReceiver<Event>,
+    options: &'a RunOptions,
+    reporter: &'a mut Reporter,
+    processors: &'a mut [ProcessorRun],
+    ends: &'a mut BTreeMap<(String, String, String), EndStats>,
+}
+
+async fn stop_all(mut runners: Vec<RunnerState>, outcome: Outcome, stopping: Stopping<'_>) -> Outcome {
+    let Stopping { queue, options, reporter, processors, ends } = stopping;
+    let reason = match &outcome {
+        Outcome::Finished => "every processor finished".to_string(),
+        Outcome::Failed(why) => why.lines().next().unwrap_or_default().to_string(),
+        Outcome::Interrupted(Signal::Interrupt) => "interrupted (SIGINT)".to_string(),
+        Outcome::Interrupted(Signal::Terminate) => "terminated (SIGTERM)".to_string(),
+    };
+    // A failure is told once, at the end, in full; an interruption is worth saying as it happens.
+    if let Outcome::Interrupted(_) = outcome {
+        reporter.status(&format!("stopping: {reason}"));
+    }
+    for runner in &mut runners {
+        if runner.to_runner.is_some() && !runner.exited {
+            runner.send(OrchestratorMessage::Stop { reason: reason.clone() });
+        } else if let Some(launched) = &mut runner.launched {
+            // Never connected: nothing to ask, only to end.
+            launched.kill();
+        }
+    }
+    let mut kill_at = tokio::time::Instant::now() + options.stop_grace;
+    let mut killed = false;
+    while runners.iter().any(|r| !r.exited && r.launched.is_some()) {
+        let event = tokio::select! {
+            event = queue.recv() => event,
+            _ = tokio::time::sleep_until(kill_at) => {
+                if killed {
+                    // Exits must follow a SIGKILL; if the wait itself is stuck, dropping the
+                    // children kills them again (kill_on_drop) and we go.
+                    break;
+                }
+                for runner in runners.iter_mut().filter(|r| !r.exited) {
+                    reporter.warn(&format!("runner {} did not exit within {} ms of stop; killing it", runner.id, options.stop_grace.as_millis()));
+                    if let Some(launched) = &mut runner.launched {
+                        launched.kill();
+                    }
+                }
+                killed = true;
+                kill_at = tokio::time::Instant::now() + Duration::from_secs(5);
+                continue;
+            }
+        };
+        match event {
+            Some(Event::Exited { runner, .. }) => {
+                if let Some(state) = runners.iter_mut().find(|r| r.id == runner) {
+                    state.exited = true;
+                }
+            }
+            Some(Event::Signal(_)) => {
+                reporter.status("second signal: killing every runner now");
+                for runner in runners.iter_mut().filter(|r| !r.exited) {
+                    if let Some(launched) = &mut runner.launched {
+                        launched.kill();
+                    }
+                }
+                killed = true;
+            }
+            Some(Event::Message { runner, message }) => {
+                on_message(&runner, message, &mut runners, processors, ends, reporter, true);
+            }
+            Some(Event::Output { runner, stream, line }) => {
+                reporter.runner_output(&runner, stream == Stream::Stderr, &line)
+            }
+            Some(_) => {}
+            None => break,
+        }
+    }
+    outcome
+}
+
+fn watch_signals(events: mpsc::UnboundedSender<Event>) {
+    use tokio::signal::unix::{signal, SignalKind};
+    for (kind, which) in [(SignalKind::interrupt(), Signal::Interrupt), (SignalKind::terminate(), Signal::Terminate)] {
+        let Ok(mut stream) = signal(kind) else { continue };
+        let events = events.clone();
+        tokio::spawn(async move {
+            while stream.recv().await.is_some() {
+                if events.send(Event::Signal(which)).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+}

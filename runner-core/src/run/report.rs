@@ -1,0 +1,316 @@
+//! What `riffle run` shows: processor and runner logs with the processor named, live progress on a
+//! terminal, and a summary of every channel and processor at the end.
+
+use super::orchestrator::{Outcome, RunReport};
+use crate::names::Names;
+use crate::plan::Plan;
+use riffle_protocol::{EndStats, Level};
+use std::collections::{BTreeMap, HashMap};
+use std::io::Write;
+use std::time::{Duration, Instant};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormat {
+    /// `[<processor>] message`, for people.
+    Text,
+    /// One JSON object a line: level, runner, processor, message.
+    Json,
+}
+
+pub struct Reporter {
+    format: LogFormat,
+    quiet: bool,
+    /// Redraw a progress line on stderr (only on a terminal, never in JSON mode).
+    live: bool,
+    debug: bool,
+    names: Names,
+    drawn: bool,
+    last_draw: Option<(Instant, HashMap<String, u64>)>,
+}
+
+const REDRAW: Duration = Duration::from_millis(200);
+
+impl Reporter {
+    pub fn new(format: LogFormat, quiet: bool, terminal: bool, names: Names) -> Reporter {
+        let debug = std::env::var_os("RIFFLE_DEBUG").is_some();
+        Reporter {
+            format,
+            quiet,
+            live: terminal && !quiet && format == LogFormat::Text,
+            debug,
+            names,
+            drawn: false,
+            last_draw: None,
+        }
+    }
+
+    /// How messages name a processor or channel: as the author wrote it.
+    pub fn name(&self, id: &str) -> String {
+        if id.starts_with("_:") {
+            "[]".to_string()
+        } else {
+            self.names.iri(id)
+        }
+    }
+
+    fn clear_progress(&mut self) {
+        if self.drawn {
+            eprint!("\r\x1b[2K");
+            self.drawn = false;
+        }
+    }
+
+    fn json(&mut self, value: serde_json::Value) {
+        self.clear_progress();
+        let mut out = std::io::stdout().lock();
+        let _ = writeln!(out, "{value}");
+    }
+
+    /// Riffle's own progress notes ("starting 2 runners").
+    pub fn status(&mut self, message: &str) {
+        if self.quiet {
+            return;
+        }
+        match self.format {
+            LogFormat::Text => {
+                self.clear_progress();
+                eprintln!("riffle: {message}");
+            }
+            LogFormat::Json => {
+                self.json(serde_json::json!({ "level": "info", "runner": null, "processor": null, "message": message }))
+            }
+        }
+    }
+
+    pub fn debug(&mut self, message: &str) {
+        if self.debug {
+            self.status(message);
+        }
+    }
+
+    pub fn warn(&mut self, message: &str) {
+        match self.format {
+            LogFormat::Text => {
+                self.clear_progress();
+                eprintln!("riffle: warning: {message}");
+            }
+            LogFormat::Json => {
+                self.json(serde_json::json!({ "level": "warn", "runner": null, "processor": null, "message": message }))
+            }
+        }
+    }
+
+    /// A log line from a processor (or, without one, from a runner itself).
+    pub fn log(&mut self, runner: &str, processor: Option<&str>, level: Level, message: &str) {
+        if self.quiet && level < Level::Warn {
+            return;
+        }
+        if level == Level::Debug && !self.debug {
+            return;
+        }
+        let level_name = match level {
+            Level::Debug => "debug",
+            Level::Info => "info",
+            Level::Warn => "warn",
+            Level::Error => "error",
+        };
+        match self.format {
+            LogFormat::Text => {
+                self.clear_progress();
+                let who = match processor {
+                    Some(p) => self.name(p),
+                    None => format!("runner {runner}"),
+                };
+                let prefix = match level {
+                    Level::Warn => "warning: ",
+                    Level::Error => "error: ",
+                    _ => "",
+                };
+                let mut out = std::io::stdout().lock();
+                for line in message.lines() {
+                    let _ = writeln!(out, "[{who}] {prefix}{line}");
+                }
+            }
+            LogFormat::Json => {
+                self.json(serde_json::json!({ "level": level_name, "runner": runner, "processor": processor, "message": message }))
+            }
+        }
+    }
+
+    /// A line a runner printed outside the protocol (its own stdout or stderr).
+    pub fn runner_output(&mut self, runner: &str, stderr: bool, line: &str) {
+        let level = if stderr { Level::Warn } else { Level::Info };
+        if self.quiet && !stderr {
+            return;
+        }
+        match self.format {
+            LogFormat::Text => {
+                self.clear_progress();
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "[runner {runner}] {line}");
+            }
+            LogFormat::Json => self.json(serde_json::json!({
+                "level": if level == Level::Warn { "warn" } else { "info" },
+                "runner": runner,
+                "processor": null,
+                "stream": if stderr { "stderr" } else { "stdout" },
+                "message": line,
+            })),
+        }
+    }
+
+    /// Redraws the progress line: messages and rate per channel.
+    pub fn progress(&mut self, ends: &BTreeMap<(String, String, String), EndStats>) {
+        if !self.live {
+            return;
+        }
+        let now = Instant::now();
+        if let Some((at, _)) = &self.last_draw {
+            if now.duration_since(*at) < REDRAW {
+                return;
+            }
+        }
+        let counts = channel_totals(ends);
+        let mut parts = Vec::new();
+        for (channel, (messages, _)) in &counts {
+            let rate = match &self.last_draw {
+                Some((at, before)) => {
+                    let seconds = now.duration_since(*at).as_secs_f64().max(1e-3);
+                    (messages.saturating_sub(*before.get(channel).unwrap_or(&0))) as f64 / seconds
+                }
+                None => 0.0,
+            };
+            parts.push(format!("{} {} msg ({}/s)", self.name(channel), grouped(*messages), compact(rate)));
+        }
+        self.last_draw = Some((now, counts.into_iter().map(|(c, (m, _))| (c, m)).collect()));
+        eprint!("\r\x1b[2K{}", parts.join(" | "));
+        let _ = std::io::stderr().flush();
+        self.drawn = true;
+    }
+
+    pub fn summary(&mut self, report: &RunReport, plan: &Plan) {
+        self.clear_progress();
+        if self.quiet {
+            return;
+        }
+        let totals = channel_totals(&report.ends);
+        if self.format == LogFormat::Json {
+            let channels: Vec<serde_json::Value> = plan
+                .channels
+                .iter()
+                .map(|c| {
+                    let (messages, bytes) = totals.get(&c.id).copied().unwrap_or((0, 0));
+                    serde_json::json!({ "channel": c.id, "messages": messages, "bytes": bytes })
+                })
+                .collect();
+            let processors: Vec<serde_json::Value> = report
+                .processors
+                .iter()
+                .map(|p| serde_json::json!({ "processor": p.id, "state": p.state.as_str(), "seconds": seconds(p) }))
+                .collect();
+            let outcome = match &report.outcome {
+                Outcome::Finished => "finished",
+                Outcome::Failed(_) => "failed",
+                Outcome::Interrupted(_) => "interrupted",
+            };
+            self.json(serde_json::json!({ "summary": { "outcome": outcome, "seconds": report.elapsed.as_secs_f64(), "channels": channels, "processors": processors } }));
+            return;
+        }
+        let mut rows = vec![["channel".to_string(), "messages".to_string(), "bytes".to_string()]];
+        for channel in &plan.channels {
+            let (messages, bytes) = totals.get(&channel.id).copied().unwrap_or((0, 0));
+            rows.push([self.name(&channel.id), grouped(messages), grouped(bytes)]);
+        }
+        let mut processor_rows = vec![["processor".to_string(), "state".to_string(), "time".to_string()]];
+        for p in &report.processors {
+            let time = seconds(p).map(|s| format!("{s:.3} s")).unwrap_or_else(|| "-".into());
+            processor_rows.push([self.name(&p.id), p.state.as_str().to_string(), time]);
+        }
+        let mut err = std::io::stderr().lock();
+        let _ = writeln!(
+            err,
+            "riffle: {} in {:.3} s",
+            match report.outcome {
+                Outcome::Finished => "finished",
+                Outcome::Failed(_) => "failed",
+                Outcome::Interrupted(_) => "interrupted",
+            },
+            report.elapsed.as_secs_f64()
+        );
+        let tables: Vec<&Vec<[String; 3]>> =
+            if plan.channels.is_empty() { vec![&processor_rows] } else { vec![&rows, &processor_rows] };
+        for table in tables {
+            let widths: Vec<usize> =
+                (0..3).map(|i| table.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
+            for row in table.iter() {
+                let _ = writeln!(
+                    err,
+                    "  {:<w0$}  {:>w1$}  {:>w2$}",
+                    row[0],
+                    row[1],
+                    row[2],
+                    w0 = widths[0],
+                    w1 = widths[1],
+                    w2 = widths[2]
+                );
+            }
+        }
+    }
+}
+
+fn seconds(p: &super::orchestrator::ProcessorRun) -> Option<f64> {
+    Some(p.ended?.duration_since(p.started?).as_secs_f64())
+}
+
+/// Messages and bytes per channel: what its writers sent, or if no writer reported, what its
+/// readers received.
+pub fn channel_totals(ends: &BTreeMap<(String, String, String), EndStats>) -> BTreeMap<String, (u64, u64)> {
+    let mut written: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    let mut read: BTreeMap<String, (u64, u64)> = BTreeMap::new();
+    for ((channel, _, role), stats) in ends {
+        let map = if role == "writer" { &mut written } else { &mut read };
+        let entry = map.entry(channel.clone()).or_default();
+        entry.0 += stats.messages;
+        entry.1 += stats.bytes;
+    }
+    for (channel, totals) in read {
+        written.entry(channel).or_insert(totals);
+    }
+    written
+}
+
+fn grouped(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn compact(rate: f64) -> String {
+    if rate >= 1e6 {
+        format!("{:.1}M", rate / 1e6)
+    } else if rate >= 1e3 {
+        format!("{:.1}k", rate / 1e3)
+    } else {
+        format!("{rate:.0}")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_read_well() {
+        assert_eq!(grouped(0), "0");
+        assert_eq!(grouped(1234567), "1,234,567");
+        assert_eq!(compact(2_500_000.0), "2.5M");
+        assert_eq!(compact(1234.0), "1.2k");
+        assert_eq!(compact(12.0), "12");
+    }
+}
