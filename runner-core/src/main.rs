@@ -61,6 +61,10 @@ riffle run pipeline.ttl --listen 0.0.0.0:7000   # let runners on other hosts joi
         /// Seconds runners have to start and connect.
         #[arg(long, default_value_t = 30)]
         connect_timeout: u64,
+        /// Do not start this runner instance (see `riffle plan` for ids): you start it, by hand or
+        /// on another host, with the variables Riffle prints. Repeatable.
+        #[arg(long, value_name = "RUNNER_ID")]
+        external: Vec<String>,
     },
     /// Check a pipeline without starting anything: prints a one-line summary, or every problem (exit 2).
     #[command(after_help = "Example:\n  riffle validate pipelines/conn-substitute/pipeline.ttl")]
@@ -154,7 +158,7 @@ fn resolved(pipeline: &Path) -> anyhow::Result<Resolution> {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     match cli.command {
-        Command::Run { pipeline, transport, listen, quiet, log_format, connect_timeout } => {
+        Command::Run { pipeline, transport, listen, quiet, log_format, connect_timeout, external } => {
             let resolution = resolved(&pipeline)?;
             let mut problems = resolution.problems.clone();
             let mut plan = resolution.plan.clone();
@@ -163,6 +167,14 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     problems.extend(force_transport(&mut plan, forced, &resolution.loaded.names));
                 }
             }
+            if let Some(unknown) = external.iter().find(|id| !plan.runners.iter().any(|r| &r.id == *id)) {
+                let ids: Vec<&str> = plan.runners.iter().map(|r| r.id.as_str()).collect();
+                eprintln!(
+                    "error: --external {unknown}: the plan has no such runner instance (it has: {})",
+                    ids.join(", ")
+                );
+                return Ok(ExitCode::from(2));
+            }
             if !problems.is_empty() {
                 eprint!("{}", report(&problems));
                 return Ok(ExitCode::from(2));
@@ -170,8 +182,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             let names = resolution.loaded.names.clone();
             drop(resolution);
             let mut reporter = Reporter::new(log_format, quiet, std::io::stderr().is_terminal(), names);
-            let options =
-                RunOptions { listen, connect_timeout: Duration::from_secs(connect_timeout), ..RunOptions::default() };
+            let options = RunOptions {
+                listen,
+                connect_timeout: Duration::from_secs(connect_timeout),
+                external,
+                ..RunOptions::default()
+            };
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             let outcome = runtime.block_on(async {
                 let report = riffle_core::run::run(&plan, &options, &mut reporter).await;

@@ -94,3 +94,29 @@ fn forcing_memory_across_runners_is_refused_before_starting() {
     assert!(err.ends_with("2 problems found; nothing was started.\n"), "{err}");
     assert!(left.is_empty());
 }
+
+#[test]
+fn an_external_runner_is_not_started_and_is_told_how_to_join() {
+    let (output, left) =
+        run_tagged(&["run", &fixture("never-connects"), "--external", "badrunner", "--connect-timeout", "1"]);
+    assert_eq!(output.status.code(), Some(1), "{}", stderr(&output));
+    let err = stderr(&output);
+    let hint = err
+        .lines()
+        .find(|l| l.starts_with("riffle: warning: not starting runner badrunner; start it yourself with "))
+        .unwrap_or_else(|| panic!("{err}"));
+    assert!(hint.contains(" RIFFLE_CONTROL_URL=ws://127.0.0.1:"), "{hint}");
+    assert!(hint.ends_with(" RIFFLE_RUNNER_ID=badrunner sleep 30"), "{hint}");
+    let secret = hint.split(" RIFFLE_SECRET=").nth(1).unwrap().split(' ').next().unwrap();
+    assert_eq!(secret.len(), 64);
+    assert!(err.ends_with("error: runner badrunner (sleep 30) did not connect within 1 s\n"), "{err}");
+    // Nothing was started, so nothing can be left.
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn an_unknown_external_runner_is_refused() {
+    let (output, _) = run_tagged(&["run", &fixture("never-connects"), "--external", "java"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(stderr(&output), "error: --external java: the plan has no such runner instance (it has: badrunner)\n");
+}

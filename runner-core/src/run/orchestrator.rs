@@ -22,6 +22,9 @@ pub struct RunOptions {
     pub connect_timeout: Duration,
     /// How long runners have to exit after `stop` before they are killed.
     pub stop_grace: Duration,
+    /// Runner instances someone else starts (by hand, maybe on another host): Riffle prints how to
+    /// start them and waits for them to connect.
+    pub external: Vec<String>,
 }
 
 impl Default for RunOptions {
@@ -30,6 +33,7 @@ impl Default for RunOptions {
             listen: SocketAddr::from(([127, 0, 0, 1], 0)),
             connect_timeout: Duration::from_secs(30),
             stop_grace: Duration::from_secs(2),
+            external: Vec::new(),
         }
     }
 }
@@ -107,6 +111,22 @@ struct RunnerState {
 }
 
 impl RunnerState {
+    /// `launched` is None for a runner someone else starts.
+    fn new(id: String, argv: Vec<String>, launched: Option<Launched>) -> RunnerState {
+        RunnerState {
+            id,
+            argv,
+            to_runner: None,
+            launched,
+            endpoint: None,
+            wired: false,
+            initialised: false,
+            said_bye: false,
+            exited: false,
+            last_lines: VecDeque::new(),
+        }
+    }
+
     fn send(&self, message: OrchestratorMessage) {
         if let Some(to_runner) = &self.to_runner {
             let _ = to_runner.send(message);
@@ -224,6 +244,18 @@ async fn drive(
     let working_dir = Path::new(&plan.working_dir);
     let mut runners: Vec<RunnerState> = Vec::new();
     for instance in &plan.runners {
+        if options.external.contains(&instance.id) {
+            reporter.warn(&format!(
+                "not starting runner {id}; start it yourself with {}={control_url} {}={secret} {}={id} {}",
+                riffle_protocol::env::CONTROL_URL,
+                riffle_protocol::env::SECRET,
+                riffle_protocol::env::RUNNER_ID,
+                instance.argv.join(" "),
+                id = instance.id,
+            ));
+            runners.push(RunnerState::new(instance.id.clone(), instance.argv.clone(), None));
+            continue;
+        }
         let spec = LaunchSpec {
             runner: &instance.id,
             argv: &instance.argv,
@@ -241,18 +273,7 @@ async fn drive(
                 return stop_all(runners, outcome, stopping).await;
             }
         };
-        runners.push(RunnerState {
-            id: instance.id.clone(),
-            argv: instance.argv.clone(),
-            to_runner: None,
-            launched: Some(launched),
-            endpoint: None,
-            wired: false,
-            initialised: false,
-            said_bye: false,
-            exited: false,
-            last_lines: VecDeque::new(),
-        });
+        runners.push(RunnerState::new(instance.id.clone(), instance.argv.clone(), Some(launched)));
     }
 
     let connect_deadline = tokio::time::Instant::now() + options.connect_timeout;
