@@ -256,9 +256,15 @@ async fn drive(
             runners.push(RunnerState::new(instance.id.clone(), instance.argv.clone(), None));
             continue;
         }
+        // Start what resolution found (on PATH, next to riffle, or relative to the pipeline), not
+        // argv[0] by name, which may only be found in one of those places.
+        let mut argv = instance.argv.clone();
+        if let (Some(first), Some(program)) = (argv.first_mut(), &instance.program) {
+            *first = program.clone();
+        }
         let spec = LaunchSpec {
             runner: &instance.id,
-            argv: &instance.argv,
+            argv: &argv,
             working_dir,
             control_url: &control_url,
             secret: &secret,
