@@ -16,6 +16,7 @@ pub const FILES: &[BundledFile] = &[
     BundledFile { path: "ontology/riffle.ttl", text: include_str!("../../ontology/riffle.ttl") },
     BundledFile { path: "ontology/compat.ttl", text: include_str!("../../ontology/compat.ttl") },
     BundledFile { path: "runners/rust/runner.ttl", text: include_str!("../../runners/rust/runner.ttl") },
+    BundledFile { path: "ontology/processors/rust.ttl", text: include_str!("../../ontology/processors/rust.ttl") },
     BundledFile { path: "runners/js/runner.ttl", text: include_str!("../../runners/js/runner.ttl") },
     BundledFile { path: "runners/java/runner.ttl", text: include_str!("../../runners/java/runner.ttl") },
 ];

@@ -6,8 +6,12 @@ use riffle_core::resolve::{resolve, Options, Resolution};
 use std::path::{Path, PathBuf};
 
 /// Programs the bundled runners need count as installed, under a fixed path, so that expected
-/// outputs are the same on every machine; anything else is missing.
-pub fn fake_program(program: &str, _dir: &Path) -> Option<PathBuf> {
+/// outputs are the same on every machine; a path (with a `/`) counts as the pipeline's own program,
+/// built or not (pipelines/rust-custom builds its runner); anything else is missing.
+pub fn fake_program(program: &str, dir: &Path) -> Option<PathBuf> {
+    if program.contains('/') {
+        return Some(dir.join(program));
+    }
     ["node", "java", "riffle-runner-rust"].contains(&program).then(|| PathBuf::from(format!("/opt/fake/bin/{program}")))
 }
 

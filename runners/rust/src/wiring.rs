@@ -1,0 +1,298 @@
+//! Turning `assign` and `connect` into live channel ends (`docs/protocol.md`, steps 2 and 3).
+//!
+//! - Every channel read here gets its readers at `assign`, before `listening`, because writers in other
+//!   runners may connect as soon as the orchestrator sends `connect`. With one local reader, the reader is
+//!   registered on the data endpoint (when some writer is remote) expecting every writer of the channel;
+//!   local writers attach to it in memory. With several local readers (fan-out inside this runner), each has
+//!   its own in-memory reader, and the remote writers' messages arrive through one endpoint reader whose
+//!   messages a pump task copies to all of them, because an endpoint has one reader per channel id and
+//!   remote writers connect once per runner.
+//! - Every local writer is made at `connect`: a memory writer into each local reader, a network writer to
+//!   each other runner that reads the channel, all joined for fan-out.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use riffle_channels::{Endpoint, Limits, Transport};
+use riffle_protocol::{ChannelAssignment, ProcessorAssignment, Role};
+use serde_json::{Map, Value};
+use tokio::task::JoinHandle;
+
+use crate::construct::Ends;
+use crate::stats::StatsBoard;
+use crate::writer::WriterBin;
+use crate::{Reader, RunnerError, Writer};
+
+/// The writer id of the pump that feeds several local readers from one endpoint reader. Real writer ids are
+/// `<processor IRI>#<argument>`, so this cannot collide with one.
+const FAN_OUT_ID: &str = "riffle:fan-out";
+
+/// A writer that could not be connected: reported as the `init` failure of its processor.
+#[derive(Debug)]
+pub(crate) struct WireFailure {
+    pub(crate) processor: String,
+    pub(crate) message: String,
+}
+
+/// One local writer end, ready to connect.
+pub(crate) struct WriterJob {
+    processor: String,
+    channel: String,
+    writer_id: String,
+    memory: Vec<riffle_channels::Writer>,
+    /// `(transport, runner, endpoint)` of every other runner that reads the channel.
+    remote: Vec<(Transport, String, String)>,
+}
+
+/// A connected local writer end.
+pub(crate) struct Connected {
+    processor: String,
+    channel: String,
+    writer: riffle_channels::Writer,
+}
+
+/// This runner's share of the run's channels.
+pub(crate) struct Wiring {
+    me: String,
+    endpoint: Endpoint,
+    channels: Vec<ChannelAssignment>,
+    /// Handles on this runner's readers, by channel id: where local writers attach.
+    local_readers: HashMap<String, Vec<riffle_channels::Channel>>,
+    ends: HashMap<String, Ends>,
+    bins: HashMap<String, Arc<WriterBin>>,
+    stats: StatsBoard,
+    pumps: Vec<JoinHandle<()>>,
+}
+
+impl Wiring {
+    /// Binds the data endpoint and makes every local reader (`assign`).
+    pub(crate) async fn listen(
+        me: &str,
+        secret: &str,
+        listen: SocketAddr,
+        processors: &[ProcessorAssignment],
+        channels: Vec<ChannelAssignment>,
+        stats: StatsBoard,
+    ) -> Result<Wiring, RunnerError> {
+        let endpoint = Endpoint::bind(listen, secret, Limits::default())
+            .await
+            .map_err(|source| RunnerError::Listen { addr: listen.to_string(), source })?;
+        let mut wiring = Wiring {
+            me: me.to_owned(),
+            endpoint,
+            channels: Vec::new(),
+            local_readers: HashMap::new(),
+            ends: processors.iter().map(|p| (p.id.clone(), Ends::new(&p.id))).collect(),
+            bins: HashMap::new(),
+            stats,
+            pumps: Vec::new(),
+        };
+        for channel in &channels {
+            wiring.make_readers(channel).map_err(|e| RunnerError::Protocol(format!("assign: {e}")))?;
+        }
+        wiring.channels = channels;
+        Ok(wiring)
+    }
+
+    fn make_readers(&mut self, channel: &ChannelAssignment) -> Result<(), riffle_channels::ChannelError> {
+        let local: Vec<_> = channel.readers.iter().filter(|end| end.runner == self.me).collect();
+        if local.is_empty() {
+            return Ok(());
+        }
+        let remote_writers = channel.writers.iter().filter(|end| end.runner != self.me || networked(channel)).count();
+        let local_writers = channel.writers.len() - remote_writers;
+        let mut readers = Vec::with_capacity(local.len());
+        if local.len() == 1 {
+            readers.push(if remote_writers > 0 {
+                self.endpoint.register_reader(&channel.id, channel.writers.len())?
+            } else {
+                riffle_channels::Reader::new(&channel.id, local_writers, Limits::default())
+            });
+        } else {
+            let fed = usize::from(remote_writers > 0);
+            for _ in &local {
+                readers.push(riffle_channels::Reader::new(&channel.id, local_writers + fed, Limits::default()));
+            }
+            if remote_writers > 0 {
+                let from = self.endpoint.register_reader(&channel.id, remote_writers)?;
+                let mut to: Option<riffle_channels::Writer> = None;
+                for reader in &readers {
+                    let writer = reader.channel().memory_writer(FAN_OUT_ID)?;
+                    to = Some(match to {
+                        Some(to) => to.join(writer),
+                        None => writer,
+                    });
+                }
+                if let Some(to) = to {
+                    self.pumps.push(tokio::spawn(pump(from, to)));
+                }
+            }
+        }
+        let mut handles = Vec::with_capacity(readers.len());
+        for (end, reader) in local.into_iter().zip(readers) {
+            handles.push(reader.channel());
+            let counters = self.stats.register(&channel.id, &end.processor, Role::Reader);
+            self.ends
+                .entry(end.processor.clone())
+                .or_insert_with(|| Ends::new(&end.processor))
+                .add_reader(&channel.id, Reader::new(reader, counters));
+        }
+        self.local_readers.insert(channel.id.clone(), handles);
+        Ok(())
+    }
+
+    /// The address to announce in `listening`. An unspecified bind address (`0.0.0.0`) is announced as
+    /// loopback; to be reachable from other hosts, bind a concrete interface with `RIFFLE_DATA_LISTEN`.
+    pub(crate) fn endpoint(&self) -> SocketAddr {
+        let mut addr = self.endpoint.local_addr();
+        if addr.ip().is_unspecified() {
+            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
+        }
+        addr
+    }
+
+    /// Makes the in-memory half of every local writer and says where the rest must connect (`connect`).
+    pub(crate) fn writer_jobs(&self, endpoints: &Map<String, Value>) -> Result<Vec<WriterJob>, WireFailure> {
+        let mut jobs = Vec::new();
+        for channel in &self.channels {
+            let transport = match channel.transport {
+                // A channel whose ends span runners cannot be in memory; the plan never asks for it, and TCP
+                // is what it would have chosen.
+                riffle_protocol::Transport::Memory | riffle_protocol::Transport::Tcp => Transport::Tcp,
+                riffle_protocol::Transport::WebSocket => Transport::WebSocket,
+            };
+            let mut remote_runners: Vec<&str> = Vec::new();
+            for end in &channel.readers {
+                if (end.runner != self.me || networked(channel)) && !remote_runners.contains(&end.runner.as_str()) {
+                    remote_runners.push(&end.runner);
+                }
+            }
+            for end in channel.writers.iter().filter(|end| end.runner == self.me) {
+                let fail = |message: String| WireFailure { processor: end.processor.clone(), message };
+                let writer_id = end.writer_id();
+                let mut memory = Vec::new();
+                let in_memory = if networked(channel) { None } else { self.local_readers.get(&channel.id) };
+                for reader in in_memory.into_iter().flatten() {
+                    memory.push(reader.memory_writer(&writer_id).map_err(|e| fail(e.to_string()))?);
+                }
+                let mut remote = Vec::new();
+                for runner in &remote_runners {
+                    let addr = endpoints.get(*runner).and_then(Value::as_str).ok_or_else(|| {
+                        fail(format!(
+                            "channel {}: connect gave no endpoint for runner {runner}, which reads it",
+                            channel.id
+                        ))
+                    })?;
+                    remote.push((transport, runner.to_string(), addr.to_owned()));
+                }
+                jobs.push(WriterJob {
+                    processor: end.processor.clone(),
+                    channel: channel.id.clone(),
+                    writer_id,
+                    memory,
+                    remote,
+                });
+            }
+        }
+        Ok(jobs)
+    }
+
+    /// Keeps the connected writers for the processors' construction.
+    pub(crate) fn install(&mut self, connected: Vec<Connected>) {
+        for Connected { processor, channel, writer } in connected {
+            let counters = self.stats.register(&channel, &processor, Role::Writer);
+            let bin = self.bins.entry(processor.clone()).or_default().clone();
+            self.ends
+                .entry(processor.clone())
+                .or_insert_with(|| Ends::new(&processor))
+                .add_writer(&channel, Writer::new(writer, counters, bin));
+        }
+    }
+
+    /// A processor's ends, and where its unclosed writers go when it ends.
+    pub(crate) fn take(&mut self, processor: &str) -> (Ends, Arc<WriterBin>) {
+        let ends = self.ends.remove(processor).unwrap_or_else(|| Ends::new(processor));
+        let bin = self.bins.entry(processor.to_owned()).or_default().clone();
+        (ends, bin)
+    }
+}
+
+impl Drop for Wiring {
+    fn drop(&mut self) {
+        for pump in &self.pumps {
+            pump.abort();
+        }
+    }
+}
+
+/// A channel the plan puts on TCP or WebSocket goes over the network even between processors of this
+/// runner (through its own endpoint), so that `riffle run --transport` tests that transport whatever the
+/// pipeline's layout.
+fn networked(channel: &ChannelAssignment) -> bool {
+    channel.transport != riffle_protocol::Transport::Memory
+}
+
+/// Connects every job's network writers (all jobs at once) and joins each with its memory writers.
+pub(crate) async fn connect_all(jobs: Vec<WriterJob>, secret: Arc<str>) -> Result<Vec<Connected>, WireFailure> {
+    futures_util::future::try_join_all(jobs.into_iter().map(|job| connect_one(job, secret.clone()))).await
+}
+
+async fn connect_one(job: WriterJob, secret: Arc<str>) -> Result<Connected, WireFailure> {
+    let WriterJob { processor, channel, writer_id, memory, remote } = job;
+    let fail = |message: String| WireFailure { processor: processor.clone(), message };
+    let mut joined: Option<riffle_channels::Writer> = None;
+    let mut add = |writer: riffle_channels::Writer| {
+        joined = Some(match joined.take() {
+            Some(joined) => joined.join(writer),
+            None => writer,
+        });
+    };
+    for writer in memory {
+        add(writer);
+    }
+    for (transport, runner, endpoint) in remote {
+        let addr = resolve(&endpoint)
+            .await
+            .map_err(|e| fail(format!("channel {channel}: endpoint {endpoint} of runner {runner}: {e}")))?;
+        let writer =
+            riffle_channels::Writer::connect(transport, addr, &secret, &channel, &writer_id, &Limits::default())
+                .await
+                .map_err(|e| fail(format!("{e} (runner {runner})")))?;
+        add(writer);
+    }
+    match joined {
+        Some(writer) => Ok(Connected { processor, channel, writer }),
+        None => Err(fail(format!("channel {channel} has no reader"))),
+    }
+}
+
+/// `host:port` to a socket address; a literal address needs no lookup.
+async fn resolve(endpoint: &str) -> std::io::Result<SocketAddr> {
+    if let Ok(addr) = endpoint.parse() {
+        return Ok(addr);
+    }
+    tokio::net::lookup_host(endpoint)
+        .await?
+        .next()
+        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "the name has no address"))
+}
+
+/// Copies the remote writers' messages to every local reader of a channel read more than once here.
+async fn pump(mut from: riffle_channels::Reader, mut to: riffle_channels::Writer) {
+    while let Some(item) = from.recv().await {
+        match item {
+            Ok(message) => {
+                if let Err(e) = to.send(message).await {
+                    tracing::error!("fan-out of channel {}: {e}", from.id());
+                    return;
+                }
+            }
+            // The writer counts as ended; memory lanes cannot carry the error on, so it is logged.
+            Err(e) => tracing::error!("{e}"),
+        }
+    }
+    if let Err(e) = to.close().await {
+        tracing::error!("fan-out of channel {}: {e}", from.id());
+    }
+}
