@@ -1,45 +1,17 @@
 //! `riffle run` when runners misbehave before any data flows: it must stop promptly, say what
 //! happened, exit 1, and leave no process behind.
 
+mod support;
+
 use std::path::PathBuf;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn fixture(name: &str) -> String {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/run").join(name).join("pipeline.ttl").display().to_string()
 }
 
-/// Runs riffle with a unique tag in its environment, which every child inherits, and returns its
-/// output and the processes still alive afterwards that carry the tag.
 fn run_tagged(args: &[&str]) -> (Output, Vec<String>) {
-    let tag = format!("riffle-test-{}-{}", std::process::id(), args.join("-").len() + rand_suffix());
-    let output = Command::new(env!("CARGO_BIN_EXE_riffle"))
-        .args(args)
-        .env("RIFFLE_TEST_TAG", &tag)
-        .output()
-        .expect("riffle runs");
-    (output, processes_tagged(&tag))
-}
-
-fn rand_suffix() -> usize {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos() as usize).unwrap_or(0)
-}
-
-fn processes_tagged(tag: &str) -> Vec<String> {
-    let needle = format!("RIFFLE_TEST_TAG={tag}");
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
-        let name = entry.file_name().to_string_lossy().to_string();
-        if !name.chars().all(|c| c.is_ascii_digit()) {
-            continue;
-        }
-        if let Ok(environ) = std::fs::read(entry.path().join("environ")) {
-            if environ.split(|b| *b == 0).any(|var| var == needle.as_bytes()) {
-                let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
-                found.push(format!("{name}: {}", String::from_utf8_lossy(&cmdline).replace('\0', " ")));
-            }
-        }
-    }
-    found
+    support::riffle_tagged(args, None)
 }
 
 fn stderr(output: &Output) -> String {
@@ -72,7 +44,7 @@ fn a_dying_runner_shows_its_last_output() {
     let err = stderr(&output);
     assert!(
         err.ends_with(
-            "error: runner badrunner (sh -c echo starting up; echo cannot find my libraries >&2; exit 3) exited with exit status: 3 \
+            "error: runner badrunner (sh -c echo starting up >&2; echo cannot find my libraries >&2; exit 3) exited with exit status: 3 \
 before the pipeline finished\n  its last output:\n    starting up\n    cannot find my libraries\n"
         ),
         "{err}"

@@ -51,6 +51,7 @@ pub fn launch(spec: LaunchSpec<'_>, events: mpsc::UnboundedSender<Event>) -> std
         command.env(env::DATA_LISTEN, listen);
     }
     let mut child = command.spawn()?;
+    let mut readers = Vec::new();
     for (stream, pipe) in [
         (Stream::Stdout, child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>)),
         (Stream::Stderr, child.stderr.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>)),
@@ -58,14 +59,14 @@ pub fn launch(spec: LaunchSpec<'_>, events: mpsc::UnboundedSender<Event>) -> std
         let Some(pipe) = pipe else { continue };
         let events = events.clone();
         let runner = spec.runner.to_string();
-        tokio::spawn(async move {
+        readers.push(tokio::spawn(async move {
             let mut lines = BufReader::new(pipe).lines();
             while let Ok(Some(line)) = lines.next_line().await {
                 if events.send(Event::Output { runner: runner.clone(), stream, line }).is_err() {
                     break;
                 }
             }
-        });
+        }));
     }
     let (kill, killed) = oneshot::channel::<()>();
     let runner = spec.runner.to_string();
@@ -77,6 +78,9 @@ pub fn launch(spec: LaunchSpec<'_>, events: mpsc::UnboundedSender<Event>) -> std
                 child.wait().await
             }
         };
+        // Its last lines come before its exit, so an error about the exit can quote them. A process it
+        // left behind could hold the pipes open: wait for the end of its output only so long.
+        let _ = tokio::time::timeout(std::time::Duration::from_secs(1), futures_util::future::join_all(readers)).await;
         let _ = events.send(Event::Exited { runner, status: status.ok() });
     });
     Ok(Launched { kill: Some(kill) })

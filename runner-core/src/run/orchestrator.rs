@@ -107,6 +107,8 @@ struct RunnerState {
     initialised: bool,
     said_bye: bool,
     exited: bool,
+    /// Its control connection closed: every message it sent has been handled.
+    disconnected: bool,
     last_lines: VecDeque<String>,
 }
 
@@ -123,6 +125,7 @@ impl RunnerState {
             initialised: false,
             said_bye: false,
             exited: false,
+            disconnected: false,
             last_lines: VecDeque::new(),
         }
     }
@@ -131,6 +134,13 @@ impl RunnerState {
         if let Some(to_runner) = &self.to_runner {
             let _ = to_runner.send(message);
         }
+    }
+
+    /// Nothing more will come from it: its process (if we started it) has exited, and its control
+    /// connection (if it had one) has closed, which comes after its last message. The exit alone is
+    /// not enough: it can overtake the final `stats` and `bye` on their way.
+    fn gone(&self) -> bool {
+        (self.launched.is_none() || self.exited) && (self.to_runner.is_none() || self.disconnected)
     }
 
     fn recent_output(&self) -> String {
@@ -333,7 +343,8 @@ fn handle(
             return on_message(&runner, message, runners, processors, ends, reporter, false)
         }
         Event::Disconnected { runner, reason } => {
-            let state = runners.iter().find(|r| r.id == runner)?;
+            let state = runners.iter_mut().find(|r| r.id == runner)?;
+            state.disconnected = true;
             if !state.said_bye {
                 return Some(Outcome::Failed(format!(
                     "runner {runner} lost its control connection: {reason}{}",
@@ -436,14 +447,22 @@ fn on_message(
                 Phase::Transform => "transform",
                 Phase::Produce => "produce",
             };
-            let stack = stack.map(|s| format!("\n  stack:\n    {}", s.replace('\n', "\n    "))).unwrap_or_default();
             let shown = reporter.name(&processor);
-            let failure = format!("processor {shown} (runner {runner}) failed in {phase}: {message}{stack}");
             if stopping {
-                reporter.warn(&failure);
+                // Usually a consequence of what stopped the run (a writer that vanished with it):
+                // one line, so that the cause, printed last and in full, stands out.
+                let first = message.lines().next().unwrap_or_default();
+                reporter.warn(&format!("processor {shown} (runner {runner}) also failed in {phase}: {first}"));
                 return None;
             }
-            return Some(Outcome::Failed(failure));
+            let stack = stack
+                .map(|s| s.trim_end().to_string())
+                .filter(|s| !s.is_empty())
+                .map(|s| format!("\n  stack:\n    {}", s.replace('\n', "\n    ")))
+                .unwrap_or_default();
+            return Some(Outcome::Failed(format!(
+                "processor {shown} (runner {runner}) failed in {phase}: {message}{stack}"
+            )));
         }
         RunnerMessage::Log { processor, level, message } => reporter.log(runner, processor.as_deref(), level, &message),
         RunnerMessage::Stats { ends: stats } => {
@@ -493,7 +512,7 @@ async fn stop_all(mut runners: Vec<RunnerState>, outcome: Outcome, stopping: Sto
     }
     let mut kill_at = tokio::time::Instant::now() + options.stop_grace;
     let mut killed = false;
-    while runners.iter().any(|r| !r.exited && r.launched.is_some()) {
+    while !runners.iter().all(RunnerState::gone) {
         let event = tokio::select! {
             event = queue.recv() => event,
             _ = tokio::time::sleep_until(kill_at) => {
@@ -502,7 +521,7 @@ async fn stop_all(mut runners: Vec<RunnerState>, outcome: Outcome, stopping: Sto
                     // children kills them again (kill_on_drop) and we go.
                     break;
                 }
-                for runner in runners.iter_mut().filter(|r| !r.exited) {
+                for runner in runners.iter_mut().filter(|r| !r.exited && r.launched.is_some()) {
                     reporter.warn(&format!("runner {} did not exit within {} ms of stop; killing it", runner.id, options.stop_grace.as_millis()));
                     if let Some(launched) = &mut runner.launched {
                         launched.kill();
@@ -517,6 +536,11 @@ async fn stop_all(mut runners: Vec<RunnerState>, outcome: Outcome, stopping: Sto
             Some(Event::Exited { runner, .. }) => {
                 if let Some(state) = runners.iter_mut().find(|r| r.id == runner) {
                     state.exited = true;
+                }
+            }
+            Some(Event::Disconnected { runner, .. }) => {
+                if let Some(state) = runners.iter_mut().find(|r| r.id == runner) {
+                    state.disconnected = true;
                 }
             }
             Some(Event::Signal(_)) => {

@@ -5,14 +5,13 @@
 use riffle_core::resolve::{resolve, Options, Resolution};
 use std::path::{Path, PathBuf};
 
-/// Programs the bundled runners need count as installed, under a fixed path, so that expected
-/// outputs are the same on every machine; a path (with a `/`) counts as the pipeline's own program,
-/// built or not (pipelines/rust-custom builds its runner); anything else is missing.
-pub fn fake_program(program: &str, dir: &Path) -> Option<PathBuf> {
-    if program.contains('/') {
-        return Some(dir.join(program));
-    }
-    ["node", "java", "riffle-runner-rust"].contains(&program).then(|| PathBuf::from(format!("/opt/fake/bin/{program}")))
+/// Programs the bundled runners (and pipelines/rust-custom's own runner) need count as installed,
+/// under a fixed path, so that expected outputs are the same on every machine; anything else is
+/// missing.
+pub fn fake_program(program: &str, _dir: &Path) -> Option<PathBuf> {
+    ["node", "java", "riffle-runner-rust", "my-rust-runner"]
+        .contains(&program)
+        .then(|| PathBuf::from(format!("/opt/fake/bin/{program}")))
 }
 
 /// One variable is set; every other is missing.
@@ -31,4 +30,45 @@ pub fn repo_root() -> PathBuf {
 /// `RIFFLE_BLESS=1 cargo test` rewrites expected files instead of comparing against them.
 pub fn blessing() -> bool {
     std::env::var_os("RIFFLE_BLESS").is_some_and(|v| v == "1")
+}
+
+/// A tag unique to one call, for [`riffle_tagged`] and [`processes_tagged`].
+pub fn unique_tag() -> String {
+    static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+    let n = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let nanos =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.subsec_nanos()).unwrap_or(0);
+    format!("riffle-test-{}-{n}-{nanos}", std::process::id())
+}
+
+/// Runs the riffle binary (in `dir`, if given) with a unique tag in its environment, which every
+/// process it starts inherits; returns its output and the tagged processes still alive after it.
+pub fn riffle_tagged(args: &[&str], dir: Option<&Path>) -> (std::process::Output, Vec<String>) {
+    let tag = unique_tag();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_riffle"));
+    command.args(args).env("RIFFLE_TEST_TAG", &tag).env("RUST_BACKTRACE", "0");
+    if let Some(dir) = dir {
+        command.current_dir(dir);
+    }
+    let output = command.output().expect("riffle runs");
+    (output, processes_tagged(&tag))
+}
+
+/// Processes (pid and command line) whose environment carries `RIFFLE_TEST_TAG=tag`.
+pub fn processes_tagged(tag: &str) -> Vec<String> {
+    let needle = format!("RIFFLE_TEST_TAG={tag}");
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").expect("/proc is readable").flatten() {
+        let name = entry.file_name().to_string_lossy().to_string();
+        if !name.chars().all(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        if let Ok(environ) = std::fs::read(entry.path().join("environ")) {
+            if environ.split(|b| *b == 0).any(|var| var == needle.as_bytes()) {
+                let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+                found.push(format!("{name}: {}", String::from_utf8_lossy(&cmdline).replace('\0', " ")));
+            }
+        }
+    }
+    found
 }

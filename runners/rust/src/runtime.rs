@@ -471,12 +471,11 @@ async fn run_processor(ready: Ready, out: mpsc::Sender<RunnerMessage>) {
             Ok(()) => RunnerMessage::Finished { processor: id.to_string() },
             Err(e) => failed(phase, format!("closing its writers failed: {e}"), None),
         },
-        Ok(Err(error)) => {
-            drop(bin.take(false));
-            failed(error.phase().unwrap_or(phase), error.to_string(), error.stack())
-        }
+        // A failed processor's writers stay in its bin, open, until the runner stops (the failure stops the
+        // run). Dropping them now would let a reader elsewhere report "writer vanished" to the orchestrator
+        // before this `failed` arrives, and the run would be blamed on the wrong processor.
+        Ok(Err(error)) => failed(error.phase().unwrap_or(phase), error.to_string(), error.stack()),
         Err(payload) => {
-            drop(bin.take(false));
             let report = panic::caught(payload);
             failed(phase, report.message, report.stack)
         }

@@ -17,8 +17,10 @@ use crate::stats::{Counters, Tally};
 /// over memory, in others over TCP or WebSocket). `send` waits while a reader is behind (backpressure).
 ///
 /// A writer the processor did not close is closed by the runtime when the processor's `run` returns `Ok`, so
-/// its readers end normally; when `run` fails or panics, it is dropped instead, so remote readers see the
-/// writer vanish rather than a clean end. Call [`Writer::close`] to end a stream before the processor ends.
+/// its readers end normally; when `run` fails or panics, it stays open until the runner stops (a failure stops
+/// the run) and is then dropped, so readers see the writer vanish rather than a clean end, after the
+/// orchestrator has heard of the failure itself. Call [`Writer::close`] to end a stream before the processor
+/// ends.
 pub struct Writer {
     /// `Some` until closed or dropped; only `close` and `drop` take it out.
     inner: Option<riffle_channels::Writer>,

@@ -1,0 +1,182 @@
+//! `riffle run` end to end with real Rust runner processes: data moves, counts are exact, and
+//! failures, crashes and signals stop the run with the right exit code and no process left behind.
+//!
+//! The runners are the workspace's own binaries, found next to `riffle` (`cargo test --workspace`
+//! builds them).
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Generous: these only stop a broken run from hanging the suite; nothing asserts on time.
+const SAFETY: Duration = Duration::from_secs(60);
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/run").join(name)
+}
+
+fn example(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../pipelines").join(name)
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).to_string()
+}
+
+#[test]
+fn two_rust_runners_move_every_message_over_tcp_and_websocket() {
+    for transport in ["tcp", "websocket"] {
+        let (output, left) =
+            support::riffle_tagged(&["run", "pipeline.ttl", "--transport", transport], Some(&fixture("two-runners")));
+        assert_eq!(output.status.code(), Some(0), "{transport}: {}", text(&output.stderr));
+        let stdout = text(&output.stdout);
+        assert!(stdout.contains("[<count>] 100000 messages, 6400000 bytes\n"), "{transport}: {stdout}");
+        assert!(stdout.contains("[<gen>] sent 100000 messages\n"), "{transport}: {stdout}");
+        let stderr = text(&output.stderr);
+        assert!(
+            stderr.contains("\n  <numbers>   100,000  6,400,000\n"),
+            "{transport}: the summary counts every message: {stderr}"
+        );
+        assert!(left.is_empty(), "{transport}: processes left behind: {left:?}");
+    }
+}
+
+#[test]
+fn every_rust_example_runs_to_completion_from_its_folder() {
+    let (output, left) = support::riffle_tagged(&["run", "pipeline.ttl"], Some(&example("rust-generate-count")));
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("[<count>] 100000 messages, 6400000 bytes\n"));
+    assert!(left.is_empty(), "{left:?}");
+
+    let (output, left) = support::riffle_tagged(&["run", "pipeline.ttl"], Some(&example("rust-custom")));
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let lines: Vec<String> =
+        text(&output.stdout).lines().filter(|l| l.starts_with("[<log>] ")).map(str::to_string).collect();
+    assert_eq!(lines, ["[<log>] reversed: olleh", "[<log>] reversed: elffir", "[<log>] reversed: desserts"]);
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn a_failing_processor_stops_the_run_and_is_named_as_the_cause() {
+    let (output, left) =
+        support::riffle_tagged(&["run", "pipeline.ttl", "--quiet"], Some(&fixture("failing-processor")));
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.ends_with(
+            "error: processor <read> (runner rust) failed in produce: cannot read no-such-file.txt: No such file or directory (os error 2)\n  \
+stack:\n    caused by: No such file or directory (os error 2)\n"
+        ),
+        "{stderr}"
+    );
+    assert!(left.is_empty(), "{left:?}");
+}
+
+/// Starts the endless pipeline and returns once every processor runs, with riffle's stderr lines
+/// still arriving on the receiver.
+fn start_endless(tag: &str) -> (Child, mpsc::Receiver<String>) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_riffle"))
+        .args(["run", "pipeline.ttl"])
+        .current_dir(fixture("endless"))
+        .env("RIFFLE_TEST_TAG", tag)
+        .env("RIFFLE_DEBUG", "1")
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("riffle starts");
+    let stderr = child.stderr.take().expect("piped");
+    let (lines, receiver) = mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stderr).lines().map_while(Result::ok) {
+            if lines.send(line).is_err() {
+                return;
+            }
+        }
+    });
+    loop {
+        match receiver.recv_timeout(SAFETY) {
+            Ok(line) if line == "riffle: every processor is initialised; starting" => return (child, receiver),
+            Ok(_) => {}
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("the pipeline did not start: {e}");
+            }
+        }
+    }
+}
+
+/// Waits for riffle to exit; returns its exit code and the rest of its stderr.
+fn finish(mut child: Child, receiver: mpsc::Receiver<String>) -> (Option<i32>, String) {
+    let (done, exited) = mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let status = child.wait().expect("riffle can be waited for");
+        let _ = done.send(());
+        status
+    });
+    exited.recv_timeout(SAFETY).expect("riffle exits");
+    let status = waiter.join().expect("waiter");
+    let rest: Vec<String> = receiver.iter().collect();
+    (status.code(), rest.join("\n"))
+}
+
+fn signal(pid: u32, name: &str) {
+    let status = Command::new("kill").args([&format!("-{name}"), &pid.to_string()]).status().expect("kill runs");
+    assert!(status.success(), "kill -{name} {pid}");
+}
+
+fn runner_pid(tag: &str, runner: &str) -> u32 {
+    let wanted = format!("RIFFLE_RUNNER_ID={runner}");
+    for line in support::processes_tagged(tag) {
+        let pid: u32 = line.split(':').next().unwrap().parse().unwrap();
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+        if environ.split(|b| *b == 0).any(|v| v == wanted.as_bytes()) {
+            return pid;
+        }
+    }
+    panic!("no process of runner {runner}");
+}
+
+#[test]
+fn kill_9_of_a_runner_mid_stream_stops_the_run_and_names_it() {
+    let tag = support::unique_tag();
+    let (child, lines) = start_endless(&tag);
+    signal(runner_pid(&tag, "rust-2"), "KILL");
+    let (code, stderr) = finish(child, lines);
+    assert_eq!(code, Some(1), "{stderr}");
+    let error = stderr.lines().find(|l| l.starts_with("error: ")).unwrap_or_else(|| panic!("{stderr}"));
+    assert!(
+        error.starts_with("error: runner rust-2 lost its control connection: ")
+            || error.starts_with("error: runner rust-2 (") && error.contains(" exited with signal: 9 (SIGKILL)"),
+        "{error}"
+    );
+    assert!(support::processes_tagged(&tag).is_empty(), "{:?}", support::processes_tagged(&tag));
+}
+
+#[test]
+fn sigint_drains_and_stops_with_130() {
+    let tag = support::unique_tag();
+    let (child, lines) = start_endless(&tag);
+    signal(child.id(), "INT");
+    let (code, stderr) = finish(child, lines);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("riffle: stopping: interrupted (SIGINT)"), "{stderr}");
+    assert!(stderr.contains("riffle: interrupted in "), "{stderr}");
+    assert!(!stderr.contains("did not exit within"), "runners stopped on request, unkilled: {stderr}");
+    assert!(support::processes_tagged(&tag).is_empty(), "{:?}", support::processes_tagged(&tag));
+}
+
+#[test]
+fn sigterm_stops_with_143() {
+    let tag = support::unique_tag();
+    let (child, lines) = start_endless(&tag);
+    signal(child.id(), "TERM");
+    let (code, stderr) = finish(child, lines);
+    assert_eq!(code, Some(143), "{stderr}");
+    assert!(stderr.contains("riffle: stopping: terminated (SIGTERM)"), "{stderr}");
+    assert!(support::processes_tagged(&tag).is_empty(), "{:?}", support::processes_tagged(&tag));
+}
