@@ -4,19 +4,13 @@
 //! `cargo run -p riffle-channels --release --example raw_vs_channel [memory|tcp|websocket] [64|1024|65536]`
 //! (the optional arguments pick one link and/or one size, for profiling).
 //!
-//! Raw baselines are written the way a careful hand-rolled link would be: TCP frames batched through a 256 KiB
-//! BufWriter and read through a 256 KiB BufReader into one reused buffer; WebSocket messages fed and flushed
-//! once at the end; a bounded tokio mpsc of `Bytes`. Every case sends the same shared `Bytes` payload.
+//! The raw baselines are [`riffle_channels::raw`]: the way a careful hand-rolled link would be written. Every
+//! case sends the same shared `Bytes` payload.
 
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
-use futures_util::{SinkExt, StreamExt};
-use riffle_channels::{memory, Endpoint, Limits, Message, Transport, Writer};
-use tokio::io::{AsyncReadExt, AsyncWriteExt, BufReader, BufWriter};
-use tokio::net::{TcpListener, TcpStream};
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::tungstenite::Message as WsMessage;
+use riffle_channels::{memory, raw, Endpoint, Limits, Message, Transport, Writer};
 
 const SECRET: &str = "bench";
 
@@ -26,99 +20,6 @@ fn count_for(size: usize) -> u64 {
         1024 => 1_000_000,
         _ => 30_000,
     }
-}
-
-async fn raw_tcp(payload: Bytes, n: u64) -> Duration {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let start = Instant::now();
-    let reader = tokio::spawn(async move {
-        let (s, _) = listener.accept().await.expect("accept");
-        let mut r = BufReader::with_capacity(256 * 1024, s);
-        let mut head = [0u8; 5];
-        let mut body = Vec::new();
-        let mut got = 0u64;
-        while r.read_exact(&mut head).await.is_ok() {
-            let len = u32::from_be_bytes([head[0], head[1], head[2], head[3]]) as usize;
-            body.resize(len, 0);
-            r.read_exact(&mut body).await.expect("payload");
-            got += 1;
-        }
-        got
-    });
-    let s = TcpStream::connect(addr).await.expect("connect");
-    s.set_nodelay(true).expect("nodelay");
-    let writer = tokio::spawn(async move {
-        let mut w = BufWriter::with_capacity(256 * 1024, s);
-        let mut head = (payload.len() as u32).to_be_bytes().to_vec();
-        head.push(5);
-        for _ in 0..n {
-            let p = payload.clone();
-            w.write_all(&head).await.expect("write");
-            w.write_all(&p).await.expect("write");
-        }
-        w.flush().await.expect("flush");
-        w.shutdown().await.expect("shutdown");
-    });
-    writer.await.expect("writer");
-    assert_eq!(reader.await.expect("reader"), n);
-    start.elapsed()
-}
-
-async fn raw_ws(payload: Bytes, n: u64) -> Duration {
-    let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let start = Instant::now();
-    let reader = tokio::spawn(async move {
-        let (s, _) = listener.accept().await.expect("accept");
-        let _ = s.set_nodelay(true);
-        let config =
-            WebSocketConfig::default().read_buffer_size(256 * 1024).max_message_size(None).max_frame_size(None);
-        let mut ws = tokio_tungstenite::accept_async_with_config(s, Some(config)).await.expect("accept");
-        let mut got = 0u64;
-        while let Some(Ok(m)) = ws.next().await {
-            match m {
-                WsMessage::Binary(_) => got += 1,
-                WsMessage::Close(_) => break,
-                _ => {}
-            }
-        }
-        got
-    });
-    let s = TcpStream::connect(addr).await.expect("connect");
-    s.set_nodelay(true).expect("nodelay");
-    let writer = tokio::spawn(async move {
-        let (mut ws, _) = tokio_tungstenite::client_async(format!("ws://{addr}/"), s).await.expect("upgrade");
-        for _ in 0..n {
-            ws.feed(WsMessage::Binary(payload.clone())).await.expect("feed");
-        }
-        ws.flush().await.expect("flush");
-        ws.close(None).await.expect("close");
-    });
-    writer.await.expect("writer");
-    assert_eq!(reader.await.expect("reader"), n);
-    start.elapsed()
-}
-
-async fn raw_mpsc(payload: Bytes, n: u64) -> Duration {
-    let (tx, mut rx) = tokio::sync::mpsc::channel::<Bytes>(Limits::default().memory_queue);
-    let start = Instant::now();
-    let reader = tokio::spawn(async move {
-        let mut got = 0u64;
-        while let Some(b) = rx.recv().await {
-            std::hint::black_box(&b);
-            got += 1;
-        }
-        got
-    });
-    let writer = tokio::spawn(async move {
-        for _ in 0..n {
-            tx.send(payload.clone()).await.expect("send");
-        }
-    });
-    writer.await.expect("writer");
-    assert_eq!(reader.await.expect("reader"), n);
-    start.elapsed()
 }
 
 async fn channel(transport: Transport, payload: Bytes, n: u64) -> Duration {
@@ -189,12 +90,12 @@ fn main() {
             for _ in 0..5 {
                 let r = rt.block_on(async {
                     match transport {
-                        Transport::Memory => raw_mpsc(payload.clone(), n).await,
-                        Transport::Tcp => raw_tcp(payload.clone(), n).await,
-                        Transport::WebSocket => raw_ws(payload.clone(), n).await,
+                        Transport::Memory => raw::memory(size, n).await,
+                        Transport::Tcp => raw::tcp(size, n).await,
+                        Transport::WebSocket => raw::websocket(size, n).await,
                     }
                 });
-                raw = raw.min(r);
+                raw = raw.min(r.expect("the raw baseline runs"));
                 chan = chan.min(rt.block_on(channel(transport, payload.clone(), n)));
             }
             let (raw_msgs, raw_mb) = rates(size, n, raw);

@@ -71,6 +71,7 @@ mod limits;
 pub mod memory;
 mod message;
 mod outbox;
+pub mod raw;
 mod reader;
 mod tcp;
 mod writer;

@@ -110,7 +110,7 @@ riffle query pipeline.ttl -f questions/cross-runner.rq --format csv\n  riffle qu
     #[command(after_help = "Example:\n  riffle runners\n  riffle runners pipeline.ttl")]
     Runners { pipeline: Option<PathBuf> },
     /// Measure how long resolution takes, beside a raw baseline measured in the same run.
-    #[command(after_help = "Example:\n  riffle bench plan --processors 1000 --runs 7")]
+    #[command(after_help = "Examples:\n  riffle bench plan --processors 1000 --runs 7\n  riffle bench run --runs 3")]
     Bench {
         #[command(subcommand)]
         what: BenchTarget,
@@ -134,6 +134,25 @@ enum BenchTarget {
         processors: usize,
         #[arg(long, default_value_t = 7)]
         runs: usize,
+    },
+    /// Whole pipelines through `riffle run` (Generator to Counter) over memory, TCP and WebSocket at
+    /// 64 B, 1 KiB and 64 KiB, beside the raw link of each transport, with peak memory of the
+    /// process tree; then the start-up time of a two-runner pipeline.
+    Run {
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Multiply every case's message count (0.1 for a quick look).
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+        /// Only this transport.
+        #[arg(long, value_enum)]
+        transport: Option<TransportChoice>,
+    },
+    /// The reading half of a raw link, in its own process, for `riffle bench run`.
+    #[command(hide = true)]
+    RawReader {
+        #[arg(long, value_enum)]
+        transport: TransportChoice,
     },
 }
 
@@ -305,6 +324,18 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench { what: BenchTarget::Plan { processors, runs } } => {
             riffle_core::bench::plan(processors, runs.max(1), &mut stdout.lock())?;
+        }
+        Command::Bench { what: BenchTarget::Run { runs, scale, transport } } => {
+            let only = transport.map(|t| match t {
+                TransportChoice::Memory => "memory",
+                TransportChoice::Tcp => "tcp",
+                TransportChoice::WebSocket => "websocket",
+            });
+            riffle_core::bench::pipeline::run(runs.max(1), scale, only, &mut stdout.lock())?;
+        }
+        Command::Bench { what: BenchTarget::RawReader { transport } } => {
+            let transport = if transport == TransportChoice::WebSocket { "websocket" } else { "tcp" };
+            riffle_core::bench::pipeline::raw_reader(transport, &mut stdout.lock())?;
         }
     }
     Ok(ExitCode::SUCCESS)

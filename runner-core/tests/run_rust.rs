@@ -180,3 +180,84 @@ fn sigterm_stops_with_143() {
     assert!(stderr.contains("riffle: stopping: terminated (SIGTERM)"), "{stderr}");
     assert!(support::processes_tagged(&tag).is_empty(), "{:?}", support::processes_tagged(&tag));
 }
+
+#[test]
+fn an_init_failure_aborts_before_anything_starts() {
+    let (output, left) =
+        support::riffle_tagged(&["run", "pipeline.ttl", "--log-format", "json"], Some(&fixture("init-failure")));
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = text(&output.stderr);
+    assert_eq!(
+        stderr,
+        "error: processor <missing> (runner rust-2) failed in init: processor ".to_string()
+            + &riffle_core::fileurl::from_path(&fixture("init-failure").join("missing"))
+            + " needs class \"NoSuchProcessor\", which this runner does not provide (it provides: Counter, FileReader, \
+FileWriter, Generator, Log, PassThrough)\n"
+    );
+    let summary: serde_json::Value = text(&output.stdout)
+        .lines()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find_map(|v| v.get("summary").cloned())
+        .expect("a JSON summary");
+    let states: Vec<(String, String)> = summary["processors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            let id = p["processor"].as_str().unwrap();
+            (id.rsplit('/').next().unwrap().to_string(), p["state"].as_str().unwrap().to_string())
+        })
+        .collect();
+    let expected = [("count", "not started"), ("gen", "not started"), ("missing", "failed")];
+    assert_eq!(states, expected.map(|(p, s)| (p.to_string(), s.to_string())));
+    assert_eq!(summary["channels"][0]["messages"], 0);
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn a_runner_started_by_hand_joins_the_run() {
+    let tag = support::unique_tag();
+    let mut riffle = Command::new(env!("CARGO_BIN_EXE_riffle"))
+        .args(["run", "pipeline.ttl", "--external", "rust-2"])
+        .current_dir(fixture("two-runners"))
+        .env("RIFFLE_TEST_TAG", &tag)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("riffle starts");
+    let mut stderr = BufReader::new(riffle.stderr.take().expect("piped")).lines();
+    let hint = loop {
+        match stderr.next() {
+            Some(Ok(line))
+                if line.starts_with("riffle: warning: not starting runner rust-2; start it yourself with ") =>
+            {
+                break line
+            }
+            Some(Ok(_)) => {}
+            other => {
+                let _ = riffle.kill();
+                let _ = riffle.wait();
+                panic!("riffle did not say how to start rust-2: {other:?}");
+            }
+        }
+    };
+    // What Riffle printed is all a person needs: the three variables, then the argv.
+    let words: Vec<&str> = hint.split(' ').collect();
+    let value = |name: &str| words.iter().find_map(|w| w.strip_prefix(&format!("{name}="))).unwrap().to_string();
+    let program = PathBuf::from(env!("CARGO_BIN_EXE_riffle")).with_file_name(words.last().unwrap());
+    let mut runner = Command::new(program)
+        .current_dir(fixture("two-runners"))
+        .env("RIFFLE_CONTROL_URL", value("RIFFLE_CONTROL_URL"))
+        .env("RIFFLE_SECRET", value("RIFFLE_SECRET"))
+        .env("RIFFLE_RUNNER_ID", value("RIFFLE_RUNNER_ID"))
+        .env("RIFFLE_TEST_TAG", &tag)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the runner starts");
+    let output = riffle.wait_with_output().expect("riffle ends");
+    assert_eq!(output.status.code(), Some(0));
+    assert!(text(&output.stdout).contains("[<count>] 100000 messages, 6400000 bytes\n"), "{}", text(&output.stdout));
+    assert_eq!(runner.wait().expect("the runner ends").code(), Some(0));
+    assert!(support::processes_tagged(&tag).is_empty(), "{:?}", support::processes_tagged(&tag));
+}

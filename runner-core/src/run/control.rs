@@ -58,6 +58,9 @@ async fn handshake(
     claimed: &Mutex<HashSet<String>>,
     stream: TcpStream,
 ) -> Result<(String, Ws), String> {
+    // Control messages are small and each waits for an answer: without this, Nagle's algorithm and
+    // delayed ACKs hold some back for 40 ms, several times over in a run's start.
+    let _ = stream.set_nodelay(true);
     let mut ws = tokio_tungstenite::accept_async(stream).await.map_err(|e| format!("not a WebSocket: {e}"))?;
     let first = match ws.next().await {
         Some(Ok(Message::Text(text))) => text,

@@ -6,6 +6,7 @@ use oxigraph::io::{RdfFormat, RdfParser};
 use oxigraph::store::Store;
 use std::io::Write;
 
+use super::{median, ms};
 use std::time::{Duration, Instant};
 
 /// A chain of `n` processors joined by `n` channels (the last one read by a sink), with typed
@@ -36,11 +37,6 @@ ex:Sink rdfc:jsImplementationOf rdfc:Processor; rdfc:file <./sink.js>; rdfc:clas
     ttl
 }
 
-fn median(mut samples: Vec<Duration>) -> Duration {
-    samples.sort();
-    samples[samples.len() / 2]
-}
-
 fn time(runs: usize, mut f: impl FnMut()) -> Duration {
     median(
         (0..runs)
@@ -51,10 +47,6 @@ fn time(runs: usize, mut f: impl FnMut()) -> Duration {
             })
             .collect(),
     )
-}
-
-fn ms(d: Duration) -> String {
-    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }
 
 pub fn plan(processors: usize, runs: usize, out: &mut dyn Write) -> std::io::Result<()> {

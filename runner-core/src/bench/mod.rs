@@ -1,0 +1,18 @@
+//! `riffle bench`: figures printed beside a raw baseline measured in the same run, because absolute
+//! numbers on a shared two-core machine mean little.
+
+pub mod pipeline;
+pub mod plan;
+
+pub use plan::{generated_pipeline, plan};
+
+use std::time::Duration;
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn ms(d: Duration) -> String {
+    format!("{:.1} ms", d.as_secs_f64() * 1000.0)
+}

@@ -1,0 +1,277 @@
+//! `riffle bench run`: whole pipelines through `riffle run` (a Generator feeding a Counter, in one
+//! runner over memory, or in two runner processes over TCP or WebSocket), each beside the raw link
+//! of the same transport (`riffle_channels::raw`) measured in the same run, with the peak memory of
+//! the whole process tree.
+
+use super::{median, ms};
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+#[derive(Clone, Copy)]
+struct Case {
+    transport: &'static str,
+    size: usize,
+    messages: u64,
+}
+
+const CASES: &[Case] = &[
+    Case { transport: "memory", size: 64, messages: 2_000_000 },
+    Case { transport: "memory", size: 1024, messages: 1_000_000 },
+    Case { transport: "memory", size: 65536, messages: 20_000 },
+    Case { transport: "tcp", size: 64, messages: 2_000_000 },
+    Case { transport: "tcp", size: 1024, messages: 1_000_000 },
+    Case { transport: "tcp", size: 65536, messages: 20_000 },
+    Case { transport: "websocket", size: 64, messages: 2_000_000 },
+    Case { transport: "websocket", size: 1024, messages: 1_000_000 },
+    Case { transport: "websocket", size: 65536, messages: 20_000 },
+];
+
+/// Generator -> Counter: in one runner instance over memory, otherwise in two over `transport`.
+pub fn generated_pipeline(transport: &str, size: usize, messages: u64) -> String {
+    let (parts, riffle_transport) = match transport {
+        "memory" => ("[ rdfc:instantiates riffle:RustRunner; rdfc:processor <gen>, <count> ]", "Memory"),
+        "tcp" => ("[ rdfc:instantiates riffle:RustRunner; rdfc:processor <gen> ], [ rdfc:instantiates riffle:RustRunner; rdfc:processor <count> ]", "Tcp"),
+        _ => ("[ rdfc:instantiates riffle:RustRunner; rdfc:processor <gen> ], [ rdfc:instantiates riffle:RustRunner; rdfc:processor <count> ]", "WebSocket"),
+    };
+    format!(
+        "@prefix rdfc: <https://w3id.org/rdf-connect#>.\n@prefix riffle: <https://w3id.org/riffle#>.\n\
+<> a rdfc:Pipeline; rdfc:consistsOf {parts}.\n\
+<data> a rdfc:Reader, rdfc:Writer; riffle:transport riffle:{riffle_transport}.\n\
+<gen> a riffle:Generator; riffle:output <data>; riffle:count {messages}; riffle:size {size}; riffle:text false.\n\
+<count> a riffle:Counter; riffle:input <data>.\n"
+    )
+}
+
+/// What one `riffle run` measured.
+struct Measured {
+    /// From `start` to the counter's `finished`: the data moving, without start-up.
+    data_phase: Duration,
+    /// From spawning `riffle` to its exit.
+    wall: Duration,
+    /// From spawning `riffle` to the counter's report reaching riffle's output: the counter has then
+    /// received every message (for a one-message pipeline: the first).
+    counted: Option<Duration>,
+    messages: u64,
+    /// The largest sum of resident memory of riffle and every process under it, sampled every 10 ms.
+    peak_rss_kib: u64,
+}
+
+fn run_once(riffle: &Path, folder: &Path) -> io::Result<Measured> {
+    let started = Instant::now();
+    let mut child = Command::new(riffle)
+        .args(["run", "pipeline.ttl", "--log-format", "json"])
+        .current_dir(folder)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let stdout = child.stdout.take().ok_or_else(|| io::Error::other("no stdout"))?;
+    let lines = std::thread::spawn(move || {
+        BufReader::new(stdout).lines().map_while(Result::ok).map(|l| (started.elapsed(), l)).collect::<Vec<_>>()
+    });
+    let mut peak = 0;
+    let status = loop {
+        peak = peak.max(tree_rss_kib(child.id()));
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let wall = started.elapsed();
+    let timed = lines.join().map_err(|_| io::Error::other("reading riffle's output failed"))?;
+    let counted = timed.iter().find(|(_, l)| l.contains("/count\"") && l.contains(" messages, ")).map(|(at, _)| *at);
+    let lines: Vec<String> = timed.into_iter().map(|(_, l)| l).collect();
+    if !status.success() {
+        return Err(io::Error::other(format!("riffle run failed ({status}): {}", lines.join("\n"))));
+    }
+    let summary = lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find_map(|v| v.get("summary").cloned())
+        .ok_or_else(|| io::Error::other("riffle printed no summary"))?;
+    let counter = summary["processors"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["processor"].as_str().is_some_and(|id| id.ends_with("/count"))))
+        .ok_or_else(|| io::Error::other("no counter in the summary"))?;
+    let seconds = counter["seconds"].as_f64().ok_or_else(|| io::Error::other("the counter has no time"))?;
+    let messages = summary["channels"][0]["messages"].as_u64().unwrap_or(0);
+    Ok(Measured { data_phase: Duration::from_secs_f64(seconds), wall, counted, messages, peak_rss_kib: peak })
+}
+
+/// Resident memory of `root` and all its descendants, in KiB.
+fn tree_rss_kib(root: u32) -> u64 {
+    let mut parents: Vec<(u32, u32)> = Vec::new();
+    if let Ok(entries) = std::fs::read_dir("/proc") {
+        for entry in entries.flatten() {
+            let Ok(pid) = entry.file_name().to_string_lossy().parse::<u32>() else { continue };
+            let Ok(stat) = std::fs::read_to_string(entry.path().join("stat")) else { continue };
+            // The command name (field 2) may hold spaces; the parent pid is the second field after it.
+            let Some(after) = stat.rsplit_once(')').map(|(_, rest)| rest) else { continue };
+            if let Some(ppid) = after.split_whitespace().nth(1).and_then(|p| p.parse().ok()) {
+                parents.push((pid, ppid));
+            }
+        }
+    }
+    let mut tree = vec![root];
+    let mut i = 0;
+    while i < tree.len() {
+        let parent = tree[i];
+        tree.extend(parents.iter().filter(|(_, pp)| *pp == parent).map(|(p, _)| *p));
+        i += 1;
+    }
+    tree.iter().map(|pid| rss_kib(*pid)).sum()
+}
+
+fn rss_kib(pid: u32) -> u64 {
+    std::fs::read_to_string(format!("/proc/{pid}/status"))
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmRSS:")).and_then(|l| l.split_whitespace().nth(1)?.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The raw link of `transport`: in this process for memory; for TCP and WebSocket with the reading half
+/// in a child process (`riffle bench raw-reader`), as the pipeline's two runners are.
+fn raw(riffle: &Path, transport: &str, size: usize, n: u64) -> io::Result<Duration> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    if transport == "memory" {
+        return runtime.block_on(riffle_channels::raw::memory(size, n));
+    }
+    let mut reader = Command::new(riffle)
+        .args(["bench", "raw-reader", "--transport", transport])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut lines = BufReader::new(reader.stdout.take().ok_or_else(|| io::Error::other("no stdout"))?).lines();
+    let addr: std::net::SocketAddr = lines
+        .next()
+        .ok_or_else(|| io::Error::other("the raw reader said nothing"))??
+        .parse()
+        .map_err(io::Error::other)?;
+    let start = Instant::now();
+    let written = runtime.block_on(async {
+        match transport {
+            "tcp" => riffle_channels::raw::tcp_write(addr, size, n).await,
+            _ => riffle_channels::raw::websocket_write(addr, size, n).await,
+        }
+    });
+    let got: u64 = lines
+        .next()
+        .ok_or_else(|| io::Error::other("the raw reader did not count"))??
+        .parse()
+        .map_err(io::Error::other)?;
+    let elapsed = start.elapsed();
+    reader.wait()?;
+    written?;
+    if got != n {
+        return Err(io::Error::other(format!("the raw reader got {got} of {n} messages")));
+    }
+    Ok(elapsed)
+}
+
+/// The reading half of a two-process raw link: prints its address, reads to the end, prints the count.
+pub fn raw_reader(transport: &str, out: &mut dyn Write) -> io::Result<()> {
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    runtime.block_on(async {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+        writeln!(out, "{}", listener.local_addr()?)?;
+        out.flush()?;
+        let got = match transport {
+            "tcp" => riffle_channels::raw::tcp_read(listener).await?,
+            _ => riffle_channels::raw::websocket_read(listener).await?,
+        };
+        writeln!(out, "{got}")?;
+        out.flush()
+    })
+}
+
+fn rate(n: u64, size: usize, d: Duration) -> (f64, f64) {
+    let s = d.as_secs_f64().max(1e-9);
+    (n as f64 / s, n as f64 * size as f64 / s / 1e6)
+}
+
+fn grouped(n: f64) -> String {
+    let digits = format!("{:.0}", n);
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+pub fn run(runs: usize, scale: f64, only: Option<&str>, out: &mut dyn Write) -> io::Result<()> {
+    let riffle = std::env::current_exe()?;
+    let folder = std::env::temp_dir().join(format!("riffle-bench-run-{}", std::process::id()));
+    std::fs::create_dir_all(&folder)?;
+    writeln!(
+        out,
+        "riffle bench run: Generator -> Counter through `riffle run`, median of {runs} runs. Raw: riffle_channels::raw in the \
+same run, its reading half in a second process for tcp and websocket, as in the pipeline"
+    )?;
+    writeln!(
+        out,
+        "{:<10} {:>6} {:>10} {:>12} {:>12} {:>9} {:>9} {:>7} {:>10} {:>9}",
+        "link", "size", "messages", "raw msg/s", "riffle msg/s", "raw MB/s", "riffle MB/s", "ratio", "peak RSS", "wall"
+    )?;
+    for case in CASES.iter().filter(|c| only.is_none_or(|t| t == c.transport)) {
+        let n = ((case.messages as f64 * scale) as u64).max(1);
+        std::fs::write(folder.join("pipeline.ttl"), generated_pipeline(case.transport, case.size, n))?;
+        let mut data = Vec::new();
+        let mut walls = Vec::new();
+        let mut raws = Vec::new();
+        let mut peak = 0;
+        for _ in 0..runs {
+            let measured = run_once(&riffle, &folder)?;
+            if measured.messages != n {
+                return Err(io::Error::other(format!(
+                    "{} {} B: {} of {n} messages arrived",
+                    case.transport, case.size, measured.messages
+                )));
+            }
+            data.push(measured.data_phase);
+            walls.push(measured.wall);
+            peak = peak.max(measured.peak_rss_kib);
+            raws.push(raw(&riffle, case.transport, case.size, n)?);
+        }
+        let (raw_msgs, raw_mb) = rate(n, case.size, median(raws));
+        let (msgs, mb) = rate(n, case.size, median(data));
+        writeln!(
+            out,
+            "{:<10} {:>6} {:>10} {:>12} {:>12} {:>9.0} {:>11.0} {:>6.0}% {:>7.1} MB {:>9}",
+            case.transport,
+            case.size,
+            grouped(n as f64),
+            grouped(raw_msgs),
+            grouped(msgs),
+            raw_mb,
+            mb,
+            msgs / raw_msgs * 100.0,
+            peak as f64 / 1024.0,
+            ms(median(walls)),
+        )?;
+    }
+    // Start-up: a two-runner pipeline of one message, from `riffle run` to its exit (so the first
+    // message arrived sooner still).
+    std::fs::write(folder.join("pipeline.ttl"), generated_pipeline("tcp", 64, 1))?;
+    let (mut walls, mut firsts) = (Vec::new(), Vec::new());
+    for _ in 0..runs.max(5) {
+        let measured = run_once(&riffle, &folder)?;
+        walls.push(measured.wall);
+        firsts.push(measured.counted.ok_or_else(|| io::Error::other("the counter reported nothing"))?);
+    }
+    writeln!(
+        out,
+        "two Rust runners, one message over TCP (median of {}): start to the message counted at the sink {}, start to exit {}",
+        walls.len(),
+        ms(median(firsts)),
+        ms(median(walls))
+    )?;
+    std::fs::remove_dir_all(&folder)?;
+    Ok(())
+}
