@@ -1,8 +1,8 @@
 //! `riffle run` end to end with real Rust runner processes: data moves, counts are exact, and
 //! failures, crashes and signals stop the run with the right exit code and no process left behind.
 //!
-//! The runners are the workspace's own binaries, found next to `riffle` (`cargo test --workspace`
-//! builds them).
+//! The runners are the workspace's own binaries, found next to `riffle`: `./scripts/test` builds
+//! them (`cargo build --workspace --bins`) before it runs the tests.
 
 mod support;
 
