@@ -126,6 +126,17 @@ pub enum Transport {
     WebSocket,
 }
 
+impl Transport {
+    /// The name used in plans, the protocol and the command line.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Transport::Memory => "memory",
+            Transport::Tcp => "tcp",
+            Transport::WebSocket => "websocket",
+        }
+    }
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Phase {

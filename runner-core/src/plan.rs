@@ -46,24 +46,8 @@ pub struct Processor {
     pub arguments: Map<String, Value>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Transport {
-    Memory,
-    Tcp,
-    #[serde(rename = "websocket")]
-    WebSocket,
-}
-
-impl Transport {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Transport::Memory => "memory",
-            Transport::Tcp => "tcp",
-            Transport::WebSocket => "websocket",
-        }
-    }
-}
+/// How a channel carries messages; the same type the control protocol sends to runners.
+pub use riffle_protocol::Transport;
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Channel {

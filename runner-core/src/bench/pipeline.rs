@@ -4,6 +4,7 @@
 //! the whole process tree.
 
 use super::{median, ms};
+use crate::run::report::grouped;
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -193,18 +194,6 @@ fn rate(n: u64, size: usize, d: Duration) -> (f64, f64) {
     (n as f64 / s, n as f64 * size as f64 / s / 1e6)
 }
 
-fn grouped(n: f64) -> String {
-    let digits = format!("{:.0}", n);
-    let mut out = String::new();
-    for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i).is_multiple_of(3) {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
 pub fn run(runs: usize, scale: f64, only: Option<&str>, out: &mut dyn Write) -> io::Result<()> {
     let riffle = std::env::current_exe()?;
     let folder = std::env::temp_dir().join(format!("riffle-bench-run-{}", std::process::id()));
@@ -246,9 +235,9 @@ same run, its reading half in a second process for tcp and websocket, as in the 
             "{:<10} {:>6} {:>10} {:>12} {:>12} {:>9.0} {:>11.0} {:>6.0}% {:>7.1} MB {:>9}",
             case.transport,
             case.size,
-            grouped(n as f64),
-            grouped(raw_msgs),
-            grouped(msgs),
+            grouped(n),
+            grouped(raw_msgs as u64),
+            grouped(msgs as u64),
             raw_mb,
             mb,
             msgs / raw_msgs * 100.0,

@@ -181,11 +181,7 @@ pub fn assignment(plan: &Plan, runner: &str) -> OrchestratorMessage {
         .filter(|c| c.writers.iter().chain(&c.readers).any(|e| runner_of.get(e.processor.as_str()) == Some(&runner)))
         .map(|c| ChannelAssignment {
             id: c.id.clone(),
-            transport: match c.transport {
-                plan::Transport::Memory => riffle_protocol::Transport::Memory,
-                plan::Transport::Tcp => riffle_protocol::Transport::Tcp,
-                plan::Transport::WebSocket => riffle_protocol::Transport::WebSocket,
-            },
+            transport: c.transport,
             writers: ends(&c.writers),
             readers: ends(&c.readers),
         })

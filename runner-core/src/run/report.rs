@@ -279,7 +279,8 @@ pub fn channel_totals(ends: &BTreeMap<(String, String, String), EndStats>) -> BT
     written
 }
 
-fn grouped(n: u64) -> String {
+/// `1234567` as `1,234,567`.
+pub fn grouped(n: u64) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
