@@ -178,12 +178,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     match cli.command {
         Command::Run { pipeline, transport, listen, quiet, log_format, connect_timeout, external } => {
-            let resolution = resolved(&pipeline)?;
-            let mut problems = resolution.problems.clone();
-            let mut plan = resolution.plan.clone();
+            let Resolution { loaded, mut plan, mut problems } = resolved(&pipeline)?;
             if problems.is_empty() {
                 if let Some(forced) = transport {
-                    problems.extend(force_transport(&mut plan, forced, &resolution.loaded.names));
+                    problems.extend(force_transport(&mut plan, forced, &loaded.names));
                 }
             }
             if let Some(unknown) = external.iter().find(|id| !plan.runners.iter().any(|r| &r.id == *id)) {
@@ -198,9 +196,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprint!("{}", report(&problems));
                 return Ok(ExitCode::from(2));
             }
-            let names = resolution.loaded.names.clone();
-            drop(resolution);
-            let mut reporter = Reporter::new(log_format, quiet, std::io::stderr().is_terminal(), names);
+            let mut reporter = Reporter::new(log_format, quiet, std::io::stderr().is_terminal(), loaded.names.clone());
+            // The store is not needed while the pipeline runs.
+            drop(loaded);
             let options = RunOptions {
                 listen,
                 connect_timeout: Duration::from_secs(connect_timeout),

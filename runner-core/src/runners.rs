@@ -6,6 +6,7 @@ use crate::classes::{types_of, Classes};
 use crate::fileurl;
 use crate::graph_walk::{as_subject, list_items, objects};
 use crate::queries;
+use crate::vocab::iri;
 
 use oxigraph::model::{NamedNode, Term};
 use oxigraph::store::Store;
@@ -148,7 +149,7 @@ fn source_of(store: &Store, runner: &NamedNode) -> Option<NamedNode> {
     let mut graphs: Vec<NamedNode> = store
         .quads_for_pattern(Some(subject), None, None, None)
         .filter_map(Result::ok)
-        .filter(|q| q.predicate.as_str().ends_with("#argv") || q.predicate.as_str().ends_with("#command"))
+        .filter(|q| [iri::RIFFLE_ARGV, iri::RDFC_COMMAND].contains(&q.predicate.as_str()))
         .filter_map(|q| match q.graph_name {
             oxigraph::model::GraphName::NamedNode(g) => Some(g),
             _ => None,

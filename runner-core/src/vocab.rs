@@ -80,6 +80,8 @@ pub mod iri {
         RDFC_READER = RDFC + "Reader";
         RDFC_WRITER = RDFC + "Writer";
         RDFC_PROCESSOR = RDFC + "processor";
+        RDFC_COMMAND = RDFC + "command";
+        RIFFLE_ARGV = RIFFLE + "argv";
         CONN_READER_CHANNEL = CONN + "ReaderChannel";
         CONN_WRITER_CHANNEL = CONN + "WriterChannel";
         RDFL_ENV_VARIABLE = RDFL + "EnvVariable";

@@ -467,7 +467,7 @@ async fn run_processor(ready: Ready, out: mpsc::Sender<RunnerMessage>) {
         stack,
     };
     let message = match run.catch_unwind().await {
-        Ok(Ok(())) => match close_all(bin.take(true)).await {
+        Ok(Ok(())) => match close_all(bin.take()).await {
             Ok(()) => RunnerMessage::Finished { processor: id.to_string() },
             Err(e) => failed(phase, format!("closing its writers failed: {e}"), None),
         },

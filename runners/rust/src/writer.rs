@@ -128,9 +128,8 @@ enum BinState {
     /// The processor runs: keep dropped writers for its end.
     Holding(Vec<riffle_channels::Writer>),
     /// The processor ended well: a writer dropped later (by a task it spawned) is closed at once.
+    /// A processor that failed never leaves `Holding`: its writers stay open until the runner stops.
     Closing,
-    /// The processor failed: a writer dropped later is dropped too.
-    Dropping,
 }
 
 impl Default for BinState {
@@ -153,14 +152,12 @@ impl WriterBin {
                     });
                 }
             }
-            BinState::Dropping => drop(writer),
         }
     }
 
-    /// The writers dropped so far; from now on, later ones are closed (`ended_well`) or dropped.
-    pub(crate) fn take(&self, ended_well: bool) -> Vec<riffle_channels::Writer> {
-        let next = if ended_well { BinState::Closing } else { BinState::Dropping };
-        match std::mem::replace(&mut *self.state.lock().unwrap_or_else(|p| p.into_inner()), next) {
+    /// The writers dropped so far, for a processor that ended well; from now on, later ones are closed.
+    pub(crate) fn take(&self) -> Vec<riffle_channels::Writer> {
+        match std::mem::replace(&mut *self.state.lock().unwrap_or_else(|p| p.into_inner()), BinState::Closing) {
             BinState::Holding(writers) => writers,
             _ => Vec::new(),
         }
