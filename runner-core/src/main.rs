@@ -58,9 +58,17 @@ riffle run pipeline.ttl --listen 0.0.0.0:7000   # let runners on other hosts joi
         quiet: bool,
         #[arg(long, value_enum, default_value = "text")]
         log_format: riffle_core::run::LogFormat,
+        /// The live progress line (messages and rate per channel) on stderr: `auto` draws it when
+        /// stderr is a terminal and the log format is text.
+        #[arg(long, value_enum, default_value = "auto")]
+        progress: ProgressChoice,
         /// Seconds runners have to start and connect.
         #[arg(long, default_value_t = 30)]
         connect_timeout: u64,
+        /// Seconds runners have to stop after being asked (Ctrl-C, a failure, the end) before they
+        /// are killed; a second Ctrl-C kills at once.
+        #[arg(long, default_value_t = 2.0)]
+        stop_grace: f64,
         /// Do not start this runner instance (see `riffle plan` for ids): you start it, by hand or
         /// on another host, with the variables Riffle prints. Repeatable.
         #[arg(long, value_name = "RUNNER_ID")]
@@ -115,6 +123,13 @@ riffle query pipeline.ttl -f questions/cross-runner.rq --format csv\n  riffle qu
         #[command(subcommand)]
         what: BenchTarget,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum ProgressChoice {
+    Auto,
+    Always,
+    Never,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -177,7 +192,17 @@ fn resolved(pipeline: &Path) -> anyhow::Result<Resolution> {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     match cli.command {
-        Command::Run { pipeline, transport, listen, quiet, log_format, connect_timeout, external } => {
+        Command::Run {
+            pipeline,
+            transport,
+            listen,
+            quiet,
+            log_format,
+            progress,
+            connect_timeout,
+            stop_grace,
+            external,
+        } => {
             let Resolution { loaded, mut plan, mut problems } = resolved(&pipeline)?;
             if problems.is_empty() {
                 if let Some(forced) = transport {
@@ -196,14 +221,20 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 eprint!("{}", report(&problems));
                 return Ok(ExitCode::from(2));
             }
-            let mut reporter = Reporter::new(log_format, quiet, std::io::stderr().is_terminal(), loaded.names.clone());
+            let live = match progress {
+                ProgressChoice::Auto => std::io::stderr().is_terminal(),
+                ProgressChoice::Always => true,
+                ProgressChoice::Never => false,
+            };
+            let mut reporter = Reporter::new(log_format, quiet, live, loaded.names.clone());
             // The store is not needed while the pipeline runs.
             drop(loaded);
             let options = RunOptions {
                 listen,
                 connect_timeout: Duration::from_secs(connect_timeout),
+                stop_grace: Duration::try_from_secs_f64(stop_grace)
+                    .map_err(|_| anyhow::anyhow!("--stop-grace {stop_grace}: give a number of seconds, 0 or more"))?,
                 external,
-                ..RunOptions::default()
             };
             let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
             let outcome = runtime.block_on(async {

@@ -79,9 +79,16 @@ stack:\n    caused by: No such file or directory (os error 2)\n"
 /// Starts the endless pipeline and returns once every processor runs, with riffle's stderr lines
 /// still arriving on the receiver.
 fn start_endless(tag: &str) -> (Child, mpsc::Receiver<String>) {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_riffle"))
-        .args(["run", "pipeline.ttl"])
-        .current_dir(fixture("endless"))
+    start_running(
+        Command::new(env!("CARGO_BIN_EXE_riffle")).args(["run", "pipeline.ttl"]).current_dir(fixture("endless")),
+        tag,
+    )
+}
+
+/// Starts riffle as `command` says and returns once every
+/// processor runs, with riffle's stderr lines still arriving on the receiver.
+fn start_running(command: &mut Command, tag: &str) -> (Child, mpsc::Receiver<String>) {
+    let mut child = command
         .env("RIFFLE_TEST_TAG", tag)
         .env("RIFFLE_DEBUG", "1")
         .stdout(Stdio::null())
@@ -97,14 +104,19 @@ fn start_endless(tag: &str) -> (Child, mpsc::Receiver<String>) {
             }
         }
     });
+    wait_for_line(&mut child, &receiver, "riffle: every processor is initialised; starting");
+    (child, receiver)
+}
+
+fn wait_for_line(child: &mut Child, receiver: &mpsc::Receiver<String>, wanted: &str) {
     loop {
         match receiver.recv_timeout(SAFETY) {
-            Ok(line) if line == "riffle: every processor is initialised; starting" => return (child, receiver),
+            Ok(line) if line == wanted => return,
             Ok(_) => {}
             Err(e) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!("the pipeline did not start: {e}");
+                panic!("riffle never printed {wanted:?}: {e}");
             }
         }
     }
@@ -259,5 +271,99 @@ fn a_runner_started_by_hand_joins_the_run() {
     assert_eq!(output.status.code(), Some(0));
     assert!(text(&output.stdout).contains("[<count>] 100000 messages, 6400000 bytes\n"), "{}", text(&output.stdout));
     assert_eq!(runner.wait().expect("the runner ends").code(), Some(0));
+    assert!(support::processes_tagged(&tag).is_empty(), "{:?}", support::processes_tagged(&tag));
+}
+
+/// The stubborn runner (runner-core/examples/stubborn_runner.rs, built by `cargo test`) follows the
+/// protocol up to `start` and then ignores `stop`.
+fn start_stubborn(tag: &str, stop_grace: &str) -> (Child, mpsc::Receiver<String>) {
+    let examples = PathBuf::from(env!("CARGO_BIN_EXE_riffle")).with_file_name("examples");
+    let path = std::env::join_paths(
+        std::iter::once(examples).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
+    )
+    .expect("a valid PATH");
+    let mut command = Command::new(env!("CARGO_BIN_EXE_riffle"));
+    command.current_dir(fixture("stubborn")).env("PATH", path).args([
+        "run",
+        "pipeline.ttl",
+        "--stop-grace",
+        stop_grace,
+    ]);
+    start_running(&mut command, tag)
+}
+
+#[test]
+fn a_runner_that_ignores_stop_is_killed_after_the_grace_period() {
+    let tag = support::unique_tag();
+    let (child, lines) = start_stubborn(&tag, "0.5");
+    signal(child.id(), "INT");
+    let (code, stderr) = finish(child, lines);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("riffle: stopping: interrupted (SIGINT)\n"), "{stderr}");
+    assert!(
+        stderr.contains("riffle: warning: runner stubborn did not exit within 500 ms of stop; killing it\n"),
+        "{stderr}"
+    );
+    assert!(support::processes_tagged(&tag).is_empty(), "{:?}", support::processes_tagged(&tag));
+}
+
+#[test]
+fn a_second_signal_kills_every_runner_at_once() {
+    let tag = support::unique_tag();
+    // A grace period no test waits for: only the second signal can end this run.
+    let (mut child, lines) = start_stubborn(&tag, "3600");
+    signal(child.id(), "INT");
+    wait_for_line(&mut child, &lines, "riffle: stopping: interrupted (SIGINT)");
+    signal(child.id(), "INT");
+    let (code, stderr) = finish(child, lines);
+    assert_eq!(code, Some(130), "{stderr}");
+    assert!(stderr.contains("riffle: second signal: killing every runner now\n"), "{stderr}");
+    assert!(!stderr.contains("did not exit within"), "{stderr}");
+    assert!(support::processes_tagged(&tag).is_empty(), "{:?}", support::processes_tagged(&tag));
+}
+
+#[test]
+fn the_progress_line_shows_messages_and_rate_per_channel() {
+    let tag = support::unique_tag();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_riffle"))
+        .args(["run", "pipeline.ttl", "--progress", "always"])
+        .current_dir(fixture("endless"))
+        .env("RIFFLE_TEST_TAG", &tag)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("riffle starts");
+    // The line is redrawn in place: split stderr at carriage returns as well as newlines.
+    let mut stderr = child.stderr.take().expect("piped");
+    let (segments, received) = mpsc::channel();
+    std::thread::spawn(move || {
+        use std::io::Read;
+        let (mut pending, mut chunk) = (Vec::new(), [0u8; 4096]);
+        while let Ok(n @ 1..) = stderr.read(&mut chunk) {
+            pending.extend_from_slice(&chunk[..n]);
+            while let Some(end) = pending.iter().position(|b| *b == b'\r' || *b == b'\n') {
+                let segment: Vec<u8> = pending.drain(..=end).collect();
+                if segments.send(String::from_utf8_lossy(&segment[..end]).to_string()).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    // Two draws while data moves: counts only grow, and the rate is a real figure.
+    let mut counts = Vec::new();
+    while counts.len() < 2 {
+        let segment = received.recv_timeout(SAFETY).expect("riffle keeps drawing progress");
+        let Some(drawn) = segment.strip_prefix("\x1b[2K<numbers> ") else { continue };
+        let (count, rate) = drawn.split_once(" msg (").unwrap_or_else(|| panic!("{drawn:?}"));
+        let rate = rate.strip_suffix("/s)").unwrap_or_else(|| panic!("{drawn:?}"));
+        let count: u64 = count.replace(',', "").parse().unwrap_or_else(|_| panic!("{drawn:?}"));
+        assert!(rate.ends_with('M') || rate.ends_with('k'), "a generator moves thousands a second: {drawn:?}");
+        if count > 0 {
+            counts.push(count);
+        }
+    }
+    assert!(counts[1] > counts[0], "{counts:?}");
+    signal(child.id(), "INT");
+    assert_eq!(child.wait().expect("riffle exits").code(), Some(130));
     assert!(support::processes_tagged(&tag).is_empty(), "{:?}", support::processes_tagged(&tag));
 }

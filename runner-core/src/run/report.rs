@@ -5,7 +5,7 @@ use super::orchestrator::{Outcome, RunReport};
 use crate::names::Names;
 use crate::plan::Plan;
 use riffle_protocol::{EndStats, Level};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::{BTreeMap, VecDeque};
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -20,27 +20,34 @@ pub enum LogFormat {
 pub struct Reporter {
     format: LogFormat,
     quiet: bool,
-    /// Redraw a progress line on stderr (only on a terminal, never in JSON mode).
+    /// Redraw a progress line on stderr (by default only on a terminal; never in JSON mode).
     live: bool,
     debug: bool,
     names: Names,
     drawn: bool,
-    last_draw: Option<(Instant, HashMap<String, u64>)>,
+    created: Instant,
+    last_draw: Option<Instant>,
+    /// Per channel: (when, message count) over the last second or so.
+    seen: BTreeMap<String, VecDeque<(Instant, u64)>>,
 }
 
 const REDRAW: Duration = Duration::from_millis(200);
+const RATE_WINDOW: Duration = Duration::from_secs(1);
 
 impl Reporter {
-    pub fn new(format: LogFormat, quiet: bool, terminal: bool, names: Names) -> Reporter {
+    /// `live`: draw the progress line (still never in quiet or JSON mode).
+    pub fn new(format: LogFormat, quiet: bool, live: bool, names: Names) -> Reporter {
         let debug = std::env::var_os("RIFFLE_DEBUG").is_some();
         Reporter {
             format,
             quiet,
-            live: terminal && !quiet && format == LogFormat::Text,
+            live: live && !quiet && format == LogFormat::Text,
             debug,
             names,
             drawn: false,
+            created: Instant::now(),
             last_draw: None,
+            seen: BTreeMap::new(),
         }
     }
 
@@ -165,24 +172,32 @@ impl Reporter {
             return;
         }
         let now = Instant::now();
-        if let Some((at, _)) = &self.last_draw {
-            if now.duration_since(*at) < REDRAW {
-                return;
+        // Runners report on their own clocks, so a channel's count may not have moved since the last
+        // draw only because its runner has not reported yet: a rate is measured between changes.
+        // Runners report on their own clocks, and a channel's count comes from its writers' runner or
+        // its readers': a rate over the last second, not between two reports, stays steady.
+        for (channel, (messages, _)) in channel_totals(ends) {
+            let history = self.seen.entry(channel).or_insert_with(|| VecDeque::from([(self.created, 0)]));
+            history.push_back((now, messages));
+            while history.len() > 2 && history.get(1).is_some_and(|(at, _)| now.duration_since(*at) >= RATE_WINDOW) {
+                history.pop_front();
             }
         }
-        let counts = channel_totals(ends);
-        let mut parts = Vec::new();
-        for (channel, (messages, _)) in &counts {
-            let rate = match &self.last_draw {
-                Some((at, before)) => {
-                    let seconds = now.duration_since(*at).as_secs_f64().max(1e-3);
-                    (messages.saturating_sub(*before.get(channel).unwrap_or(&0))) as f64 / seconds
-                }
-                None => 0.0,
-            };
-            parts.push(format!("{} {} msg ({}/s)", self.name(channel), grouped(*messages), compact(rate)));
+        if self.last_draw.is_some_and(|at| now.duration_since(at) < REDRAW) {
+            return;
         }
-        self.last_draw = Some((now, counts.into_iter().map(|(c, (m, _))| (c, m)).collect()));
+        let parts: Vec<String> = self
+            .seen
+            .iter()
+            .map(|(channel, history)| {
+                let (first, last) =
+                    (history.front().copied().unwrap_or((now, 0)), history.back().copied().unwrap_or((now, 0)));
+                let seconds = last.0.duration_since(first.0).as_secs_f64().max(1e-3);
+                let rate = last.1.saturating_sub(first.1) as f64 / seconds;
+                format!("{} {} msg ({}/s)", self.name(channel), grouped(last.1), compact(rate))
+            })
+            .collect();
+        self.last_draw = Some(now);
         eprint!("\r\x1b[2K{}", parts.join(" | "));
         let _ = std::io::stderr().flush();
         self.drawn = true;
