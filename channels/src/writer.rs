@@ -2,6 +2,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use tokio::task::JoinHandle;
 
@@ -20,6 +21,13 @@ pub enum Transport {
     WebSocket,
 }
 
+async fn timed<T>(total: &mut Duration, wait: impl std::future::Future<Output = T>) -> T {
+    let started = Instant::now();
+    let result = wait.await;
+    *total += started.elapsed();
+    result
+}
+
 /// The sending end of a channel.
 ///
 /// One `Writer` may feed several readers (fan-out, see [`Writer::join`]), each over its own transport; every
@@ -30,6 +38,8 @@ pub struct Writer {
     id: Arc<str>,
     sinks: Vec<Sink>,
     limit: usize,
+    /// Time spent in `send` waiting for a full reader: only the slow path reads the clock.
+    blocked: Duration,
 }
 
 pub(crate) enum Sink {
@@ -39,6 +49,28 @@ pub(crate) enum Sink {
 }
 
 impl Sink {
+    /// Sends without waiting if the reader has room; gives the message back if it has not.
+    #[inline]
+    fn try_send(&mut self, msg: Message) -> Result<Option<Message>, ChannelError> {
+        match self {
+            Sink::Tcp(sink) => match sink.outbox.try_push(msg) {
+                Ok(()) => Ok(None),
+                Err(Full::Yes(msg)) => Ok(Some(msg)),
+                Err(Full::Failed(reason)) => Err(sink.vanished(reason)),
+            },
+            Sink::Ws(sink) => match sink.outbox.try_push(msg) {
+                Ok(()) => Ok(None),
+                Err(Full::Yes(msg)) => Ok(Some(msg)),
+                Err(Full::Failed(reason)) => Err(sink.vanished(reason)),
+            },
+            Sink::Memory(sink) => match sink.try_send(msg) {
+                Ok(()) => Ok(None),
+                Err(Some(msg)) => Ok(Some(msg)),
+                Err(None) => Err(sink.vanished()),
+            },
+        }
+    }
+
     #[inline]
     async fn send(&mut self, msg: Message) -> Result<(), ChannelError> {
         match self {
@@ -60,7 +92,7 @@ impl Sink {
 
 impl Writer {
     pub(crate) fn from_sink(channel: Arc<str>, id: Arc<str>, sink: Sink, limit: usize) -> Writer {
-        Writer { channel, id, sinks: vec![sink], limit }
+        Writer { channel, id, sinks: vec![sink], limit, blocked: Duration::ZERO }
     }
 
     /// Connects to the reader endpoint at `addr` and introduces itself as writer `writer_id` of `channel_id`,
@@ -96,6 +128,7 @@ impl Writer {
     /// The message limit becomes the smaller of the two. Errors name the channel of the reader concerned.
     pub fn join(mut self, mut other: Writer) -> Writer {
         self.limit = self.limit.min(other.limit);
+        self.blocked += other.blocked;
         self.sinks.append(&mut other.sinks);
         self
     }
@@ -127,31 +160,26 @@ impl Writer {
                 limit: self.limit,
             });
         }
+        // The common case, readers with room in their queues, completes without awaiting a future.
         match self.sinks.as_mut_slice() {
-            // The common case, one network reader with room in its queue, completes without a future.
-            [Sink::Tcp(sink)] => match sink.outbox.try_push(msg) {
-                Ok(()) => Ok(()),
-                Err(Full::Yes(msg)) => sink.send(msg).await,
-                Err(Full::Failed(reason)) => Err(sink.vanished(reason)),
-            },
-            [Sink::Ws(sink)] => match sink.outbox.try_push(msg) {
-                Ok(()) => Ok(()),
-                Err(Full::Yes(msg)) => sink.send(msg).await,
-                Err(Full::Failed(reason)) => Err(sink.vanished(reason)),
-            },
-            [Sink::Memory(sink)] => match sink.try_send(msg) {
-                Ok(()) => Ok(()),
-                Err(Some(msg)) => sink.send(msg).await,
-                Err(None) => Err(sink.vanished()),
-            },
             [rest @ .., last] => {
                 for sink in rest {
-                    sink.send(msg.clone()).await?;
+                    if let Some(msg) = sink.try_send(msg.clone())? {
+                        timed(&mut self.blocked, sink.send(msg)).await?;
+                    }
                 }
-                last.send(msg).await
+                match last.try_send(msg)? {
+                    Some(msg) => timed(&mut self.blocked, last.send(msg)).await,
+                    None => Ok(()),
+                }
             }
             [] => Ok(()),
         }
+    }
+
+    /// How long `send` has waited for room in a full reader so far (backpressure).
+    pub fn blocked(&self) -> Duration {
+        self.blocked
     }
 
     /// Closes the writer: every reader gets everything sent so far, then sees this writer end.

@@ -108,6 +108,9 @@ pub struct EndStats {
     pub role: Role,
     pub messages: u64,
     pub bytes: u64,
+    /// Writer ends: microseconds spent waiting for room in a full reader (backpressure). Optional.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub blocked_us: Option<u64>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -14,6 +14,7 @@ use riffle_protocol::{EndStats, Role};
 pub(crate) struct Counters {
     messages: AtomicU64,
     bytes: AtomicU64,
+    blocked_us: AtomicU64,
 }
 
 impl Counters {
@@ -30,12 +31,13 @@ impl Counters {
 pub(crate) struct Tally {
     messages: u64,
     bytes: u64,
+    blocked_us: u64,
     shared: Arc<Counters>,
 }
 
 impl Tally {
     pub(crate) fn new(shared: Arc<Counters>) -> Self {
-        Tally { messages: 0, bytes: 0, shared }
+        Tally { messages: 0, bytes: 0, blocked_us: 0, shared }
     }
 
     /// A tally nobody reports, for ends made outside the runtime.
@@ -48,6 +50,16 @@ impl Tally {
         self.messages += 1;
         self.bytes += bytes as u64;
         self.shared.publish(self.messages, self.bytes);
+    }
+
+    /// A writer's total wait for room so far; published only when it grew, which is rare.
+    #[inline]
+    pub(crate) fn blocked(&mut self, total: std::time::Duration) {
+        let us = total.as_micros() as u64;
+        if us != self.blocked_us {
+            self.blocked_us = us;
+            self.shared.blocked_us.store(us, Ordering::Relaxed);
+        }
     }
 }
 
@@ -83,6 +95,7 @@ impl StatsBoard {
                 role: end.role,
                 messages: end.counters.messages.load(Ordering::Relaxed),
                 bytes: end.counters.bytes.load(Ordering::Relaxed),
+                blocked_us: (end.role == Role::Writer).then(|| end.counters.blocked_us.load(Ordering::Relaxed)),
             })
             .collect()
     }

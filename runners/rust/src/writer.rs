@@ -63,8 +63,11 @@ impl Writer {
     pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), ChannelError> {
         let message = message.into();
         let len = message.len();
-        self.inner()?.send(message).await?;
+        let inner = self.inner()?;
+        inner.send(message).await?;
+        let blocked = inner.blocked();
         self.tally.count(len);
+        self.tally.blocked(blocked);
         Ok(())
     }
 
