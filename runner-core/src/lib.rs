@@ -9,6 +9,7 @@ pub mod classes;
 pub mod drawing;
 pub mod fileurl;
 pub mod graph_walk;
+pub mod live;
 pub mod loader;
 pub mod names;
 pub mod plan;

@@ -4,6 +4,7 @@
 use anyhow::Context;
 use clap::{Parser, Subcommand};
 use riffle_core::drawing::{self, DrawingFormat};
+use riffle_core::live::{self, server, Live};
 use riffle_core::names::Names;
 use riffle_core::plan::{Plan, Transport};
 use riffle_core::problem::report;
@@ -44,36 +45,7 @@ started), 130 interrupted (SIGINT), 143 terminated (SIGTERM). A second Ctrl-C ki
 riffle run pipelines/rust-generate-count/pipeline.ttl\n  riffle run pipeline.ttl --transport websocket --quiet\n  \
 riffle run pipeline.ttl --listen 0.0.0.0:7000   # let runners on other hosts join"
     )]
-    Run {
-        pipeline: PathBuf,
-        /// Carry every channel over this transport, whatever the pipeline says (memory needs all
-        /// ends of a channel in one runner instance).
-        #[arg(long, value_enum)]
-        transport: Option<TransportChoice>,
-        /// Where the control endpoint listens; runners on other hosts need a non-loopback address.
-        #[arg(long, default_value = "127.0.0.1:0")]
-        listen: std::net::SocketAddr,
-        /// Only warnings, errors and the outcome.
-        #[arg(short, long)]
-        quiet: bool,
-        #[arg(long, value_enum, default_value = "text")]
-        log_format: riffle_core::run::LogFormat,
-        /// The live progress line (messages and rate per channel) on stderr: `auto` draws it when
-        /// stderr is a terminal and the log format is text.
-        #[arg(long, value_enum, default_value = "auto")]
-        progress: ProgressChoice,
-        /// Seconds runners have to start and connect.
-        #[arg(long, default_value_t = 30)]
-        connect_timeout: u64,
-        /// Seconds runners have to stop after being asked (Ctrl-C, a failure, the end) before they
-        /// are killed; a second Ctrl-C kills at once.
-        #[arg(long, default_value_t = 2.0)]
-        stop_grace: f64,
-        /// Do not start this runner instance (see `riffle plan` for ids): you start it, by hand or
-        /// on another host, with the variables Riffle prints. Repeatable.
-        #[arg(long, value_name = "RUNNER_ID")]
-        external: Vec<String>,
-    },
+    Run(RunArgs),
     /// Check a pipeline without starting anything: prints a one-line summary, or every problem (exit 2).
     #[command(after_help = "Example:\n  riffle validate pipelines/conn-substitute/pipeline.ttl")]
     Validate {
@@ -88,17 +60,25 @@ riffle run pipeline.ttl --listen 0.0.0.0:7000   # let runners on other hosts joi
         #[arg(short, long)]
         output: Option<PathBuf>,
     },
-    /// Run a SPARQL query over the pipeline's graphs and its plan graph <urn:riffle:plan>.
+    /// Run a SPARQL query over the pipeline's graphs and its plan graph <urn:riffle:plan>, or over a
+    /// running pipeline's endpoint, which adds its live state graph <urn:riffle:state>.
     #[command(
         after_help = "The default graph is the union of every loaded file and the plan graph; each file is also a \
 named graph (its file: IRI).\n\nExamples:\n  riffle query pipeline.ttl 'SELECT * WHERE { ?channel <https://w3id.org/riffle#transport> ?t }'\n  \
-riffle query pipeline.ttl -f questions/cross-runner.rq --format csv\n  riffle query pipeline.ttl 'CONSTRUCT WHERE { ?s ?p ?o }' --format ntriples"
+riffle query pipeline.ttl -f questions/cross-runner.rq --format csv\n  riffle query pipeline.ttl 'CONSTRUCT WHERE { ?s ?p ?o }' --format ntriples\n  \
+riffle query --endpoint http://127.0.0.1:7000/sparql 'SELECT ?channel ?n WHERE { ?channel riffle:messages ?n }'"
     )]
     Query {
-        pipeline: PathBuf,
+        /// The pipeline file; leave it out with --endpoint.
+        #[arg(value_name = "PIPELINE")]
+        pipeline: Option<String>,
         /// The query text (SELECT, ASK, CONSTRUCT or DESCRIBE).
-        #[arg(required_unless_present = "file", conflicts_with = "file")]
+        #[arg(conflicts_with = "file")]
         query: Option<String>,
+        /// Ask a running pipeline (`riffle run --sparql`) or any SPARQL endpoint at this URL instead
+        /// of loading a pipeline file.
+        #[arg(long, value_name = "URL")]
+        endpoint: Option<String>,
         /// Read the query from a file instead.
         #[arg(short, long)]
         file: Option<PathBuf>,
@@ -123,6 +103,45 @@ riffle query pipeline.ttl -f questions/cross-runner.rq --format csv\n  riffle qu
         #[command(subcommand)]
         what: BenchTarget,
     },
+}
+
+#[derive(clap::Args)]
+struct RunArgs {
+    pipeline: PathBuf,
+    /// Carry every channel over this transport, whatever the pipeline says (memory needs all
+    /// ends of a channel in one runner instance).
+    #[arg(long, value_enum)]
+    transport: Option<TransportChoice>,
+    /// Where the control endpoint listens; runners on other hosts need a non-loopback address.
+    #[arg(long, default_value = "127.0.0.1:0")]
+    listen: std::net::SocketAddr,
+    /// Only warnings, errors and the outcome.
+    #[arg(short, long)]
+    quiet: bool,
+    #[arg(long, value_enum, default_value = "text")]
+    log_format: riffle_core::run::LogFormat,
+    /// The live progress line (messages and rate per channel) on stderr: `auto` draws it when
+    /// stderr is a terminal and the log format is text.
+    #[arg(long, value_enum, default_value = "auto")]
+    progress: ProgressChoice,
+    /// Seconds runners have to start and connect.
+    #[arg(long, default_value_t = 30)]
+    connect_timeout: u64,
+    /// Seconds runners have to stop after being asked (Ctrl-C, a failure, the end) before they
+    /// are killed; a second Ctrl-C kills at once.
+    #[arg(long, default_value_t = 2.0)]
+    stop_grace: f64,
+    /// Do not start this runner instance (see `riffle plan` for ids): you start it, by hand or
+    /// on another host, with the variables Riffle prints. Repeatable.
+    #[arg(long, value_name = "RUNNER_ID")]
+    external: Vec<String>,
+    /// Serve SPARQL over the pipeline, its plan and its live state at http://ADDR/sparql, and
+    /// Prometheus metrics at /metrics (loopback, a free port, unless ADDR says otherwise).
+    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:0")]
+    sparql: Option<std::net::SocketAddr>,
+    /// With --sparql: keep serving after the run ends, until Ctrl-C, to ask about the outcome.
+    #[arg(long, requires = "sparql")]
+    keep_serving: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -192,61 +211,7 @@ fn resolved(pipeline: &Path) -> anyhow::Result<Resolution> {
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     match cli.command {
-        Command::Run {
-            pipeline,
-            transport,
-            listen,
-            quiet,
-            log_format,
-            progress,
-            connect_timeout,
-            stop_grace,
-            external,
-        } => {
-            let Resolution { loaded, mut plan, mut problems } = resolved(&pipeline)?;
-            if problems.is_empty() {
-                if let Some(forced) = transport {
-                    problems.extend(force_transport(&mut plan, forced, &loaded.names));
-                }
-            }
-            if let Some(unknown) = external.iter().find(|id| !plan.runners.iter().any(|r| &r.id == *id)) {
-                let ids: Vec<&str> = plan.runners.iter().map(|r| r.id.as_str()).collect();
-                eprintln!(
-                    "error: --external {unknown}: the plan has no such runner instance (it has: {})",
-                    ids.join(", ")
-                );
-                return Ok(ExitCode::from(2));
-            }
-            if !problems.is_empty() {
-                eprint!("{}", report(&problems));
-                return Ok(ExitCode::from(2));
-            }
-            let live = match progress {
-                ProgressChoice::Auto => std::io::stderr().is_terminal(),
-                ProgressChoice::Always => true,
-                ProgressChoice::Never => false,
-            };
-            let mut reporter = Reporter::new(log_format, quiet, live, loaded.names.clone());
-            // The store is not needed while the pipeline runs.
-            drop(loaded);
-            let options = RunOptions {
-                listen,
-                connect_timeout: Duration::from_secs(connect_timeout),
-                stop_grace: Duration::try_from_secs_f64(stop_grace)
-                    .map_err(|_| anyhow::anyhow!("--stop-grace {stop_grace}: give a number of seconds, 0 or more"))?,
-                external,
-            };
-            let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
-            let outcome = runtime.block_on(async {
-                let report = riffle_core::run::run(&plan, &options, &mut reporter).await;
-                reporter.summary(&report, &plan);
-                report.outcome
-            });
-            if let Outcome::Failed(why) = &outcome {
-                eprintln!("error: {why}");
-            }
-            return Ok(ExitCode::from(outcome.exit_code()));
-        }
+        Command::Run(args) => return run_pipeline(args),
         Command::Validate { pipeline } => {
             let resolution = resolved(&pipeline)?;
             if !resolution.problems.is_empty() {
@@ -269,14 +234,35 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 None => stdout.lock().write_all(json.as_bytes())?,
             }
         }
-        Command::Query { pipeline, query, file, format } => {
+        Command::Query { pipeline, query, endpoint, file, format } => {
+            // With --endpoint there is no pipeline: the one positional argument given is the query.
+            let (pipeline, query) = match (&endpoint, pipeline, query) {
+                (Some(_), Some(query), None) if file.is_none() => (None, Some(query)),
+                (Some(_), Some(_), _) => anyhow::bail!("with --endpoint, give the query (or -f FILE) but no pipeline"),
+                (None, None, _) => anyhow::bail!("give a pipeline file, or --endpoint URL"),
+                (_, pipeline, query) => (pipeline.map(PathBuf::from), query),
+            };
             let text = match (query, file) {
-                (Some(q), _) => q,
+                (Some(q), None) => q,
                 (None, Some(f)) => {
                     std::fs::read_to_string(&f).with_context(|| format!("cannot read query file {}", f.display()))?
                 }
-                (None, None) => unreachable!("clap requires a query or a file"),
+                (None, None) => anyhow::bail!("give the query text, or -f FILE"),
+                (Some(_), Some(_)) => anyhow::bail!("give the query text or -f FILE, not both"),
             };
+            let terminal = stdout.is_terminal();
+            if let Some(url) = endpoint {
+                let mut out = stdout.lock();
+                // IRIs under the current folder print relative to it, as they do for a pipeline there.
+                let names = Names::new(riffle_core::fileurl::folder_of(&std::env::current_dir()?.join("query")));
+                if let Err(error) = live::client::run(&url, &text, &names, format, terminal, &mut out) {
+                    out.flush()?;
+                    eprintln!("error: {error}");
+                    return Ok(ExitCode::from(1));
+                }
+                return Ok(ExitCode::SUCCESS);
+            }
+            let pipeline = pipeline.expect("a pipeline when there is no endpoint");
             let resolution = resolved(&pipeline)?;
             if !resolution.problems.is_empty() {
                 // Questions about a pipeline that does not validate are still worth answering,
@@ -289,7 +275,6 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     return Ok(ExitCode::from(2));
                 }
             }
-            let terminal = stdout.is_terminal();
             let mut out = stdout.lock();
             if let Err(error) =
                 query::run(&resolution.loaded.store, &resolution.loaded.names, &text, format, terminal, &mut out)
@@ -372,6 +357,98 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
 
 /// `--transport`: every channel on one transport. Memory cannot join runner instances, which is a
 /// problem to report before anything starts.
+fn run_pipeline(args: RunArgs) -> anyhow::Result<ExitCode> {
+    let RunArgs {
+        pipeline,
+        transport,
+        listen,
+        quiet,
+        log_format,
+        progress,
+        connect_timeout,
+        stop_grace,
+        external,
+        sparql,
+        keep_serving,
+    } = args;
+    let Resolution { loaded, mut plan, mut problems } = resolved(&pipeline)?;
+    if problems.is_empty() {
+        if let Some(forced) = transport {
+            problems.extend(force_transport(&mut plan, forced, &loaded.names));
+        }
+    }
+    if let Some(unknown) = external.iter().find(|id| !plan.runners.iter().any(|r| &r.id == *id)) {
+        let ids: Vec<&str> = plan.runners.iter().map(|r| r.id.as_str()).collect();
+        eprintln!("error: --external {unknown}: the plan has no such runner instance (it has: {})", ids.join(", "));
+        return Ok(ExitCode::from(2));
+    }
+    if !problems.is_empty() {
+        eprint!("{}", report(&problems));
+        return Ok(ExitCode::from(2));
+    }
+    let progress_line = match progress {
+        ProgressChoice::Auto => std::io::stderr().is_terminal(),
+        ProgressChoice::Always => true,
+        ProgressChoice::Never => false,
+    };
+    let mut reporter = Reporter::new(log_format, quiet, progress_line, loaded.names.clone());
+    let live = sparql.map(|_| Live::default());
+    let options = RunOptions {
+        listen,
+        connect_timeout: Duration::from_secs(connect_timeout),
+        stop_grace: Duration::try_from_secs_f64(stop_grace)
+            .map_err(|_| anyhow::anyhow!("--stop-grace {stop_grace}: give a number of seconds, 0 or more"))?,
+        external,
+        live: live.clone(),
+    };
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    let outcome = runtime.block_on(async {
+        let mut endpoint = None;
+        if let (Some(address), Some(live)) = (sparql, live) {
+            let listener = match server::bind(address).await {
+                Ok(listener) => listener,
+                Err(why) => return Outcome::Failed(format!("{why}; nothing was started")),
+            };
+            let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| address.to_string());
+            if !address.ip().is_loopback() {
+                reporter.warn(&format!(
+                    "the SPARQL endpoint listens on {address}: anyone who reaches it can read the pipeline, its \
+arguments and its state"
+                ));
+            }
+            reporter.status(&format!("SPARQL endpoint http://{local}/sparql, metrics at http://{local}/metrics"));
+            server::serve(listener, loaded.store, loaded.names, live);
+            endpoint = Some(local);
+        } else {
+            // The store is not needed while the pipeline runs.
+            drop(loaded);
+        }
+        let report = riffle_core::run::run(&plan, &options, &mut reporter).await;
+        reporter.summary(&report, &plan);
+        if let (Some(local), true) = (endpoint, keep_serving) {
+            reporter.status(&format!("the run has ended; still serving http://{local}/sparql until Ctrl-C"));
+            wait_for_a_signal().await;
+        }
+        report.outcome
+    });
+    if let Outcome::Failed(why) = &outcome {
+        eprintln!("error: {why}");
+    }
+    Ok(ExitCode::from(outcome.exit_code()))
+}
+
+/// SIGINT or SIGTERM.
+async fn wait_for_a_signal() {
+    use tokio::signal::unix::{signal, SignalKind};
+    // Without signal handlers nothing could end the wait: stop serving now.
+    if let (Ok(mut interrupt), Ok(mut terminate)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+    }
+}
+
 fn force_transport(plan: &mut Plan, choice: TransportChoice, names: &Names) -> Vec<Problem> {
     let transport = match choice {
         TransportChoice::Memory => Transport::Memory,

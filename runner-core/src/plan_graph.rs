@@ -13,7 +13,7 @@ fn riffle(local: &str) -> NamedNode {
 }
 
 /// A plan id (an IRI, or `_:label` for a blank node in the loaded graphs) as a term.
-fn node(id: &str) -> NamedOrBlankNode {
+pub fn node(id: &str) -> NamedOrBlankNode {
     match id.strip_prefix("_:") {
         Some(label) => BlankNode::new_unchecked(label).into(),
         None => NamedNode::new_unchecked(id).into(),

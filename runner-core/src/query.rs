@@ -37,9 +37,8 @@ pub enum QueryError {
     Io(#[from] std::io::Error),
 }
 
-/// Runs `query` over the default graph (every loaded file and the plan) and writes the results.
-/// `format` None means Turtle for graphs, and for solutions and booleans a table on a terminal
-/// (`terminal`), JSON otherwise.
+/// Runs `query` over the default graph (every loaded file and the plan) and writes the results
+/// (see [`render`]).
 pub fn run(
     store: &Store,
     names: &Names,
@@ -48,9 +47,25 @@ pub fn run(
     terminal: bool,
     out: &mut dyn Write,
 ) -> Result<(), QueryError> {
-    let default = if terminal { OutputFormat::Table } else { OutputFormat::Json };
+    let results = evaluate(store, query)?;
+    render(results, names, format, terminal, out)
+}
+
+pub fn evaluate<'a>(store: &'a Store, query: &str) -> Result<QueryResults<'a>, QueryError> {
     let prepared = SparqlEvaluator::new().parse_query(query).map_err(|e| QueryError::Syntax(e.to_string()))?;
-    let results = prepared.on_store(store).execute().map_err(|e| QueryError::Evaluation(e.to_string()))?;
+    prepared.on_store(store).execute().map_err(|e| QueryError::Evaluation(e.to_string()))
+}
+
+/// Writes `results` in `format`; None means Turtle for graphs, and for solutions and booleans a table
+/// on a terminal (`terminal`), JSON otherwise.
+pub fn render(
+    results: QueryResults<'_>,
+    names: &Names,
+    format: Option<OutputFormat>,
+    terminal: bool,
+    out: &mut dyn Write,
+) -> Result<(), QueryError> {
+    let default = if terminal { OutputFormat::Table } else { OutputFormat::Json };
     let format_name = |f: OutputFormat| format!("{f:?}").to_lowercase();
     match results {
         QueryResults::Graph(triples) => {

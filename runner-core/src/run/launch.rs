@@ -11,6 +11,8 @@ use tokio::sync::{mpsc, oneshot};
 /// A started runner process. Dropping it kills the process.
 pub struct Launched {
     kill: Option<oneshot::Sender<()>>,
+    /// Its process id, for the live state's memory and CPU figures.
+    pub pid: Option<u32>,
 }
 
 impl Launched {
@@ -51,6 +53,7 @@ pub fn launch(spec: LaunchSpec<'_>, events: mpsc::UnboundedSender<Event>) -> std
         command.env(env::DATA_LISTEN, listen);
     }
     let mut child = command.spawn()?;
+    let pid = child.id();
     let mut readers = Vec::new();
     for (stream, pipe) in [
         (Stream::Stdout, child.stdout.take().map(|s| Box::new(s) as Box<dyn tokio::io::AsyncRead + Send + Unpin>)),
@@ -83,5 +86,5 @@ pub fn launch(spec: LaunchSpec<'_>, events: mpsc::UnboundedSender<Event>) -> std
         let _ = tokio::time::timeout(std::time::Duration::from_secs(1), futures_util::future::join_all(readers)).await;
         let _ = events.send(Event::Exited { runner, status: status.ok() });
     });
-    Ok(Launched { kill: Some(kill) })
+    Ok(Launched { kill: Some(kill), pid })
 }

@@ -5,6 +5,7 @@ mod control;
 mod event;
 mod launch;
 pub mod orchestrator;
+pub mod rate;
 pub mod report;
 mod secret;
 

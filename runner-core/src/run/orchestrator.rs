@@ -25,6 +25,8 @@ pub struct RunOptions {
     /// Runner instances someone else starts (by hand, maybe on another host): Riffle prints how to
     /// start them and waits for them to connect.
     pub external: Vec<String>,
+    /// Where to keep the live state up to date (`riffle run --sparql`).
+    pub live: Option<crate::live::Live>,
 }
 
 impl Default for RunOptions {
@@ -34,6 +36,7 @@ impl Default for RunOptions {
             connect_timeout: Duration::from_secs(30),
             stop_grace: Duration::from_secs(2),
             external: Vec::new(),
+            live: None,
         }
     }
 }
@@ -60,6 +63,7 @@ impl Outcome {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum ProcessorState {
     Waiting,
+    Initialising,
     Running,
     Finished,
     Failed,
@@ -70,6 +74,7 @@ impl ProcessorState {
     pub fn as_str(self) -> &'static str {
         match self {
             ProcessorState::Waiting => "not started",
+            ProcessorState::Initialising => "initialising",
             ProcessorState::Running => "running",
             ProcessorState::Finished => "finished",
             ProcessorState::Failed => "failed",
@@ -84,6 +89,8 @@ pub struct ProcessorRun {
     pub state: ProcessorState,
     pub started: Option<Instant>,
     pub ended: Option<Instant>,
+    /// Why it failed.
+    pub error: Option<String>,
 }
 
 pub struct RunReport {
@@ -94,7 +101,7 @@ pub struct RunReport {
     pub elapsed: Duration,
 }
 
-/// Lines of a runner's own output kept to show when it dies.
+/// Lines of a runner's output and logs kept to show when it dies.
 const LAST_LINES: usize = 20;
 
 struct RunnerState {
@@ -141,6 +148,13 @@ impl RunnerState {
     /// not enough: it can overtake the final `stats` and `bye` on their way.
     fn gone(&self) -> bool {
         (self.launched.is_none() || self.exited) && (self.to_runner.is_none() || self.disconnected)
+    }
+
+    fn remember(&mut self, line: String) {
+        if self.last_lines.len() == LAST_LINES {
+            self.last_lines.pop_front();
+        }
+        self.last_lines.push_back(line);
     }
 
     fn recent_output(&self) -> String {
@@ -200,15 +214,31 @@ pub async fn run(plan: &Plan, options: &RunOptions, reporter: &mut Reporter) -> 
             state: ProcessorState::Waiting,
             started: None,
             ended: None,
+            error: None,
         })
         .collect();
     let mut ends = BTreeMap::new();
     let outcome = drive(plan, options, reporter, &mut processors, &mut ends).await;
     for processor in &mut processors {
-        if processor.state == ProcessorState::Running {
-            processor.state = ProcessorState::Stopped;
-            processor.ended = Some(Instant::now());
+        match processor.state {
+            ProcessorState::Running => {
+                processor.state = ProcessorState::Stopped;
+                processor.ended = Some(Instant::now());
+            }
+            // Initialised, or initialising, but never started.
+            ProcessorState::Initialising => processor.state = ProcessorState::Waiting,
+            _ => {}
         }
+    }
+    if let Some(live) = &options.live {
+        live.processors(&processors);
+        live.ends(&ends);
+        let (how, error) = match &outcome {
+            Outcome::Finished => ("finished", None),
+            Outcome::Failed(why) => ("failed", Some(why.clone())),
+            Outcome::Interrupted(_) => ("interrupted", None),
+        };
+        live.ended(how, error);
     }
     RunReport { outcome, processors, ends, elapsed: started.elapsed() }
 }
@@ -285,6 +315,9 @@ async fn drive(
                 return stop_all(runners, outcome, stopping).await;
             }
         };
+        if let Some(live) = &options.live {
+            live.runner(&instance.id, launched.pid);
+        }
         runners.push(RunnerState::new(instance.id.clone(), instance.argv.clone(), Some(launched)));
     }
 
@@ -307,12 +340,34 @@ async fn drive(
                 ));
             }
         };
-        if let Some(outcome) = handle(event, plan, &mut runners, processors, ends, reporter) {
+        let changes_state = changes_live_state(&event);
+        let outcome = handle(event, plan, &mut runners, processors, ends, reporter);
+        if let (true, Some(live)) = (changes_state, &options.live) {
+            live.processors(processors);
+            live.ends(ends);
+        }
+        if let Some(outcome) = outcome {
             break outcome;
         }
     };
     let stopping = Stopping { queue: &mut queue, options, reporter, processors, ends };
     stop_all(runners, outcome, stopping).await
+}
+
+/// Whether handling `event` can change what the live state shows: processor states and counters.
+fn changes_live_state(event: &Event) -> bool {
+    matches!(event, Event::Message { message, .. } if changes_live_state_message(message))
+}
+
+fn changes_live_state_message(message: &RunnerMessage) -> bool {
+    matches!(
+        message,
+        RunnerMessage::Wired
+            | RunnerMessage::Initialised
+            | RunnerMessage::Finished { .. }
+            | RunnerMessage::Failed { .. }
+            | RunnerMessage::Stats { .. }
+    )
 }
 
 /// Reacts to one event; Some(outcome) when the run must stop.
@@ -360,10 +415,7 @@ fn handle(
         }
         Event::Output { runner, stream, line } => {
             if let Some(state) = runners.iter_mut().find(|r| r.id == runner) {
-                if state.last_lines.len() == LAST_LINES {
-                    state.last_lines.pop_front();
-                }
-                state.last_lines.push_back(line.clone());
+                state.remember(line.clone());
             }
             reporter.runner_output(&runner, stream == Stream::Stderr, &line);
         }
@@ -405,6 +457,9 @@ fn on_message(
             runners[index].wired = true;
             if runners.iter().all(|r| r.wired) {
                 reporter.debug("every channel is connected; initialising processors");
+                for processor in processors.iter_mut() {
+                    processor.state = ProcessorState::Initialising;
+                }
                 for r in runners.iter() {
                     r.send(OrchestratorMessage::Init);
                 }
@@ -437,6 +492,7 @@ fn on_message(
             if let Some(p) = processors.iter_mut().find(|p| p.id == processor) {
                 p.state = ProcessorState::Failed;
                 p.ended = Some(Instant::now());
+                p.error = Some(message.clone());
             }
             let phase = match phase {
                 Phase::Init => "init",
@@ -460,7 +516,15 @@ fn on_message(
                 "processor {shown} (runner {runner}) failed in {phase}: {message}{stack}"
             )));
         }
-        RunnerMessage::Log { processor, level, message } => reporter.log(runner, processor.as_deref(), level, &message),
+        RunnerMessage::Log { processor, level, message } => {
+            // What it said last is worth showing if it dies next.
+            let shown = match &processor {
+                Some(p) => format!("[{}] {message}", reporter.name(p)),
+                None => message.clone(),
+            };
+            runners[index].remember(shown);
+            reporter.log(runner, processor.as_deref(), level, &message)
+        }
         RunnerMessage::Stats { ends: stats } => {
             for end in stats {
                 let role = match end.role {
@@ -549,7 +613,12 @@ async fn stop_all(mut runners: Vec<RunnerState>, outcome: Outcome, stopping: Sto
                 killed = true;
             }
             Some(Event::Message { runner, message }) => {
+                let changes_state = changes_live_state_message(&message);
                 on_message(&runner, message, &mut runners, processors, ends, reporter, true);
+                if let (true, Some(live)) = (changes_state, &options.live) {
+                    live.processors(processors);
+                    live.ends(ends);
+                }
             }
             Some(Event::Output { runner, stream, line }) => {
                 reporter.runner_output(&runner, stream == Stream::Stderr, &line)

@@ -2,10 +2,11 @@
 //! terminal, and a summary of every channel and processor at the end.
 
 use super::orchestrator::{Outcome, RunReport};
+use super::rate::RateMeter;
 use crate::names::Names;
 use crate::plan::Plan;
 use riffle_protocol::{EndStats, Level};
-use std::collections::{BTreeMap, VecDeque};
+use std::collections::BTreeMap;
 use std::io::Write;
 use std::time::{Duration, Instant};
 
@@ -27,12 +28,10 @@ pub struct Reporter {
     drawn: bool,
     created: Instant,
     last_draw: Option<Instant>,
-    /// Per channel: (when, message count) over the last second or so.
-    seen: BTreeMap<String, VecDeque<(Instant, u64)>>,
+    meters: BTreeMap<String, RateMeter>,
 }
 
 const REDRAW: Duration = Duration::from_millis(200);
-const RATE_WINDOW: Duration = Duration::from_secs(1);
 
 impl Reporter {
     /// `live`: draw the progress line (still never in quiet or JSON mode).
@@ -47,7 +46,7 @@ impl Reporter {
             drawn: false,
             created: Instant::now(),
             last_draw: None,
-            seen: BTreeMap::new(),
+            meters: BTreeMap::new(),
         }
     }
 
@@ -174,27 +173,17 @@ impl Reporter {
         let now = Instant::now();
         // Runners report on their own clocks, so a channel's count may not have moved since the last
         // draw only because its runner has not reported yet: a rate is measured between changes.
-        // Runners report on their own clocks, and a channel's count comes from its writers' runner or
-        // its readers': a rate over the last second, not between two reports, stays steady.
         for (channel, (messages, _)) in channel_totals(ends) {
-            let history = self.seen.entry(channel).or_insert_with(|| VecDeque::from([(self.created, 0)]));
-            history.push_back((now, messages));
-            while history.len() > 2 && history.get(1).is_some_and(|(at, _)| now.duration_since(*at) >= RATE_WINDOW) {
-                history.pop_front();
-            }
+            self.meters.entry(channel).or_insert_with(|| RateMeter::new(self.created)).record(now, messages);
         }
         if self.last_draw.is_some_and(|at| now.duration_since(at) < REDRAW) {
             return;
         }
         let parts: Vec<String> = self
-            .seen
+            .meters
             .iter()
-            .map(|(channel, history)| {
-                let (first, last) =
-                    (history.front().copied().unwrap_or((now, 0)), history.back().copied().unwrap_or((now, 0)));
-                let seconds = last.0.duration_since(first.0).as_secs_f64().max(1e-3);
-                let rate = last.1.saturating_sub(first.1) as f64 / seconds;
-                format!("{} {} msg ({}/s)", self.name(channel), grouped(last.1), compact(rate))
+            .map(|(channel, meter)| {
+                format!("{} {} msg ({}/s)", self.name(channel), grouped(meter.count()), compact(meter.rate()))
             })
             .collect();
         self.last_draw = Some(now);

@@ -1,0 +1,326 @@
+//! `riffle run --sparql`: SPARQL and metrics over a running pipeline, during the run and after it,
+//! with counts that match what passed; and `riffle query --endpoint` against it.
+
+mod support;
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::Duration;
+
+/// Generous: only stops a broken run from hanging the suite; nothing asserts on time.
+const SAFETY: Duration = Duration::from_secs(60);
+
+const PREFIX: &str = "PREFIX riffle: <https://w3id.org/riffle#>\n";
+
+fn fixture(name: &str) -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/run").join(name)
+}
+
+fn file_iri(fixture_name: &str, local: &str) -> String {
+    riffle_core::fileurl::from_path(&fixture(fixture_name).join(local))
+}
+
+/// A run with the endpoint on a free loopback port; stderr arrives line by line (split at carriage
+/// returns too, for the progress line).
+struct LiveRun {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    endpoint: String,
+}
+
+impl LiveRun {
+    fn start(fixture_name: &str, tag: &str, extra: &[&str]) -> LiveRun {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_riffle"))
+            .args(["run", "pipeline.ttl", "--sparql", "--keep-serving"])
+            .args(extra)
+            .current_dir(fixture(fixture_name))
+            .env("RIFFLE_TEST_TAG", tag)
+            .env("RIFFLE_DEBUG", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .expect("riffle starts");
+        let mut stderr = child.stderr.take().expect("piped");
+        let (send, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            let (mut pending, mut chunk) = (Vec::new(), [0u8; 4096]);
+            while let Ok(n @ 1..) = stderr.read(&mut chunk) {
+                pending.extend_from_slice(&chunk[..n]);
+                while let Some(end) = pending.iter().position(|b| *b == b'\r' || *b == b'\n') {
+                    let line: Vec<u8> = pending.drain(..=end).collect();
+                    if send.send(String::from_utf8_lossy(&line[..end]).to_string()).is_err() {
+                        return;
+                    }
+                }
+            }
+        });
+        let mut run = LiveRun { child, lines, endpoint: String::new() };
+        let announced = run.wait_for(|l| l.starts_with("riffle: SPARQL endpoint http://"));
+        run.endpoint = announced
+            .strip_prefix("riffle: SPARQL endpoint ")
+            .and_then(|rest| rest.split(',').next())
+            .expect("the endpoint's URL")
+            .to_string();
+        run
+    }
+
+    fn wait_for(&mut self, wanted: impl Fn(&str) -> bool) -> String {
+        loop {
+            match self.lines.recv_timeout(SAFETY) {
+                Ok(line) if wanted(&line) => return line,
+                Ok(_) => {}
+                Err(e) => {
+                    let _ = self.child.kill();
+                    let _ = self.child.wait();
+                    panic!("riffle never printed the line waited for: {e}");
+                }
+            }
+        }
+    }
+
+    fn address(&self) -> String {
+        self.endpoint.trim_start_matches("http://").trim_end_matches("/sparql").to_string()
+    }
+
+    fn interrupt(&self) {
+        let status = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status().expect("kill runs");
+        assert!(status.success());
+    }
+
+    /// Ctrl-C ends the serving; returns riffle's exit code.
+    fn finish(mut self) -> Option<i32> {
+        self.interrupt();
+        self.child.wait().expect("riffle exits").code()
+    }
+}
+
+/// One raw HTTP request; returns the status, the Content-Type and the body.
+fn http(address: &str, request: &str) -> (u16, String, String) {
+    let mut stream = TcpStream::connect(address).expect("the endpoint accepts connections");
+    stream.write_all(request.as_bytes()).unwrap();
+    let mut response = String::new();
+    stream.read_to_string(&mut response).unwrap();
+    let (head, body) = response.split_once("\r\n\r\n").expect("a head and a body");
+    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
+    let content_type =
+        head.lines().find_map(|l| l.strip_prefix("Content-Type: ")).map(str::to_string).unwrap_or_default();
+    (status, content_type, body.to_string())
+}
+
+fn query(endpoint: &str, text: &str, format: &str) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_riffle"))
+        .args(["query", "--endpoint", endpoint, text, "--format", format])
+        .current_dir(fixture("two-runners"))
+        .output()
+        .expect("riffle query runs");
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    String::from_utf8(output.stdout).unwrap()
+}
+
+fn messages_of(endpoint: &str, channel: &str) -> u64 {
+    let csv = query(
+        endpoint,
+        &format!("{PREFIX}SELECT ?n WHERE {{ GRAPH <urn:riffle:state> {{ <{channel}> riffle:messages ?n }} }}"),
+        "csv",
+    );
+    csv.lines().nth(1).unwrap_or_else(|| panic!("{csv}")).parse().unwrap_or_else(|_| panic!("{csv}"))
+}
+
+#[test]
+fn after_a_run_the_state_graph_and_metrics_count_exactly_what_passed() {
+    let tag = support::unique_tag();
+    let mut run = LiveRun::start("two-runners", &tag, &[]);
+    run.wait_for(|l| l.starts_with("riffle: the run has ended; still serving "));
+    let numbers = file_iri("two-runners", "numbers");
+
+    let csv = query(
+        &run.endpoint,
+        &format!("{PREFIX}SELECT ?channel ?messages ?bytes ?queued WHERE {{ ?channel riffle:messages ?messages; riffle:bytes ?bytes; riffle:queued ?queued }}"),
+        "csv",
+    );
+    assert_eq!(csv, format!("channel,messages,bytes,queued\r\n{numbers},100000,6400000,0\r\n"));
+    let table = query(
+        &run.endpoint,
+        &format!("{PREFIX}SELECT ?processor ?state WHERE {{ ?processor riffle:state ?state; riffle:runsOn ?runner }} ORDER BY ?processor"),
+        "table",
+    );
+    // Asked from the pipeline's folder, IRIs print as its author wrote them.
+    assert_eq!(
+        table,
+        "processor | state\n----------+----------------\n<count>   | riffle:Finished\n<gen>     | riffle:Finished\n(2 rows)\n"
+    );
+    let gen = file_iri("two-runners", "gen");
+    let ask = format!(
+        "{PREFIX}ASK {{ <urn:riffle:run> riffle:state riffle:Finished; riffle:startedAt ?s; riffle:endedAt ?e }}"
+    );
+    assert_eq!(query(&run.endpoint, &ask, "json"), "{\"head\":{},\"boolean\":true}");
+
+    // The SPARQL protocol by hand: GET with a URL-encoded query, results negotiated by Accept.
+    let encoded: String = form_urlencoded::byte_serialize(
+        format!("{PREFIX}SELECT ?n WHERE {{ <{numbers}> riffle:messages ?n }}").as_bytes(),
+    )
+    .collect();
+    let (status, content_type, body) = http(
+        &run.address(),
+        &format!("GET /sparql?query={encoded} HTTP/1.1\r\nHost: x\r\nAccept: text/tab-separated-values\r\n\r\n"),
+    );
+    assert_eq!((status, content_type.as_str()), (200, "text/tab-separated-values; charset=utf-8"));
+    assert_eq!(body, "?n\n100000\n");
+    // What curl and browsers send: anything, which means SPARQL JSON.
+    let (status, content_type, body) =
+        http(&run.address(), &format!("GET /sparql?query={encoded} HTTP/1.1\r\nHost: x\r\nAccept: */*\r\n\r\n"));
+    assert_eq!((status, content_type.as_str()), (200, "application/sparql-results+json"));
+    assert_eq!(
+        body,
+        "{\"head\":{\"vars\":[\"n\"]},\"results\":{\"bindings\":[{\"n\":{\"type\":\"literal\",\"value\":\"100000\",\"datatype\":\"http://www.w3.org/2001/XMLSchema#integer\"}}]}}"
+    );
+    // POST as a form, asking for XML.
+    let form = format!("query={encoded}");
+    let (status, content_type, body) = http(
+        &run.address(),
+        &format!(
+            "POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nAccept: application/sparql-results+xml\r\nContent-Length: {}\r\n\r\n{form}",
+            form.len()
+        ),
+    );
+    assert_eq!((status, content_type.as_str()), (200, "application/sparql-results+xml"));
+    assert!(body.contains("<literal datatype=\"http://www.w3.org/2001/XMLSchema#integer\">100000</literal>"), "{body}");
+    // CONSTRUCT as N-Triples.
+    let construct =
+        format!("{PREFIX}CONSTRUCT {{ <{numbers}> riffle:bytes ?b }} WHERE {{ <{numbers}> riffle:bytes ?b }}");
+    let (status, content_type, body) = http(
+        &run.address(),
+        &format!(
+            "POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\nAccept: application/n-triples\r\nContent-Length: {}\r\n\r\n{construct}",
+            construct.len()
+        ),
+    );
+    assert_eq!((status, content_type.as_str()), (200, "application/n-triples"));
+    assert_eq!(
+        body,
+        format!(
+            "<{numbers}> <https://w3id.org/riffle#bytes> \"6400000\"^^<http://www.w3.org/2001/XMLSchema#integer> .\n"
+        )
+    );
+    // Mistakes get a status and a reason.
+    let (status, _, body) = http(&run.address(), "GET /sparql?query=SELEKT HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(status, 400);
+    assert!(body.starts_with("the query does not parse: "), "{body}");
+    let (status, _, body) =
+        http(&run.address(), &format!("GET /sparql?query={encoded} HTTP/1.1\r\nHost: x\r\nAccept: text/html\r\n\r\n"));
+    assert_eq!(status, 406, "{body}");
+    let (status, _, _) = http(&run.address(), "GET /nowhere HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(status, 404);
+
+    let (status, content_type, metrics) = http(&run.address(), "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!((status, content_type.as_str()), (200, "text/plain; version=0.0.4; charset=utf-8"));
+    for line in [
+        format!("riffle_channel_messages_total{{channel=\"{numbers}\"}} 100000"),
+        format!("riffle_channel_bytes_total{{channel=\"{numbers}\"}} 6400000"),
+        format!("riffle_channel_queued_messages{{channel=\"{numbers}\"}} 0"),
+        format!("riffle_processor_state{{processor=\"{gen}\",state=\"finished\"}} 1"),
+        format!("riffle_processor_state{{processor=\"{gen}\",state=\"running\"}} 0"),
+    ] {
+        assert!(metrics.lines().any(|l| l == line), "{line} in:\n{metrics}");
+    }
+    assert_eq!(run.finish(), Some(0), "the run's own outcome, not the Ctrl-C that ended the serving");
+    assert!(support::processes_tagged(&tag).is_empty());
+}
+
+#[test]
+fn during_a_run_the_state_moves_and_after_an_interruption_it_matches_the_summary() {
+    let tag = support::unique_tag();
+    let mut run = LiveRun::start("endless", &tag, &["--progress", "always"]);
+    let numbers = file_iri("endless", "numbers");
+    // Two progress draws with messages: the state had the first count before the second was drawn.
+    let counted = |line: &str| -> Option<u64> {
+        let count = line.strip_prefix("\x1b[2K<numbers> ")?.split(" msg").next()?;
+        count.replace(',', "").parse().ok().filter(|n| *n > 0)
+    };
+    let first = counted(&run.wait_for(|l| counted(l).is_some())).unwrap();
+    run.wait_for(|l| counted(l).is_some_and(|n| n > first));
+    let during = messages_of(&run.endpoint, &numbers);
+    assert!(during >= first, "{during} < {first}");
+    let states = query(
+        &run.endpoint,
+        &format!("{PREFIX}SELECT ?state (COUNT(?p) AS ?n) WHERE {{ ?p riffle:state ?state; riffle:runsOn ?r }} GROUP BY ?state"),
+        "csv",
+    );
+    assert_eq!(states, "state,n\r\nhttps://w3id.org/riffle#Running,2\r\n");
+    let runners = query(
+        &run.endpoint,
+        &format!("{PREFIX}SELECT ?runner ?rss WHERE {{ ?runner riffle:pid ?pid; riffle:residentBytes ?rss; riffle:cpuSeconds ?cpu }}"),
+        "csv",
+    );
+    let sizes: Vec<u64> = runners.lines().skip(1).map(|l| l.rsplit(',').next().unwrap().parse().unwrap()).collect();
+    assert_eq!(sizes.len(), 2, "{runners}");
+    assert!(sizes.iter().all(|rss| *rss > 100_000), "{runners}");
+    let later = messages_of(&run.endpoint, &numbers);
+    assert!(later >= during, "counts only grow: {later} < {during}");
+
+    run.interrupt();
+    let summary = run.wait_for(|l| l.starts_with("  <numbers> "));
+    let passed: u64 = summary.split_whitespace().nth(1).unwrap().replace(',', "").parse().unwrap();
+    run.wait_for(|l| l.starts_with("riffle: the run has ended; still serving "));
+    assert_eq!(messages_of(&run.endpoint, &numbers), passed, "the state graph counts what the summary says passed");
+    let ask = format!("{PREFIX}ASK {{ <urn:riffle:run> riffle:state riffle:Interrupted }}");
+    assert_eq!(query(&run.endpoint, &ask, "json"), "{\"head\":{},\"boolean\":true}");
+    assert_eq!(run.finish(), Some(130));
+    assert!(support::processes_tagged(&tag).is_empty());
+}
+
+#[test]
+fn a_port_in_use_is_an_error_before_any_runner_starts() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap().to_string();
+    let (output, left) =
+        support::riffle_tagged(&["run", "pipeline.ttl", "--sparql", &address], Some(&fixture("two-runners")));
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        stderr.contains(&format!(
+            "error: cannot serve SPARQL on {address}: Address already in use (os error 98); nothing was started\n"
+        )),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("starting 2 runner(s)"), "{stderr}");
+    assert!(left.is_empty(), "{left:?}");
+}
+
+#[test]
+fn asking_an_endpoint_that_is_not_there_says_so() {
+    let address = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap();
+    let url = format!("http://{address}/sparql");
+    let output = Command::new(env!("CARGO_BIN_EXE_riffle"))
+        .args(["query", "--endpoint", &url, "ASK {}"])
+        .output()
+        .expect("riffle query runs");
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        format!("error: cannot reach {url}: Connection refused (os error 111)\n")
+    );
+    let output = Command::new(env!("CARGO_BIN_EXE_riffle"))
+        .args(["query", "--endpoint", "https://example.org/sparql", "ASK {}"])
+        .output()
+        .expect("riffle query runs");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "error: https://example.org/sparql: only http://HOST:PORT/PATH endpoints are supported\n"
+    );
+}
+
+#[test]
+fn keep_serving_needs_sparql() {
+    let output = Command::new(env!("CARGO_BIN_EXE_riffle"))
+        .args(["run", "pipeline.ttl", "--keep-serving"])
+        .current_dir(fixture("two-runners"))
+        .output()
+        .expect("riffle runs");
+    assert_eq!(output.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.contains("the following required arguments were not provided:\n  --sparql [<ADDR>]"), "{stderr}");
+}
