@@ -182,6 +182,15 @@ enum BenchTarget {
         #[arg(long, value_enum)]
         transport: Option<TransportChoice>,
     },
+    /// What `riffle run --sparql` costs: a two-runner TCP pipeline with and without the endpoint,
+    /// polled every 100 ms (a SPARQL question and a /metrics scrape).
+    Live {
+        #[arg(long, default_value_t = 5)]
+        runs: usize,
+        /// Multiply the message count (4,000,000 at 1.0).
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+    },
     /// The reading half of a raw link, in its own process, for `riffle bench run`.
     #[command(hide = true)]
     RawReader {
@@ -346,6 +355,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 TransportChoice::WebSocket => "websocket",
             });
             riffle_core::bench::pipeline::run(runs.max(1), scale, only, &mut stdout.lock())?;
+        }
+        Command::Bench { what: BenchTarget::Live { runs, scale } } => {
+            riffle_core::bench::live::run(runs.max(1), scale, &mut stdout.lock())?;
         }
         Command::Bench { what: BenchTarget::RawReader { transport } } => {
             let transport = if transport == TransportChoice::WebSocket { "websocket" } else { "tcp" };
