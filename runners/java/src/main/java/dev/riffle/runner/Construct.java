@@ -212,7 +212,7 @@ final class Construct {
         }
         try {
             URL url = path.toUri().toURL();
-            ClassLoader l = new URLClassLoader("riffle " + path, new URL[] {url}, Construct.class.getClassLoader());
+            ClassLoader l = new URLClassLoader(new URL[] {url}, Construct.class.getClassLoader());
             LOADERS.put(path, l);
             return l;
         } catch (IOException e) {
