@@ -251,7 +251,7 @@ public final class NetWriter implements Writer {
                 outbox.written(batch);
                 batch.clear();
             }
-            if (done.isDone()) {
+            if (done.isDone() || outbox.isFailed()) {
                 return;
             }
             byte[] close = transport == Transport.TCP ? Frames.frame(Frames.CLOSE, new byte[0])

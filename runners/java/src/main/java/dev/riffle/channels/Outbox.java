@@ -123,6 +123,16 @@ final class Outbox {
         }
     }
 
+    /** Whether the connection failed (then no close frame may be sent). */
+    boolean isFailed() {
+        lock.lock();
+        try {
+            return failure != null;
+        } finally {
+            lock.unlock();
+        }
+    }
+
     /** The connection failed: senders get this reason from now on. */
     void fail(String reason) {
         lock.lock();
