@@ -24,7 +24,11 @@ fn java_ready(test: &str) -> bool {
         return false;
     }
     let jar = support::repo_root().join("runners/java/target/riffle-runner-java.jar");
-    assert!(jar.is_file(), "{} is missing: run ./scripts/test (or `cd runners/java && mvn -B -q package`)", jar.display());
+    assert!(
+        jar.is_file(),
+        "{} is missing: run ./scripts/test (or `cd runners/java && mvn -B -q package`)",
+        jar.display()
+    );
     true
 }
 
@@ -51,10 +55,8 @@ fn copy_dir(from: &Path, to: &Path) {
 /// Compiles the user processors of `java-user/src` into `dir/classes` against the runner jar.
 fn compile_user_processors(dir: &Path) {
     let jar = support::repo_root().join("runners/java/target/riffle-runner-java.jar");
-    let sources: Vec<PathBuf> = ["Reverse.java", "Explode.java"]
-        .iter()
-        .map(|f| fixture("java-user/src/dev/riffle/example").join(f))
-        .collect();
+    let sources: Vec<PathBuf> =
+        ["Reverse.java", "Explode.java"].iter().map(|f| fixture("java-user/src/dev/riffle/example").join(f)).collect();
     let status = Command::new("javac")
         .arg("--release")
         .arg("17")

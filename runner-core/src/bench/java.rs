@@ -5,7 +5,7 @@
 //! ready for it.
 
 use super::median;
-use super::pipeline::{raw, rate, run_once};
+use super::pipeline::{rate, raw, run_once};
 use crate::run::report::grouped;
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -28,7 +28,9 @@ const CASES: &[Case] = &[
 
 fn pipeline(link: &str, size: usize, messages: u64) -> String {
     let (generator, counter, runners) = match link {
-        "java-java" => ("JavaGenerator", "JavaCounter", "[ rdfc:instantiates riffle:JavaRunner; rdfc:processor <gen>, <count> ]"),
+        "java-java" => {
+            ("JavaGenerator", "JavaCounter", "[ rdfc:instantiates riffle:JavaRunner; rdfc:processor <gen>, <count> ]")
+        }
         "rust-java" => ("Generator", "JavaCounter", ""),
         _ => ("JavaGenerator", "Counter", ""),
     };

@@ -67,14 +67,22 @@ final class Session {
         this.runnerId = runnerId;
         this.host = host;
         this.port = port;
+        // Jackson's first use costs a good part of the JVM's start-up: it warms up while the hello goes out
+        // (written by hand for that reason) and the orchestrator answers.
+        Thread warm = new Thread(() -> {
+            try {
+                Protocol.parseOrchestrator("{\"type\":\"init\"}");
+                Main.message("wired").toString();
+            } catch (Protocol.ProtocolException e) {
+                throw new IllegalStateException(e);
+            }
+        }, "riffle-warm-up");
+        warm.setDaemon(true);
+        warm.start();
         this.control = Control.connect(url);
-        ObjectNode hello = Main.message("hello");
-        hello.put("protocol", Protocol.VERSION);
-        hello.put("secret", secret);
-        hello.put("runner", runnerId);
-        hello.put("language", "java");
-        hello.put("pid", ProcessHandle.current().pid());
-        control.send(hello.toString());
+        control.send("{\"type\":\"hello\",\"protocol\":" + Protocol.VERSION + ",\"secret\":" + Json.quote(secret)
+                + ",\"runner\":" + Json.quote(runnerId) + ",\"language\":\"java\",\"pid\":"
+                + ProcessHandle.current().pid() + "}");
         String answer = control.receive();
         if (answer == null) {
             throw new IOException("the orchestrator closed the connection before welcome");
