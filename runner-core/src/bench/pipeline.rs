@@ -59,7 +59,7 @@ pub(crate) struct Measured {
     pub(crate) peak_rss_kib: u64,
 }
 
-fn run_once(riffle: &Path, folder: &Path) -> io::Result<Measured> {
+pub(crate) fn run_once(riffle: &Path, folder: &Path) -> io::Result<Measured> {
     run_once_with(riffle, folder, &[])
 }
 
@@ -142,7 +142,7 @@ fn rss_kib(pid: u32) -> u64 {
 
 /// The raw link of `transport`: in this process for memory; for TCP and WebSocket with the reading half
 /// in a child process (`riffle bench raw-reader`), as the pipeline's two runners are.
-fn raw(riffle: &Path, transport: &str, size: usize, n: u64) -> io::Result<Duration> {
+pub(crate) fn raw(riffle: &Path, transport: &str, size: usize, n: u64) -> io::Result<Duration> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
     if transport == "memory" {
         return runtime.block_on(riffle_channels::raw::memory(size, n));

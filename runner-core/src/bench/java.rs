@@ -1,0 +1,173 @@
+//! `riffle bench java`: the Java runner through `riffle run`. Java to Java in one JVM; Rust to Java and Java
+//! to Rust over TCP, each beside a raw link between the same two languages measured in the same run (Rust's
+//! `riffle_channels::raw` on one side, the jar's `dev.riffle.runner.RawLink` on the other); and the time from
+//! `riffle run` starting to the first message counted by a Java sink, which bounds when the JVM runner was
+//! ready for it.
+
+use super::median;
+use super::pipeline::{rate, raw, run_once};
+use crate::run::report::grouped;
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+struct Case {
+    link: &'static str,
+    size: usize,
+    messages: u64,
+}
+
+const CASES: &[Case] = &[
+    Case { link: "java-java", size: 64, messages: 10_000_000 },
+    Case { link: "rust-java", size: 64, messages: 5_000_000 },
+    Case { link: "rust-java", size: 65536, messages: 40_000 },
+    Case { link: "java-rust", size: 64, messages: 5_000_000 },
+    Case { link: "java-rust", size: 65536, messages: 40_000 },
+];
+
+fn pipeline(link: &str, size: usize, messages: u64) -> String {
+    let (generator, counter, runners) = match link {
+        "java-java" => {
+            ("JavaGenerator", "JavaCounter", "[ rdfc:instantiates riffle:JavaRunner; rdfc:processor <gen>, <count> ]")
+        }
+        "rust-java" => ("Generator", "JavaCounter", ""),
+        _ => ("JavaGenerator", "Counter", ""),
+    };
+    let consists = if runners.is_empty() { String::new() } else { format!("; rdfc:consistsOf {runners}") };
+    let transport = if link == "java-java" { "" } else { "; riffle:transport riffle:Tcp" };
+    format!(
+        "@prefix rdfc: <https://w3id.org/rdf-connect#>.\n@prefix riffle: <https://w3id.org/riffle#>.\n\
+<> a rdfc:Pipeline{consists}.\n<data> a rdfc:Reader, rdfc:Writer{transport}.\n\
+<gen> a riffle:{generator}; riffle:output <data>; riffle:count {messages}; riffle:size {size}; riffle:text false.\n\
+<count> a riffle:{counter}; riffle:input <data>.\n"
+    )
+}
+
+fn jar() -> PathBuf {
+    crate::bundled::home().join("runners/java/target/riffle-runner-java.jar")
+}
+
+/// Rust writes to the jar's raw reader.
+fn raw_rust_to_java(size: usize, n: u64) -> io::Result<Duration> {
+    let mut reader = Command::new("java")
+        .arg("-cp")
+        .arg(jar())
+        .args(["dev.riffle.runner.RawLink", "read"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut lines = BufReader::new(reader.stdout.take().ok_or_else(|| io::Error::other("no stdout"))?).lines();
+    let addr: std::net::SocketAddr = lines
+        .next()
+        .ok_or_else(|| io::Error::other("the raw Java reader said nothing"))??
+        .parse()
+        .map_err(io::Error::other)?;
+    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;
+    let start = Instant::now();
+    runtime.block_on(riffle_channels::raw::tcp_write(addr, size, n))?;
+    let got: u64 = lines.next().ok_or_else(|| io::Error::other("no count"))??.parse().map_err(io::Error::other)?;
+    let elapsed = start.elapsed();
+    reader.wait()?;
+    if got != n {
+        return Err(io::Error::other(format!("the raw Java reader got {got} of {n} messages")));
+    }
+    Ok(elapsed)
+}
+
+/// The jar's raw writer writes to Rust's raw reader (in its own process, as in `riffle bench run`). The
+/// clock starts when the writer has connected (its JVM start-up is not the link's cost): the Rust reader
+/// announces the address, and the time is the writer's own measure of the whole transfer, taken to the
+/// reader's count.
+fn raw_java_to_rust(riffle: &Path, size: usize, n: u64) -> io::Result<Duration> {
+    let mut reader = Command::new(riffle)
+        .args(["bench", "raw-reader", "--transport", "tcp"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut lines = BufReader::new(reader.stdout.take().ok_or_else(|| io::Error::other("no stdout"))?).lines();
+    let addr = lines.next().ok_or_else(|| io::Error::other("the raw reader said nothing"))??;
+    let mut writer = Command::new("java")
+        .arg("-cp")
+        .arg(jar())
+        .args(["dev.riffle.runner.RawLink", "write", &addr, &size.to_string(), &n.to_string()])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut said = BufReader::new(writer.stdout.take().ok_or_else(|| io::Error::other("no stdout"))?).lines();
+    let nanos: u64 = said
+        .next()
+        .ok_or_else(|| io::Error::other("the raw Java writer said nothing"))??
+        .parse()
+        .map_err(io::Error::other)?;
+    let got: u64 = lines.next().ok_or_else(|| io::Error::other("no count"))??.parse().map_err(io::Error::other)?;
+    writer.wait()?;
+    reader.wait()?;
+    if got != n {
+        return Err(io::Error::other(format!("the raw reader got {got} of {n} messages")));
+    }
+    Ok(Duration::from_nanos(nanos))
+}
+
+pub fn run(runs: usize, scale: f64, out: &mut dyn Write) -> io::Result<()> {
+    if !jar().is_file() {
+        return Err(io::Error::other(format!("{} is missing: run ./scripts/test first", jar().display())));
+    }
+    let riffle = std::env::current_exe()?;
+    let folder = std::env::temp_dir().join(format!("riffle-bench-java-{}", std::process::id()));
+    std::fs::create_dir_all(&folder)?;
+    writeln!(out, "riffle bench java: through `riffle run`, median of {runs} runs; raw: the same two languages over plain TCP frames in the same run")?;
+    writeln!(
+        out,
+        "{:<10} {:>6} {:>11} {:>12} {:>12} {:>9} {:>11} {:>7} {:>10}",
+        "link", "size", "messages", "raw msg/s", "riffle msg/s", "raw MB/s", "riffle MB/s", "ratio", "peak RSS"
+    )?;
+    for case in CASES {
+        let n = ((case.messages as f64 * scale) as u64).max(1);
+        std::fs::write(folder.join("pipeline.ttl"), pipeline(case.link, case.size, n))?;
+        let (mut data, mut raws, mut peak) = (Vec::new(), Vec::new(), 0);
+        for _ in 0..runs {
+            let measured = run_once(&riffle, &folder)?;
+            if measured.messages != n {
+                return Err(io::Error::other(format!("{}: {} of {n} messages arrived", case.link, measured.messages)));
+            }
+            data.push(measured.data_phase);
+            peak = peak.max(measured.peak_rss_kib);
+            raws.push(match case.link {
+                "java-java" => raw(&riffle, "memory", case.size, n)?,
+                "rust-java" => raw_rust_to_java(case.size, n)?,
+                _ => raw_java_to_rust(&riffle, case.size, n)?,
+            });
+        }
+        let (raw_msgs, raw_mb) = rate(n, case.size, median(raws));
+        let (msgs, mb) = rate(n, case.size, median(data));
+        writeln!(
+            out,
+            "{:<10} {:>6} {:>11} {:>12} {:>12} {:>9.0} {:>11.0} {:>6.0}% {:>7.1} MB",
+            case.link,
+            case.size,
+            grouped(n),
+            grouped(raw_msgs as u64),
+            grouped(msgs as u64),
+            raw_mb,
+            mb,
+            msgs / raw_msgs * 100.0,
+            peak as f64 / 1024.0,
+        )?;
+    }
+    writeln!(out, "(raw for java-java: Rust's in-process memory link, riffle_channels::raw::memory)")?;
+    std::fs::write(folder.join("pipeline.ttl"), pipeline("rust-java", 64, 1))?;
+    let mut firsts = Vec::new();
+    for _ in 0..runs.max(7) {
+        let measured = run_once(&riffle, &folder)?;
+        firsts.push(measured.counted.ok_or_else(|| io::Error::other("the Java counter reported nothing"))?);
+    }
+    writeln!(
+        out,
+        "Rust -> Java, one message (median of {}): `riffle run` start to the message counted by the Java sink {:.1} ms",
+        firsts.len(),
+        median(firsts).as_secs_f64() * 1000.0
+    )?;
+    let _ = std::fs::remove_dir_all(&folder);
+    Ok(())
+}

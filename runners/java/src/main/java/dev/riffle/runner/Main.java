@@ -1,0 +1,78 @@
+package dev.riffle.runner;
+
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import java.io.IOException;
+import java.io.PrintStream;
+
+/**
+ * The Java runner's {@code main}: reads the environment {@code riffle run} sets, joins the run over the
+ * control protocol and exits with the session's code (0 after stop, 1 if the orchestrator vanished or
+ * refused, 2 without its environment, 143/130 after SIGTERM/SIGINT).
+ */
+public final class Main {
+    static final String NAME = "riffle-runner-java";
+    static final PrintStream ERR = System.err;
+    private static volatile Session session;
+
+    private Main() {}
+
+    public static void main(String[] args) {
+        String url = env("RIFFLE_CONTROL_URL");
+        String secret = env("RIFFLE_SECRET");
+        String runner = env("RIFFLE_RUNNER_ID");
+        String listen = System.getenv("RIFFLE_DATA_LISTEN");
+        if (listen == null || listen.isEmpty()) {
+            listen = "127.0.0.1:0";
+        }
+        int colon = listen.lastIndexOf(':');
+        int port;
+        try {
+            port = Integer.parseInt(listen.substring(colon + 1));
+        } catch (RuntimeException e) {
+            ERR.println(NAME + ": RIFFLE_DATA_LISTEN is " + listen + ", not IP:PORT (such as 127.0.0.1:0)");
+            System.exit(2);
+            return;
+        }
+        String host = listen.substring(0, Math.max(colon, 0));
+        int code;
+        try {
+            Session s = new Session(url, secret, runner, host, port);
+            session = s;
+            code = s.run();
+        } catch (Session.Refused e) {
+            ERR.println(NAME + ": the orchestrator refused this runner: " + e.getMessage());
+            code = 1;
+        } catch (IOException | Protocol.ProtocolException e) {
+            ERR.println(NAME + ": " + e.getMessage());
+            code = 1;
+        }
+        ERR.flush();
+        Runtime.getRuntime().halt(code);
+    }
+
+    private static String env(String name) {
+        String v = System.getenv(name);
+        if (v == null || v.isEmpty()) {
+            ERR.println(NAME + ": " + name + " is not set (this program is started by `riffle run`, which sets "
+                    + "RIFFLE_CONTROL_URL, RIFFLE_SECRET and RIFFLE_RUNNER_ID)");
+            System.exit(2);
+        }
+        return v;
+    }
+
+    /** A log line from the runner itself (processor null). */
+    static void runnerLog(String level, String message) {
+        Session s = session;
+        if (s != null) {
+            s.log(null, level, message);
+        } else {
+            ERR.println(NAME + ": " + level + ": " + message);
+        }
+    }
+
+    static ObjectNode message(String type) {
+        ObjectNode m = Protocol.JSON.createObjectNode();
+        m.put("type", type);
+        return m;
+    }
+}
