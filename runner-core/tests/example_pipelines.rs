@@ -111,7 +111,7 @@ fn environment_variables_override_their_default() {
 fn polyglot_channels_cross_runners_on_the_transport_asked_for() {
     let plan = plan_of("polyglot");
     let ids: Vec<&str> = plan.runners.iter().map(|r| r.id.as_str()).collect();
-    assert_eq!(ids, ["java", "javascript"]);
+    assert_eq!(ids, ["java", "javascript", "rust"]);
     let transports: Vec<(&str, &str, bool)> = plan
         .channels
         .iter()
