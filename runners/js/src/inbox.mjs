@@ -13,6 +13,20 @@ export const QUEUE_BYTES = 8 << 20;
 
 export const RESOLVED = Promise.resolve();
 
+// A writer whose sends resolve at once runs in microtasks only, which would starve timers and sockets
+// (the control connection's `stop`, stats, network writers' flushes) for as long as the pipeline runs.
+// So every so many sends, and whenever a full queue frees up (once per queue's worth of messages), the
+// waiting side resumes from the macrotask queue instead.
+const YIELD_EVERY = 1024;
+let sends = 0;
+const nextTurn = (resolve) => setImmediate(resolve);
+
+/** What a send returns when it need not wait: RESOLVED, or now and then a turn of the event loop. */
+export function sent() {
+  if (++sends % YIELD_EVERY !== 0) return RESOLVED;
+  return new Promise(nextTurn);
+}
+
 /** A growable ring buffer: `shift` without moving the rest. */
 export class Deque {
   constructor(capacity = 64) {
@@ -97,7 +111,7 @@ export class Inbox {
 
   /** Queues a message; returns a promise to wait on when the queue is (now) full, else `RESOLVED`. */
   put(message) {
-    if (this.cancelled) return RESOLVED;
+    if (this.cancelled) return sent();
     this.queue.push(message);
     if (typeof message !== "string") this.queuedBytes += message?.byteLength ?? 0;
     if (this.wake !== null) {
@@ -106,7 +120,7 @@ export class Inbox {
       wake();
     }
     if (this.full()) return new Promise((resolve) => this.roomWaiters.push(resolve));
-    return RESOLVED;
+    return sent();
   }
 
   /** Like `put` for network connections, which pause their socket instead of awaiting: true while room is left. */
@@ -165,7 +179,9 @@ export class Inbox {
   release() {
     const waiters = this.roomWaiters;
     this.roomWaiters = [];
-    for (const resolve of waiters) resolve();
+    setImmediate(() => {
+      for (const resolve of waiters) resolve();
+    });
   }
 
   /** The processor wants no more: discard what is queued and what comes, and let writers go on. */

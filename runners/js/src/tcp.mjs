@@ -3,7 +3,7 @@
 import net from "node:net";
 import { isUtf8, constants as bufferConstants } from "node:buffer";
 import { HEADER, KIND, MAX_CONTROL, controlFrame, helloJson, parseAccept, parseHello, acceptJson } from "./frame.mjs";
-import { RESOLVED } from "./inbox.mjs";
+import { RESOLVED, sent } from "./inbox.mjs";
 import { ChannelError, protocolError, refused, tooLarge, vanishedReader, vanishedWriter } from "./errors.mjs";
 
 /** Frames are packed into a buffer of this size and written when it is full or the writer goes idle. */
@@ -155,7 +155,7 @@ export class TcpSink {
       this.scheduled = true;
       setImmediate(this.flushNow);
     }
-    return this.blocked === null ? RESOLVED : this.blocked.promise;
+    return this.blocked === null ? sent() : this.blocked.promise;
   }
 
   sendLarge(payload, text) {
@@ -167,7 +167,7 @@ export class TcpSink {
     const ok = this.socket.write(payload);
     this.socket.uncork();
     if (!ok) this.block();
-    return this.blocked === null ? RESOLVED : this.blocked.promise;
+    return this.blocked === null ? sent() : this.blocked.promise;
   }
 
   flush() {

@@ -69,7 +69,8 @@ export class ChannelWriter {
       const result = sink.send(message);
       if (result !== RESOLVED) (waits ??= []).push(result);
     }
-    return waits === null ? RESOLVED : Promise.all(waits);
+    if (waits === null) return RESOLVED;
+    return waits.length === 1 ? waits[0] : Promise.all(waits);
   }
 
   /** Closes every connection; resolves once every reader has everything. Calling it again is harmless. */

@@ -4,7 +4,7 @@
 import http from "node:http";
 import WebSocket, { WebSocketServer } from "ws";
 import { MAX_CONTROL, helloJson, parseAccept, parseHello, acceptJson } from "./frame.mjs";
-import { RESOLVED } from "./inbox.mjs";
+import { RESOLVED, sent } from "./inbox.mjs";
 import { ChannelError, refused, tooLarge, vanishedReader, vanishedWriter } from "./errors.mjs";
 import { HELLO_TIMEOUT_MS } from "./tcp.mjs";
 
@@ -109,7 +109,7 @@ export class WsSink {
       this.socket.uncork();
       this.block();
     }
-    return this.blocked === null ? RESOLVED : this.blocked.promise;
+    return this.blocked === null ? sent() : this.blocked.promise;
   }
 
   block() {
