@@ -227,7 +227,7 @@ const MAX_STRING_BYTES = bufferConstants.MAX_STRING_LENGTH;
  * (which returns {inboxes, limit} or {refuse, tell}), then parses frames into the inboxes until close.
  */
 export function serveTcp(socket, first, admit, log) {
-  let pending = first;
+  let pending = Buffer.alloc(0);
   let admitted = null;
   const timer = setTimeout(() => {
     log(`refused connection: no hello within ${HELLO_TIMEOUT_MS / 1000}s`);
@@ -266,6 +266,7 @@ export function serveTcp(socket, first, admit, log) {
     new FrameReader(socket, hello.channel, hello.writer, answer.inboxes, answer.limit, log).start(rest);
   };
   socket.on("data", onHello);
+  onHello(first);
   socket.on("error", () => {});
   socket.on("close", () => {
     clearTimeout(timer);
