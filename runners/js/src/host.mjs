@@ -1,0 +1,163 @@
+// Building and running the processors assigned to this runner, in both APIs:
+// - RDF-Connect class processors (rdfc:jsImplementationOf; implementation {file, class}):
+//   `new Class(args, logger)`, then init(); on start transform() and produce(). Finished when both resolved.
+// - Connector-architecture function processors (js:JsProcess; implementation {file, function, mapping}):
+//   the function is called with positional arguments at init; a function it returns is called on start.
+//   Finished when that function has resolved, every reader has ended (its end handlers run) and, for a
+//   processor without readers, every writer has been ended.
+// Writers a finished processor left open are closed; its readers are cancelled.
+
+import { fileURLToPath } from "node:url";
+import { inProcessor, processorLogger } from "./logging.mjs";
+import { RdfcReader, RdfcWriter } from "./api-rdfc.mjs";
+import { ConnReader, ConnWriter } from "./api-conn.mjs";
+
+/** A failure in a phase, as the `failed` message carries it. */
+export class PhaseError extends Error {
+  constructor(phase, message, stack) {
+    super(message);
+    this.phase = phase;
+    this.jsStack = stack;
+  }
+}
+
+function describeThrown(phase, thrown, prefix = "") {
+  if (thrown instanceof PhaseError) return thrown;
+  if (thrown instanceof Error) return new PhaseError(phase, prefix + (thrown.message || thrown.name), thrown.stack ?? null);
+  return new PhaseError(phase, prefix + `threw a non-error value: ${safeString(thrown)}`, null);
+}
+
+function safeString(value) {
+  try {
+    return typeof value === "string" ? value : JSON.stringify(value) ?? String(value);
+  } catch {
+    return String(value);
+  }
+}
+
+/** Runs `fn` as the processor, turning a throw or rejection into a PhaseError of `phase`. */
+async function guarded(id, phase, fn) {
+  try {
+    return await inProcessor(id, fn);
+  } catch (thrown) {
+    throw describeThrown(phase, thrown);
+  }
+}
+
+const pathOf = (file) => (file.startsWith("file:") ? fileURLToPath(file) : file);
+
+export class Hosted {
+  constructor(assignment, wiring) {
+    this.id = assignment.id;
+    this.assignment = assignment;
+    this.wiring = wiring;
+    const implementation = assignment.implementation;
+    this.kind = typeof implementation.function === "string" ? "function" : "class";
+    this.readers = []; // API objects
+    this.writers = [];
+    this.inboxes = [];
+    this.channelWriters = [];
+  }
+
+  /** Replaces every {"@reader": id} / {"@writer": id} in the arguments with this API's live object. */
+  live(value) {
+    if (Array.isArray(value)) return value.map((v) => this.live(v));
+    if (value === null || typeof value !== "object") return value;
+    if (typeof value["@reader"] === "string") {
+      const inbox = this.wiring?.inbox(this.id, value["@reader"]);
+      if (inbox === undefined) throw new PhaseError("init", `processor ${this.id}: no reader of channel ${value["@reader"]} was assigned to it`, null);
+      this.inboxes.push(inbox);
+      const reader = this.kind === "class" ? new RdfcReader(inbox) : new ConnReader(inbox);
+      this.readers.push(reader);
+      return reader;
+    }
+    if (typeof value["@writer"] === "string") {
+      const writer = this.wiring?.writer(this.id, value["@writer"]);
+      if (writer === undefined) throw new PhaseError("init", `processor ${this.id}: no writer of channel ${value["@writer"]} was assigned to it`, null);
+      this.channelWriters.push(writer);
+      const api = this.kind === "class" ? new RdfcWriter(writer) : new ConnWriter(writer);
+      this.writers.push(api);
+      return api;
+    }
+    const out = {};
+    for (const [k, v] of Object.entries(value)) out[k] = this.live(v);
+    return out;
+  }
+
+  async load() {
+    const file = this.assignment.implementation.file;
+    if (typeof file !== "string") {
+      throw new PhaseError("init", `processor ${this.id} has no implementation file (rdfc:file or js:file on ${this.assignment.class})`, null);
+    }
+    try {
+      return await import(file);
+    } catch (e) {
+      throw describeThrown("init", e, `processor ${this.id}: cannot load ${pathOf(file)}: `);
+    }
+  }
+
+  exportNamed(module, name, what) {
+    const value = module[name];
+    if (typeof value === "function") return value;
+    const exported = Object.keys(module).filter((k) => typeof module[k] === "function").sort();
+    throw new PhaseError(
+      "init",
+      `processor ${this.id} needs ${what} "${name}", which ${pathOf(this.assignment.implementation.file)} does not export ` +
+        `(it exports: ${exported.join(", ") || "no functions or classes"})`,
+      null,
+    );
+  }
+
+  /** Loads, constructs and initialises the processor; throws a PhaseError of phase init. */
+  async init() {
+    const implementation = this.assignment.implementation;
+    const module = await this.load();
+    const args = this.live(this.assignment.arguments);
+    if (this.kind === "class") {
+      const Class = this.exportNamed(module, implementation.class ?? "default", "class");
+      const logger = processorLogger(this.id);
+      this.instance = await guarded(this.id, "init", () => new Class(args, logger));
+      // Arguments are fields of the instance, as in RDF-Connect; set here too because class field
+      // declarations in a subclass reset what a base constructor assigned.
+      for (const [name, value] of Object.entries(args)) {
+        if (this.instance[name] === undefined) this.instance[name] = value;
+      }
+      if (typeof this.instance.init === "function") await guarded(this.id, "init", () => this.instance.init());
+    } else {
+      const fn = this.exportNamed(module, implementation.function, "function");
+      const positional = [];
+      const mapping = implementation.mapping?.parameters;
+      if (Array.isArray(mapping)) {
+        for (const { parameter, position } of mapping) positional[position] = args[parameter];
+      } else {
+        positional.push(...Object.values(args));
+      }
+      const result = await guarded(this.id, "init", () => fn(...positional));
+      this.startFn = typeof result === "function" ? result : null;
+    }
+  }
+
+  /** Runs the processor to its end; rejects with a PhaseError. */
+  async run(started) {
+    if (this.kind === "class") {
+      const instance = this.instance;
+      await Promise.all([
+        guarded(this.id, "transform", () => instance.transform?.()),
+        started.then(() => guarded(this.id, "produce", () => instance.produce?.())),
+      ]);
+    } else {
+      await started;
+      const parts = [];
+      if (this.startFn) parts.push(guarded(this.id, "produce", () => this.startFn()));
+      for (const reader of this.readers) parts.push(guarded(this.id, "transform", () => reader.pump()));
+      await Promise.all(parts);
+      if (this.readers.length === 0) {
+        await Promise.all(this.writers.map((w) => w.whenEnded));
+      }
+      // The processor is done; writers it left open are ended as it would (end handlers included).
+      await guarded(this.id, this.readers.length ? "transform" : "produce", () => Promise.all(this.writers.map((w) => w.end())));
+    }
+    for (const inbox of this.inboxes) inbox.cancel();
+    await guarded(this.id, this.readers.length ? "transform" : "produce", () => Promise.all(this.channelWriters.map((w) => w.close())));
+  }
+}

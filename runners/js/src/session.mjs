@@ -1,0 +1,210 @@
+// The runner side of the control protocol (docs/protocol.md): hello, assign, connect, init, start, stop.
+// Messages are handled in order; `stop` is handled at once, whatever is still running.
+
+import WebSocket from "ws";
+import { parseMessage, VERSION } from "./protocol.mjs";
+import { Wiring } from "./wiring.mjs";
+import { Hosted, PhaseError } from "./host.mjs";
+import { attach, detach, runnerLog } from "./logging.mjs";
+
+const STATS_EVERY_MS = 250;
+const WELCOME_TIMEOUT_MS = 30_000;
+const FLUSH_TIMEOUT_MS = 5_000;
+
+export class RunnerError extends Error {}
+
+/** Reads the configuration from the environment; throws a RunnerError naming what is missing. */
+export function configFromEnv(env = process.env) {
+  const required = (name) => {
+    if (!env[name]) {
+      throw new RunnerError(`${name} is not set (riffle run sets it; to join a run by hand set RIFFLE_CONTROL_URL, RIFFLE_SECRET and RIFFLE_RUNNER_ID)`);
+    }
+    return env[name];
+  };
+  return {
+    controlUrl: required("RIFFLE_CONTROL_URL"),
+    secret: required("RIFFLE_SECRET"),
+    runnerId: required("RIFFLE_RUNNER_ID"),
+    dataListen: env.RIFFLE_DATA_LISTEN || "127.0.0.1:0",
+  };
+}
+
+export class Session {
+  constructor(config) {
+    this.config = config;
+    this.wiring = null;
+    this.assigned = [];
+    this.hosted = [];
+    this.chain = Promise.resolve();
+    this.lastStats = "";
+    this.stopping = false;
+  }
+
+  /** Runs the session; resolves with the process exit code. */
+  run() {
+    return new Promise((resolve) => {
+      this.finish = resolve;
+      const ws = new WebSocket(this.config.controlUrl, { perMessageDeflate: false });
+      this.ws = ws;
+      let welcomed = false;
+      const timer = setTimeout(() => this.exit(1, `no welcome within ${WELCOME_TIMEOUT_MS / 1000}s`), WELCOME_TIMEOUT_MS);
+      ws.on("open", () => {
+        ws._socket?.setNoDelay(true);
+        this.send({
+          type: "hello",
+          protocol: VERSION,
+          secret: this.config.secret,
+          runner: this.config.runnerId,
+          language: "javascript",
+          pid: process.pid,
+        });
+      });
+      ws.on("error", (e) => {
+        if (!welcomed) this.exit(1, `cannot reach the orchestrator at ${this.config.controlUrl}: ${e.message}`);
+      });
+      ws.on("close", () => {
+        clearTimeout(timer);
+        if (!this.stopping) {
+          this.exit(1, welcomed ? "the orchestrator went away (the control connection closed before stop); exiting" : "the orchestrator closed the connection before welcome");
+        }
+      });
+      ws.on("message", (data, isBinary) => {
+        if (isBinary) return this.exit(1, "protocol error: a binary frame; every message is a JSON text frame");
+        let message;
+        try {
+          message = parseMessage(data.toString("utf8"), "orchestrator");
+        } catch (e) {
+          return this.exit(1, `protocol error: ${e.message}`);
+        }
+        if (!welcomed) {
+          clearTimeout(timer);
+          if (message.type === "refused") return this.exit(1, `the orchestrator refused this runner: ${message.reason}`);
+          if (message.type !== "welcome") return this.exit(1, `protocol error: expected welcome, got ${message.type}`);
+          if (message.protocol !== VERSION) {
+            return this.exit(1, `protocol error: the orchestrator speaks protocol ${message.protocol}, this runner ${VERSION}`);
+          }
+          welcomed = true;
+          attach((processor, level, text) => this.send({ type: "log", processor, level, message: text }));
+          this.statsTimer = setInterval(() => this.sendStatsIfChanged(), STATS_EVERY_MS);
+          return;
+        }
+        if (message.type === "stop") return this.stop(0);
+        this.chain = this.chain.then(() => this.onMessage(message)).catch((e) => this.exit(1, e.message));
+      });
+      for (const [signal, number] of [["SIGTERM", 15], ["SIGINT", 2]]) {
+        process.on(signal, () => {
+          runnerLog(`got ${signal}; stopping`);
+          this.stop(128 + number);
+        });
+      }
+    });
+  }
+
+  send(message) {
+    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
+  }
+
+  async onMessage(message) {
+    if (this.stopping) return;
+    switch (message.type) {
+      case "assign": {
+        if (this.wiring !== null) throw new Error("protocol error: a second assign");
+        this.wiring = new Wiring({
+          runnerId: this.config.runnerId,
+          secret: this.config.secret,
+          channels: message.channels,
+          log: (line) => this.send({ type: "log", processor: null, level: "warn", message: line }),
+        });
+        this.assigned = message.processors;
+        const endpoint = await this.wiring.listen(this.config.dataListen);
+        this.send({ type: "listening", endpoint });
+        return;
+      }
+      case "connect": {
+        if (this.wiring === null) throw new Error("protocol error: connect before assign");
+        const failures = await this.wiring.connect(message.endpoints);
+        if (failures.length > 0) {
+          const { processor, message: text } = failures[0];
+          this.send({ type: "failed", processor, phase: "init", message: text, stack: null });
+        } else {
+          this.send({ type: "wired" });
+        }
+        return;
+      }
+      case "init":
+        return this.init();
+      case "start":
+        return this.start();
+      case "welcome":
+      case "refused":
+        throw new Error(`protocol error: ${message.type} after welcome`);
+    }
+  }
+
+  async init() {
+    for (const assignment of this.assigned) {
+      const hosted = new Hosted(assignment, this.wiring);
+      try {
+        await hosted.init();
+      } catch (e) {
+        const error = e instanceof PhaseError ? e : new PhaseError("init", e.message, e.stack ?? null);
+        this.send({ type: "failed", processor: assignment.id, phase: "init", message: error.message, stack: error.jsStack });
+        return;
+      }
+      this.hosted.push(hosted);
+    }
+    this.send({ type: "initialised" });
+  }
+
+  start() {
+    let go;
+    const started = new Promise((resolve) => {
+      go = resolve;
+    });
+    for (const hosted of this.hosted) {
+      hosted.run(started).then(
+        () => this.send({ type: "finished", processor: hosted.id }),
+        (e) => {
+          const error = e instanceof PhaseError ? e : new PhaseError("transform", String(e?.message ?? e), e?.stack ?? null);
+          this.send({ type: "failed", processor: hosted.id, phase: error.phase, message: error.message, stack: error.jsStack ?? null });
+        },
+      );
+    }
+    go();
+  }
+
+  sendStatsIfChanged() {
+    if (this.wiring === null) return;
+    const ends = this.wiring.snapshot();
+    const text = JSON.stringify(ends);
+    if (text === this.lastStats) return;
+    this.lastStats = text;
+    this.send({ type: "stats", ends });
+  }
+
+  /** Stops what still runs, says the last stats and bye, and exits with `code` once bye is on the wire. */
+  stop(code) {
+    if (this.stopping) return;
+    this.stopping = true;
+    clearInterval(this.statsTimer);
+    this.wiring?.shutDown();
+    if (this.wiring !== null) this.send({ type: "stats", ends: this.wiring.snapshot() });
+    this.send({ type: "bye" });
+    detach();
+    const timer = setTimeout(() => this.finish(code), FLUSH_TIMEOUT_MS);
+    timer.unref();
+    this.ws.once("close", () => this.finish(code));
+    this.ws.close(1000);
+  }
+
+  exit(code, reason) {
+    if (this.stopping) return;
+    this.stopping = true;
+    clearInterval(this.statsTimer);
+    detach();
+    runnerLog(reason);
+    this.wiring?.shutDown();
+    this.ws.terminate();
+    this.finish(code);
+  }
+}

@@ -1,0 +1,95 @@
+// A processor's writer of one channel: every message goes to every reader (fan-out), in memory to readers
+// in this runner and over TCP or WebSocket to readers elsewhere.
+
+import { RESOLVED } from "./inbox.mjs";
+import { ChannelError } from "./errors.mjs";
+
+/** The writer end of a channel in memory: puts messages straight into the reader's inbox. */
+export class MemorySink {
+  constructor(inbox) {
+    this.inbox = inbox;
+  }
+  send(message) {
+    return this.inbox.put(message);
+  }
+  close() {
+    this.inbox.writerClosed();
+    return RESOLVED;
+  }
+  abort() {}
+}
+
+export class ChannelWriter {
+  /**
+   * @param {string} channel channel id
+   * @param {string} name the writer id, `<processor>#<argument>`
+   * @param {{messages:number, bytes:number}} stats
+   */
+  constructor(channel, name, stats) {
+    this.channel = channel;
+    this.name = name;
+    this.stats = stats;
+    this.sinks = [];
+    this.closed = null;
+  }
+
+  /** Sends a string (text) or a Uint8Array (bytes); resolves when the message may be followed by more. */
+  send(message) {
+    if (this.closed !== null) {
+      return Promise.reject(new ChannelError(`channel ${this.channel}: writer ${this.name} is closed; nothing more can be sent`));
+    }
+    if (typeof message !== "string") {
+      if (!(message instanceof Uint8Array)) {
+        if (message instanceof ArrayBuffer) {
+          message = new Uint8Array(message);
+          this.stats.bytes += message.byteLength;
+        } else if (this.sinks.every((sink) => sink instanceof MemorySink)) {
+          // Between processors in this runner any value can pass as it is, as connector-architecture
+          // JS channels allowed; only the wire needs text or bytes.
+          this.stats.messages++;
+          return this.fanOut(message);
+        } else {
+          return Promise.reject(
+            new ChannelError(`channel ${this.channel}: writer ${this.name} can send a string or bytes (Uint8Array), not ${describe(message)}`),
+          );
+        }
+      } else this.stats.bytes += message.byteLength;
+    } else {
+      this.stats.bytes += Buffer.byteLength(message);
+    }
+    this.stats.messages++;
+    return this.fanOut(message);
+  }
+
+  fanOut(message) {
+    const sinks = this.sinks;
+    if (sinks.length === 1) return sinks[0].send(message);
+    let waits = null;
+    for (const sink of sinks) {
+      const result = sink.send(message);
+      if (result !== RESOLVED) (waits ??= []).push(result);
+    }
+    if (waits === null) return RESOLVED;
+    return waits.length === 1 ? waits[0] : Promise.all(waits);
+  }
+
+  /** Closes every connection; resolves once every reader has everything. Calling it again is harmless. */
+  close() {
+    this.closed ??= Promise.all(this.sinks.map((sink) => sink.close())).then(() => undefined);
+    return this.closed;
+  }
+
+  get isClosed() {
+    return this.closed !== null;
+  }
+
+  abort() {
+    for (const sink of this.sinks) sink.abort();
+  }
+}
+
+function describe(value) {
+  if (value === null) return "null";
+  if (typeof value === "object") return value.constructor?.name ?? "an object";
+  return typeof value;
+}
