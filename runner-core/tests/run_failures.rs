@@ -62,7 +62,7 @@ fn forcing_memory_across_runners_is_refused_before_starting() {
     let (output, left) = run_tagged(&["run", &pipeline, "--transport", "memory"]);
     assert_eq!(output.status.code(), Some(2));
     let err = stderr(&output);
-    assert!(err.starts_with("error[memory-across-runners]: channel <shouted> is in memory, but its ends run on 2 runner instances: java, javascript\n"), "{err}");
+    assert!(err.starts_with("error[memory-across-runners]: channel <shouted> is in memory, but its ends run on 2 runner instances: java, rust\n"), "{err}");
     assert!(err.ends_with("2 problems found; nothing was started.\n"), "{err}");
     assert!(left.is_empty());
 }
