@@ -148,6 +148,15 @@ enum BenchTarget {
         #[arg(long, value_enum)]
         transport: Option<TransportChoice>,
     },
+    /// Pipelines with the JavaScript runner beside raw Node links, and RDF-Connect class processors
+    /// beside RDF-Connect's own figures.
+    Js {
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Multiply every case's message count (0.1 for a quick look).
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+    },
     /// The reading half of a raw link, in its own process, for `riffle bench run`.
     #[command(hide = true)]
     RawReader {
@@ -330,6 +339,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 TransportChoice::WebSocket => "websocket",
             });
             riffle_core::bench::pipeline::run(runs.max(1), scale, only, &mut stdout.lock())?;
+        }
+        Command::Bench { what: BenchTarget::Js { runs, scale } } => {
+            riffle_core::bench::js::run(runs.max(1), scale, &mut stdout.lock())?;
         }
         Command::Bench { what: BenchTarget::RawReader { transport } } => {
             let transport = if transport == TransportChoice::WebSocket { "websocket" } else { "tcp" };

@@ -110,18 +110,17 @@ fn the_js_examples_run_to_completion_from_their_folders() {
         return;
     }
     let (stdout, _) = run_ok(&example("rdfc-echo"), &[]);
-    assert_eq!(lines_of(&stdout, "log"), ["echo: hello", "echo: world", "echo: hello", "echo: world", "echo: hello", "echo: world"]);
+    assert_eq!(
+        lines_of(&stdout, "log"),
+        ["echo: hello", "echo: world", "echo: hello", "echo: world", "echo: hello", "echo: world"]
+    );
 
     let out = std::env::temp_dir().join(format!("{}.txt", support::unique_tag()));
     std::fs::write(&out, "the world is round\nhello world\n").unwrap();
     let dir = example("conn-substitute");
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_riffle"));
-    let output = command
-        .args(["run", "pipeline.ttl"])
-        .current_dir(&dir)
-        .env("RIFFLE_EXAMPLE_INPUT", &out)
-        .output()
-        .unwrap();
+    let output =
+        command.args(["run", "pipeline.ttl"]).current_dir(&dir).env("RIFFLE_EXAMPLE_INPUT", &out).output().unwrap();
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     let written = std::fs::read_to_string(dir.join("output.txt")).unwrap();
     std::fs::remove_file(dir.join("output.txt")).unwrap();
@@ -148,7 +147,9 @@ fn unmodified_npm_processor_packages_run_and_their_output_is_attributed() {
     let log = lines_of(&stdout, "log");
     assert_eq!(log[0], "hello Riffle", "{stdout}");
     assert_eq!(log.len(), 2, "{stdout}");
-    assert!(log[1].ends_with(" {log-processor-ts} [npm] \u{1b}[32minfo\u{1b}[39m: [processor] Incoming stream terminated."));
+    assert!(
+        log[1].ends_with(" {log-processor-ts} [npm] \u{1b}[32minfo\u{1b}[39m: [processor] Incoming stream terminated.")
+    );
     let read = lines_of(&stdout, "read");
     assert_eq!(read.len(), 1, "{stdout}");
     assert!(read[0].ends_with("info\u{1b}[39m: Reading file 'input/greeting.txt' (from glob pattern 'input/*.txt')"));

@@ -1,6 +1,7 @@
 //! `riffle bench`: figures printed beside a raw baseline measured in the same run, because absolute
 //! numbers on a shared two-core machine mean little.
 
+pub mod js;
 pub mod pipeline;
 pub mod plan;
 

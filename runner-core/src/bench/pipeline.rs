@@ -46,20 +46,20 @@ pub fn generated_pipeline(transport: &str, size: usize, messages: u64) -> String
 }
 
 /// What one `riffle run` measured.
-struct Measured {
+pub(crate) struct Measured {
     /// From `start` to the counter's `finished`: the data moving, without start-up.
-    data_phase: Duration,
+    pub(crate) data_phase: Duration,
     /// From spawning `riffle` to its exit.
-    wall: Duration,
+    pub(crate) wall: Duration,
     /// From spawning `riffle` to the counter's report reaching riffle's output: the counter has then
     /// received every message (for a one-message pipeline: the first).
-    counted: Option<Duration>,
-    messages: u64,
+    pub(crate) counted: Option<Duration>,
+    pub(crate) messages: u64,
     /// The largest sum of resident memory of riffle and every process under it, sampled every 10 ms.
-    peak_rss_kib: u64,
+    pub(crate) peak_rss_kib: u64,
 }
 
-fn run_once(riffle: &Path, folder: &Path) -> io::Result<Measured> {
+pub(crate) fn run_once(riffle: &Path, folder: &Path) -> io::Result<Measured> {
     let started = Instant::now();
     let mut child = Command::new(riffle)
         .args(["run", "pipeline.ttl", "--log-format", "json"])
@@ -189,7 +189,7 @@ pub fn raw_reader(transport: &str, out: &mut dyn Write) -> io::Result<()> {
     })
 }
 
-fn rate(n: u64, size: usize, d: Duration) -> (f64, f64) {
+pub(crate) fn rate(n: u64, size: usize, d: Duration) -> (f64, f64) {
     let s = d.as_secs_f64().max(1e-9);
     (n as f64 / s, n as f64 * size as f64 / s / 1e6)
 }
