@@ -191,6 +191,15 @@ enum BenchTarget {
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
     },
+    /// Pipelines with the JavaScript runner beside raw Node links, and RDF-Connect class processors
+    /// beside RDF-Connect's own figures.
+    Js {
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Multiply every case's message count (0.1 for a quick look).
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+    },
     /// The Java runner: Java to Java in one JVM, Rust to Java and Java to Rust over TCP beside raw links,
     /// and the JVM's start-up to its first message.
     Java {
@@ -370,6 +379,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench { what: BenchTarget::Java { runs, scale } } => {
             riffle_core::bench::java::run(runs.max(1), scale, &mut stdout.lock())?;
+        }
+        Command::Bench { what: BenchTarget::Js { runs, scale } } => {
+            riffle_core::bench::js::run(runs.max(1), scale, &mut stdout.lock())?;
         }
         Command::Bench { what: BenchTarget::RawReader { transport } } => {
             let transport = if transport == TransportChoice::WebSocket { "websocket" } else { "tcp" };

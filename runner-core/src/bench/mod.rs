@@ -2,6 +2,7 @@
 //! numbers on a shared two-core machine mean little.
 
 pub mod java;
+pub mod js;
 pub mod live;
 pub mod pipeline;
 pub mod plan;
