@@ -55,6 +55,9 @@ pub struct Extraction<'a, 'b> {
     /// The file shown with problems.
     pub file: Option<String>,
     pub problems: Vec<Problem>,
+    /// The nested values being extracted, outermost first: a value met again inside itself is a
+    /// loop, reported as such rather than as nesting too deep.
+    pub enclosing: Vec<Term>,
 }
 
 impl<'a, 'b> Extraction<'a, 'b> {
@@ -278,16 +281,24 @@ impl<'a, 'b> Extraction<'a, 'b> {
                 }
             };
         }
+        // Messages name the top-level argument: the field of a deep value is as long as it is deep.
+        let name = field.split('.').next().unwrap_or(field).to_string();
+        if self.enclosing.contains(value) {
+            let kind = ProblemKind::NestingLoop { subject, name, node: names.term(value), path: field.to_string() };
+            self.problem(kind, property);
+            return None;
+        }
         if depth >= MAX_DEPTH {
-            // The field of a loop would be as long as the loop is deep: name where it starts.
-            let name = field.split('.').next().unwrap_or(field).to_string();
             let kind = ProblemKind::NestingTooDeep { subject, name, depth };
             self.problem(kind, property);
             return None;
         }
         let target = names.iri(class.as_str());
         let properties = extractor.shapes.merged(shape_nodes.iter(), &target, &mut self.problems, names);
-        Some(Value::Object(self.object(value, &properties, field, depth + 1)))
+        self.enclosing.push(value.clone());
+        let object = self.object(value, &properties, field, depth + 1);
+        self.enclosing.pop();
+        Some(Value::Object(object))
     }
 
     fn typed(&mut self, value: &Term, datatype: &NamedNode, property: &PropertyShape, field: &str) -> Option<Value> {

@@ -94,11 +94,24 @@ impl Loader {
         }
     }
 
-    /// Reads one file into its own graph, then follows its imports. `importer` is the file that
-    /// imported it, which is where a missing file is reported.
-    fn load_file(&mut self, path: &Path, importer: Option<(&NamedNode, &str)>) {
+    /// Reads one file and, depth first, everything it imports. An explicit stack instead of
+    /// recursion: a chain of thousands of imports must not overflow the thread's stack.
+    fn load_file(&mut self, path: &Path, importer: Option<(NamedNode, String)>) {
+        let mut pending = vec![(path.to_path_buf(), importer)];
+        while let Some((path, importer)) = pending.pop() {
+            let Some(graph) = self.read_file(&path, importer.as_ref().map(|(g, i)| (g, i.as_str()))) else { continue };
+            // Reversed, so that imports are read in the same order a recursive walk would read them.
+            for import in self.imports_of(&graph).into_iter().rev() {
+                pending.push(import);
+            }
+        }
+    }
+
+    /// Reads one file into its own graph; None when it was read before or could not be read.
+    /// `importer` is the file that imported it, which is where a missing file is reported.
+    fn read_file(&mut self, path: &Path, importer: Option<(&NamedNode, &str)>) -> Option<NamedNode> {
         if !self.seen.insert(path.to_path_buf()) {
-            return;
+            return None;
         }
         let url = fileurl::from_path(path);
         let blame = |kind: ProblemKind, names: &Names| match importer {
@@ -112,42 +125,70 @@ impl Loader {
         if path.is_dir() {
             let problem = blame(ProblemKind::ImportIsFolder { import: shown }, &self.names);
             self.problems.push(problem);
-            return;
+            return None;
         }
         let text = match std::fs::read(path) {
             Ok(text) => text,
+            // A dangling link or a loop of links: the OS message alone ("too many levels of
+            // symbolic links") does not say which link to fix.
+            Err(e) if path.is_symlink() => {
+                let problem = blame(ProblemKind::BrokenLink { path: shown, reason: e.to_string() }, &self.names);
+                self.problems.push(problem);
+                return None;
+            }
             Err(e) if e.kind() == std::io::ErrorKind::NotFound && importer.is_some() => {
                 let problem = blame(ProblemKind::MissingImport { import: shown }, &self.names);
                 self.problems.push(problem);
-                return;
+                return None;
             }
             Err(e) => {
                 let problem = blame(ProblemKind::Unreadable { path: shown, reason: e.to_string() }, &self.names);
                 self.problems.push(problem);
-                return;
+                return None;
             }
         };
         let Some(format) = format_of(path) else {
             let problem = blame(ProblemKind::UnknownFormat { path: shown }, &self.names);
             self.problems.push(problem);
-            return;
+            return None;
         };
+        // Editors on Windows start UTF-8 files with a byte order mark; RDF parsers do not expect it.
+        let text = text.strip_prefix(UTF8_BOM).unwrap_or(&text);
+        if let Err(problem) = check_text(text, &shown) {
+            self.problems.push(problem.in_file(Some(shown)));
+            return None;
+        }
+        if matches!(format, RdfFormat::JsonLd { .. }) {
+            if let Err(problem) = check_json_depth(text, &shown) {
+                self.problems.push(problem.in_file(Some(shown)));
+                return None;
+            }
+        }
         let graph = NamedNode::new_unchecked(url.clone());
         let parser = match RdfParser::from_format(format).with_base_iri(url.as_str()) {
             Ok(parser) => parser,
             Err(e) => {
                 let problem = blame(ProblemKind::Unreadable { path: shown, reason: e.to_string() }, &self.names);
                 self.problems.push(problem);
-                return;
+                return None;
             }
         };
         let index = self.sources.len();
         self.sources.push(graph.clone());
-        if let Err(problem) = self.insert(parser.for_slice(&text), &graph, index, true) {
-            self.problems.push(problem.in_file(Some(shown)));
-            // Statements before the error stay loaded: later checks then report what they can.
+        match self.insert(parser.for_slice(text), &graph, index, true) {
+            Ok(0) if importer.is_none() => {
+                // Nothing later could be found in it; say why here instead of "no processors".
+                let json = matches!(format, RdfFormat::JsonLd { .. });
+                self.problems
+                    .push(Problem::new(ProblemKind::NoStatements { path: shown.clone(), json }).in_file(Some(shown)));
+            }
+            Ok(_) => {}
+            Err(problem) => {
+                self.problems.push(problem.in_file(Some(shown)));
+                // Statements before the error stay loaded: later checks then report what they can.
+            }
         }
-        self.follow_imports(&graph);
+        Some(graph)
     }
 
     /// Inserts parsed quads into `graph`, relabelling blank nodes in document order so that plans,
@@ -159,7 +200,7 @@ impl Loader {
         graph: &NamedNode,
         index: usize,
         learn_prefixes: bool,
-    ) -> Result<(), Box<Problem>> {
+    ) -> Result<usize, Box<Problem>> {
         let mut labels: HashMap<BlankNode, BlankNode> = HashMap::new();
         let mut relabel = |b: BlankNode| -> BlankNode {
             let next = labels.len();
@@ -194,6 +235,7 @@ impl Loader {
                 }
             }
         }
+        let count = batch.len() / 2;
         self.store.extend(batch).expect("an in-memory store accepts every quad");
         if learn_prefixes {
             for (prefix, namespace) in quads.prefixes() {
@@ -202,11 +244,13 @@ impl Loader {
         }
         match failure {
             Some(problem) => Err(Box::new(problem)),
-            None => Ok(()),
+            None => Ok(count),
         }
     }
 
-    fn follow_imports(&mut self, graph: &NamedNode) {
+    /// The local files `graph` imports, sorted, each with the importing graph and the import as
+    /// shown; remote imports are reported here.
+    fn imports_of(&mut self, graph: &NamedNode) -> Vec<(PathBuf, Option<(NamedNode, String)>)> {
         let rows = queries::IMPORTS.select(&self.store, &[("source", graph.clone().into())]);
         let mut imports: Vec<String> = rows
             .iter()
@@ -217,13 +261,14 @@ impl Loader {
             .collect();
         imports.sort();
         imports.dedup();
+        let mut local = Vec::new();
         for import in imports {
             if BUNDLED_NAMESPACES.iter().any(|ns| import.starts_with(ns)) {
                 continue;
             }
             let shown = self.names.iri(&import);
             match fileurl::to_path(&import) {
-                Some(path) => self.load_file(&path, Some((graph, &shown))),
+                Some(path) => local.push((path, Some((graph.clone(), shown)))),
                 None => {
                     let problem = Problem::new(ProblemKind::RemoteImport { import: shown.clone() })
                         .in_file(Some(self.names.file(graph.as_str())))
@@ -233,7 +278,77 @@ impl Loader {
                 }
             }
         }
+        local
     }
+}
+
+/// The deepest nesting of JSON objects and arrays read as JSON-LD. The JSON-LD parser recurses
+/// once per level: a few thousand levels overflow a thread's stack, which aborts the process.
+/// Real pipelines nest a handful of levels.
+pub const MAX_JSON_DEPTH: usize = 100;
+
+/// Refuses JSON nested deeper than [`MAX_JSON_DEPTH`], at the bracket that goes too deep. Only
+/// brackets outside strings count; syntax errors are left to the parser.
+fn check_json_depth(text: &[u8], shown: &str) -> Result<(), Box<Problem>> {
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    let (mut line, mut line_start) = (1u64, 0usize);
+    for (i, &b) in text.iter().enumerate() {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            if b == b'\n' {
+                (line, line_start) = (line + 1, i + 1);
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'{' | b'[' => {
+                depth += 1;
+                if depth > MAX_JSON_DEPTH {
+                    let column = String::from_utf8_lossy(&text[line_start..i]).chars().count() as u64 + 1;
+                    let kind = ProblemKind::JsonTooDeep { path: shown.to_string(), limit: MAX_JSON_DEPTH };
+                    return Err(Box::new(Problem::new(kind).at(line, column)));
+                }
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            b'\n' => (line, line_start) = (line + 1, i + 1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// RDF files are UTF-8 text. Anything else gets a problem that says what the file looks like
+/// instead of a parser's complaint about its first byte.
+fn check_text(bytes: &[u8], shown: &str) -> Result<(), Box<Problem>> {
+    let Err(error) = std::str::from_utf8(bytes) else { return Ok(()) };
+    let found = if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        "UTF-16 text".to_string()
+    } else if bytes.starts_with(b"\x89PNG") {
+        "a PNG image".to_string()
+    } else if bytes.starts_with(b"%PDF") {
+        "a PDF document".to_string()
+    } else if bytes.starts_with(b"PK\x03\x04") {
+        "a ZIP archive".to_string()
+    } else if bytes.starts_with(&[0x1F, 0x8B]) {
+        "a gzip archive".to_string()
+    } else if bytes.contains(&0) {
+        "binary data".to_string()
+    } else {
+        format!("text in another encoding (byte 0x{:02X} is not UTF-8)", bytes[error.valid_up_to()])
+    };
+    let valid = &bytes[..error.valid_up_to()];
+    let line = valid.iter().filter(|b| **b == b'\n').count() as u64 + 1;
+    let line_start = valid.iter().rposition(|b| *b == b'\n').map_or(0, |i| i + 1);
+    let column = String::from_utf8_lossy(&valid[line_start..]).chars().count() as u64 + 1;
+    Err(Box::new(Problem::new(ProblemKind::NotText { path: shown.to_string(), found }).at(line, column)))
 }
 
 fn syntax_problem(error: RdfParseError) -> Problem {
@@ -261,4 +376,32 @@ fn strip_position(message: &str) -> String {
         }
     }
     message.to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_depth_counts_brackets_outside_strings_only() {
+        let deep = format!("{}{}", "[".repeat(MAX_JSON_DEPTH), "]".repeat(MAX_JSON_DEPTH));
+        assert!(check_json_depth(deep.as_bytes(), "x.jsonld").is_ok());
+        let quoted = format!("{{\"a\": \"{}\\\"{}\"}}", "[".repeat(500), "{".repeat(500));
+        assert!(check_json_depth(quoted.as_bytes(), "x.jsonld").is_ok());
+        let too_deep = format!("{{\n  \"a\": {}", "[".repeat(MAX_JSON_DEPTH));
+        let problem = check_json_depth(too_deep.as_bytes(), "x.jsonld").unwrap_err();
+        assert_eq!(problem.kind, ProblemKind::JsonTooDeep { path: "x.jsonld".into(), limit: MAX_JSON_DEPTH });
+        assert_eq!(problem.position, Some((2, 8 + MAX_JSON_DEPTH as u64 - 1)));
+    }
+
+    #[test]
+    fn text_that_is_not_utf8_says_what_it_looks_like_and_where() {
+        let problem = check_text(b"<a> <b> \"caf\xE9\".", "x.ttl").unwrap_err();
+        assert_eq!(
+            problem.to_string().lines().next().unwrap(),
+            "error[not-text]: x.ttl is not UTF-8 text: it looks like text in another encoding (byte 0xE9 is not UTF-8)"
+        );
+        assert_eq!(problem.position, Some((1, 13)));
+        assert!(check_text("<é> <b> <c>.".as_bytes(), "x.ttl").is_ok());
+    }
 }

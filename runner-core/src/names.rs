@@ -12,6 +12,19 @@ pub struct Names {
     learned: Vec<(String, String)>,
 }
 
+/// IRIs longer than this many characters print shortened.
+pub const LONG_IRI: usize = 200;
+
+fn shorten(iri: &str) -> std::borrow::Cow<'_, str> {
+    let count = iri.chars().count();
+    if count <= LONG_IRI {
+        return iri.into();
+    }
+    let head: String = iri.chars().take(LONG_IRI / 2).collect();
+    let tail: String = iri.chars().skip(count - LONG_IRI / 4).collect();
+    format!("{head}…({} characters)…{tail}", count - LONG_IRI / 2 - LONG_IRI / 4).into()
+}
+
 impl Names {
     pub fn new(base_folder_url: String) -> Self {
         Names { base: base_folder_url, learned: Vec::new() }
@@ -26,10 +39,12 @@ impl Names {
         }
     }
 
-    /// `<gen>` for a file IRI next to the pipeline, `rdfc:Reader` for a known namespace.
+    /// `<gen>` for a file IRI next to the pipeline, `rdfc:Reader` for a known namespace. IRIs
+    /// longer than [`LONG_IRI`] characters are shortened in the middle: a message must stay
+    /// readable even about a pipeline that names things with megabytes of IRI.
     pub fn iri(&self, iri: &str) -> String {
         if let Some(rest) = iri.strip_prefix(&self.base) {
-            return format!("<{rest}>");
+            return format!("<{}>", shorten(rest));
         }
         let builtin = PREFIXES.iter().map(|(p, ns)| (*p, *ns));
         let learned = self.learned.iter().map(|(p, ns)| (p.as_str(), ns.as_str()));
@@ -40,7 +55,7 @@ impl Names {
                 }
             }
         }
-        format!("<{iri}>")
+        format!("<{}>", shorten(iri))
     }
 
     /// Blank nodes print as `[]`: their labels are Riffle's, not the author's.

@@ -22,8 +22,16 @@ pub struct Problem {
 pub enum ProblemKind {
     #[error("cannot read {path}: {reason}")]
     Unreadable { path: String, reason: String },
+    #[error("cannot read {path}: it is a symbolic link that leads to no file ({reason})")]
+    BrokenLink { path: String, reason: String },
     #[error("{path} has an extension Riffle does not know as RDF")]
     UnknownFormat { path: String },
+    #[error("{path} is not UTF-8 text: it looks like {found}")]
+    NotText { path: String, found: String },
+    #[error("{path} nests JSON objects and arrays more than {limit} levels deep")]
+    JsonTooDeep { path: String, limit: usize },
+    #[error("{path} holds no RDF statements")]
+    NoStatements { path: String, json: bool },
     #[error("syntax error: {message}")]
     Syntax { message: String },
     #[error("imports {import}, which does not exist")]
@@ -74,8 +82,10 @@ pub enum ProblemKind {
     NoShapeForClass { subject: String, name: String, class: String },
     #[error("argument \"{name}\" of {subject} is {value}, but a resource is expected")]
     ExpectedResource { subject: String, name: String, value: String },
-    #[error("argument \"{name}\" of {subject} nests {depth} levels deep or loops back on itself")]
+    #[error("argument \"{name}\" of {subject} nests more than {depth} levels deep")]
     NestingTooDeep { subject: String, name: String, depth: usize },
+    #[error("argument \"{name}\" of {subject} loops back on itself: {node} contains itself through \"{path}\"")]
+    NestingLoop { subject: String, name: String, node: String, path: String },
     #[error("the list in argument \"{name}\" of {subject} is not a well-formed RDF list")]
     MalformedList { subject: String, name: String },
     #[error("argument \"{name}\" of {subject} reads environment variable {key}, which is not set and has no rdfl:envDefault")]
@@ -114,7 +124,11 @@ impl ProblemKind {
         use ProblemKind::*;
         match self {
             Unreadable { .. } => "unreadable",
+            BrokenLink { .. } => "broken-link",
             UnknownFormat { .. } => "unknown-format",
+            NotText { .. } => "not-text",
+            NoStatements { .. } => "no-statements",
+            JsonTooDeep { .. } => "json-too-deep",
             Syntax { .. } => "syntax",
             MissingImport { .. } => "missing-import",
             ImportIsFolder { .. } => "import-is-folder",
@@ -141,6 +155,7 @@ impl ProblemKind {
             NoShapeForClass { .. } => "no-shape-for-class",
             ExpectedResource { .. } => "expected-resource",
             NestingTooDeep { .. } => "nesting-too-deep",
+            NestingLoop { .. } => "nesting-loop",
             MalformedList { .. } => "malformed-list",
             UnknownEnvVariable { .. } => "unknown-env-variable",
             EnvVariableWithoutKey { .. } => "env-variable-without-key",
@@ -164,7 +179,13 @@ impl ProblemKind {
         use ProblemKind::*;
         match self {
             Unreadable { .. } => "check that the path is right and the file readable".into(),
+            BrokenLink { path, .. } => format!("point the link {path} at the RDF file (`ls -l` shows where it leads), or use the file itself"),
             UnknownFormat { .. } => "name the file .ttl (Turtle), .trig, .nt, .nq, .rdf/.owl (RDF/XML) or .jsonld".into(),
+            NotText { found, .. } if found.contains("text") => "save the file as UTF-8 (RDF syntaxes are UTF-8 only)".into(),
+            NotText { .. } => "check that the path names the RDF file you meant; RDF files are UTF-8 text".into(),
+            JsonTooDeep { limit, .. } => format!("flatten the JSON-LD: give nested objects an \"@id\" and describe them at the top level of \"@graph\" (at most {limit} levels)"),
+            NoStatements { json: true, .. } => "JSON-LD needs an \"@context\" that maps its keys to IRIs (plain JSON keys are dropped); add one, or write the pipeline in Turtle".into(),
+            NoStatements { .. } => "write the pipeline's statements in the file, or pass the file that holds them".into(),
             Syntax { .. } => "fix the syntax at the position shown".into(),
             MissingImport { .. } => "correct the owl:imports path (it is relative to the importing file), or install the package that provides it (npm install)".into(),
             ImportIsFolder { .. } => "import the .ttl file inside the folder, not the folder".into(),
@@ -198,7 +219,8 @@ impl ProblemKind {
             WrongClass { expected, .. } => format!("use a resource of class {expected} (or of a subclass)"),
             NoShapeForClass { class, .. } => format!("import the file with the sh:NodeShape that has `sh:targetClass {class}`"),
             ExpectedResource { .. } => "use an IRI or a blank node `[ ... ]` here, not a literal".into(),
-            NestingTooDeep { .. } => "break the cycle between these resources".into(),
+            NestingTooDeep { depth, .. } => format!("flatten the nested values: Riffle accepts at most {depth} levels"),
+            NestingLoop { node, .. } => format!("break the cycle: {node} must not be nested inside itself"),
             MalformedList { .. } => "write the list with Turtle's ( a b c ) syntax".into(),
             UnknownEnvVariable { key, .. } => format!("set {key} in the environment, or add `rdfl:envDefault \"...\"`"),
             EnvVariableWithoutKey { .. } => "add `rdfl:envKey \"NAME\"`".into(),

@@ -203,6 +203,7 @@ impl Resolver<'_, '_> {
                 root: processor.node.clone(),
                 file: file.clone(),
                 problems: Vec::new(),
+                enclosing: Vec::new(),
             };
             let class_name = self.show_iri(&processor.class);
             let mut argument_shapes = Vec::new();
