@@ -4,8 +4,7 @@
 //! `riffle run` starting to the first message counted by a Java sink, which bounds when the JVM runner was
 //! ready for it.
 
-use super::median;
-use super::pipeline::{rate, raw, run_once};
+use super::pipeline::{measure, rate, raw};
 use crate::run::report::grouped;
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
@@ -125,22 +124,14 @@ pub fn run(runs: usize, scale: f64, out: &mut dyn Write) -> io::Result<()> {
     for case in CASES {
         let n = ((case.messages as f64 * scale) as u64).max(1);
         std::fs::write(folder.join("pipeline.ttl"), pipeline(case.link, case.size, n))?;
-        let (mut data, mut raws, mut peak) = (Vec::new(), Vec::new(), 0);
-        for _ in 0..runs {
-            let measured = run_once(&riffle, &folder)?;
-            if measured.messages != n {
-                return Err(io::Error::other(format!("{}: {} of {n} messages arrived", case.link, measured.messages)));
-            }
-            data.push(measured.data_phase);
-            peak = peak.max(measured.peak_rss_kib);
-            raws.push(match case.link {
-                "java-java" => raw(&riffle, "memory", case.size, n)?,
-                "rust-java" => raw_rust_to_java(case.size, n)?,
-                _ => raw_java_to_rust(&riffle, case.size, n)?,
-            });
-        }
-        let (raw_msgs, raw_mb) = rate(n, case.size, median(raws));
-        let (msgs, mb) = rate(n, case.size, median(data));
+        let mut raw_link = || match case.link {
+            "java-java" => raw(&riffle, "memory", case.size, n),
+            "rust-java" => raw_rust_to_java(case.size, n),
+            _ => raw_java_to_rust(&riffle, case.size, n),
+        };
+        let figures = measure(&riffle, &folder, case.link, n, runs, Some(&mut raw_link))?;
+        let (raw_msgs, raw_mb) = rate(n, case.size, figures.raw.unwrap_or_default());
+        let (msgs, mb) = rate(n, case.size, figures.data);
         writeln!(
             out,
             "{:<10} {:>6} {:>11} {:>12} {:>12} {:>9.0} {:>11.0} {:>6.0}% {:>7.1} MB",
@@ -152,21 +143,18 @@ pub fn run(runs: usize, scale: f64, out: &mut dyn Write) -> io::Result<()> {
             raw_mb,
             mb,
             msgs / raw_msgs * 100.0,
-            peak as f64 / 1024.0,
+            figures.peak_rss_kib as f64 / 1024.0,
         )?;
     }
     writeln!(out, "(raw for java-java: Rust's in-process memory link, riffle_channels::raw::memory)")?;
     std::fs::write(folder.join("pipeline.ttl"), pipeline("rust-java", 64, 1))?;
-    let mut firsts = Vec::new();
-    for _ in 0..runs.max(7) {
-        let measured = run_once(&riffle, &folder)?;
-        firsts.push(measured.counted.ok_or_else(|| io::Error::other("the Java counter reported nothing"))?);
-    }
+    let startup = measure(&riffle, &folder, "rust-java, one message", 1, runs.max(7), None)?;
+    let first = startup.counted.ok_or_else(|| io::Error::other("the Java counter reported nothing"))?;
     writeln!(
         out,
         "Rust -> Java, one message (median of {}): `riffle run` start to the message counted by the Java sink {:.1} ms",
-        firsts.len(),
-        median(firsts).as_secs_f64() * 1000.0
+        runs.max(7),
+        first.as_secs_f64() * 1000.0
     )?;
     let _ = std::fs::remove_dir_all(&folder);
     Ok(())

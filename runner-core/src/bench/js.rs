@@ -3,11 +3,11 @@
 //! pass-through, sink; runners/js/bench/processors.mjs) beside the figures RDF-Connect's own setup measured
 //! (DESIGN section 5).
 
-use super::pipeline::{rate, run_once};
-use super::{median, ms};
+use super::ms;
+use super::pipeline::{measure, rate};
 use crate::run::report::grouped;
 use std::io::{self, BufRead, BufReader, Write};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
@@ -144,28 +144,6 @@ fn raw_tcp_into_node(node_writes: bool, size: usize, n: u64) -> io::Result<Durat
     Ok(Duration::from_secs_f64(seconds.parse().map_err(io::Error::other)?))
 }
 
-struct Figures {
-    data: Duration,
-    peak_mb: f64,
-    counted: Option<Duration>,
-}
-
-fn measure(riffle: &Path, folder: &Path, ttl: &str, n: u64, runs: usize) -> io::Result<Figures> {
-    std::fs::write(folder.join("pipeline.ttl"), ttl)?;
-    let (mut data, mut counted, mut peak) = (Vec::new(), Vec::new(), 0);
-    for _ in 0..runs {
-        let measured = run_once(riffle, folder)?;
-        if measured.messages != n {
-            return Err(io::Error::other(format!("{} of {n} messages arrived", measured.messages)));
-        }
-        data.push(measured.data_phase);
-        counted.extend(measured.counted);
-        peak = peak.max(measured.peak_rss_kib);
-    }
-    let counted = (!counted.is_empty()).then(|| median(counted));
-    Ok(Figures { data: median(data), peak_mb: peak as f64 / 1024.0, counted })
-}
-
 pub fn run(runs: usize, scale: f64, out: &mut dyn Write) -> io::Result<()> {
     let riffle = std::env::current_exe()?;
     let folder = std::env::temp_dir().join(format!("riffle-bench-js-{}", std::process::id()));
@@ -199,16 +177,14 @@ pub fn run(runs: usize, scale: f64, out: &mut dyn Write) -> io::Result<()> {
             Some("js-rust") => crossing(true, size, n),
             _ => crossing(false, size, n),
         };
-        let figures = measure(&riffle, &folder, &ttl, n, runs)?;
-        let mut raws = Vec::new();
-        for _ in 0..runs {
-            raws.push(match label.split(' ').next() {
-                Some("js-js") => raw_memory(size, n)?,
-                Some("js-rust") => raw_tcp_into_node(true, size, n)?,
-                _ => raw_tcp_into_node(false, size, n)?,
-            });
-        }
-        let (raw_msgs, raw_mb) = rate(n, size, median(raws));
+        std::fs::write(folder.join("pipeline.ttl"), ttl)?;
+        let mut raw_link = || match label.split(' ').next() {
+            Some("js-js") => raw_memory(size, n),
+            Some("js-rust") => raw_tcp_into_node(true, size, n),
+            _ => raw_tcp_into_node(false, size, n),
+        };
+        let figures = measure(&riffle, &folder, label, n, runs, Some(&mut raw_link))?;
+        let (raw_msgs, raw_mb) = rate(n, size, figures.raw.unwrap_or_default());
         let (msgs, mb) = rate(n, size, figures.data);
         writeln!(
             out,
@@ -217,10 +193,11 @@ pub fn run(runs: usize, scale: f64, out: &mut dyn Write) -> io::Result<()> {
             grouped(raw_msgs as u64),
             grouped(msgs as u64),
             msgs / raw_msgs * 100.0,
-            figures.peak_mb
+            figures.peak_rss_kib as f64 / 1024.0
         )?;
     }
-    let startup = measure(&riffle, &folder, &js_chain(2, 64, 1), 1, runs.max(5))?;
+    std::fs::write(folder.join("pipeline.ttl"), js_chain(2, 64, 1))?;
+    let startup = measure(&riffle, &folder, "JS-only, one message", 1, runs.max(5), None)?;
     let first = startup.counted.ok_or_else(|| io::Error::other("the sink reported nothing"))?;
     writeln!(
         out,
@@ -243,8 +220,10 @@ pub fn run(runs: usize, scale: f64, out: &mut dyn Write) -> io::Result<()> {
             _ => 20_000,
         };
         let n = count(base);
-        let figures = measure(&riffle, &folder, &js_chain(stages, size, n), n, runs)?;
+        std::fs::write(folder.join("pipeline.ttl"), js_chain(stages, size, n))?;
+        let figures = measure(&riffle, &folder, &format!("{stages} stages, {size} B"), n, runs, None)?;
         let (msgs, _) = rate(n, size, figures.data);
+        let peak_mb = figures.peak_rss_kib as f64 / 1024.0;
         let (rdfc_text, ratio) = match rdfc {
             Some(r) => (grouped(r as u64), format!("{:.0}x", msgs / r)),
             None => ("not measured".to_owned(), "-".to_owned()),
@@ -254,8 +233,8 @@ pub fn run(runs: usize, scale: f64, out: &mut dyn Write) -> io::Result<()> {
             "{stages:<8} {size:>6} {:>10} {rdfc_text:>14} {:>12} {ratio:>9} {:>7.1} MB {:>11.0}%",
             grouped(n),
             grouped(msgs as u64),
-            figures.peak_mb,
-            figures.peak_mb / RDFC_PEAK_MB * 100.0
+            peak_mb,
+            peak_mb / RDFC_PEAK_MB * 100.0
         )?;
     }
     let _ = std::fs::remove_dir_all(&folder);

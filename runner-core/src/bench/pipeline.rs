@@ -59,7 +59,7 @@ pub(crate) struct Measured {
     pub(crate) peak_rss_kib: u64,
 }
 
-pub(crate) fn run_once(riffle: &Path, folder: &Path) -> io::Result<Measured> {
+fn run_once(riffle: &Path, folder: &Path) -> io::Result<Measured> {
     run_once_with(riffle, folder, &[])
 }
 
@@ -195,6 +195,48 @@ pub fn raw_reader(transport: &str, out: &mut dyn Write) -> io::Result<()> {
     })
 }
 
+/// Medians over several `riffle run`s of one pipeline.
+pub(crate) struct Figures {
+    pub(crate) data: Duration,
+    pub(crate) wall: Duration,
+    /// None unless every run's sink reported.
+    pub(crate) counted: Option<Duration>,
+    /// The largest of the runs' peaks.
+    pub(crate) peak_rss_kib: u64,
+    /// The raw baseline's median, when one was measured.
+    pub(crate) raw: Option<Duration>,
+}
+
+/// Runs `riffle run` in `folder` `runs` times; each run must deliver exactly `n` messages (`what` names
+/// the case in the error). `raw`, when given, is measured after each run, so that the pipeline and its
+/// baseline take turns on the same machine.
+pub(crate) fn measure(
+    riffle: &Path,
+    folder: &Path,
+    what: &str,
+    n: u64,
+    runs: usize,
+    mut raw: Option<&mut dyn FnMut() -> io::Result<Duration>>,
+) -> io::Result<Figures> {
+    let (mut data, mut walls, mut counted, mut raws, mut peak) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), 0);
+    for _ in 0..runs.max(1) {
+        let measured = run_once(riffle, folder)?;
+        if measured.messages != n {
+            return Err(io::Error::other(format!("{what}: {} of {n} messages arrived", measured.messages)));
+        }
+        data.push(measured.data_phase);
+        walls.push(measured.wall);
+        counted.extend(measured.counted);
+        peak = peak.max(measured.peak_rss_kib);
+        if let Some(raw) = raw.as_mut() {
+            raws.push(raw()?);
+        }
+    }
+    let counted = (counted.len() == data.len()).then(|| median(counted));
+    let raw = (!raws.is_empty()).then(|| median(raws));
+    Ok(Figures { data: median(data), wall: median(walls), counted, peak_rss_kib: peak, raw })
+}
+
 pub(crate) fn rate(n: u64, size: usize, d: Duration) -> (f64, f64) {
     let s = d.as_secs_f64().max(1e-9);
     (n as f64 / s, n as f64 * size as f64 / s / 1e6)
@@ -217,25 +259,11 @@ same run, its reading half in a second process for tcp and websocket, as in the 
     for case in CASES.iter().filter(|c| only.is_none_or(|t| t == c.transport)) {
         let n = ((case.messages as f64 * scale) as u64).max(1);
         std::fs::write(folder.join("pipeline.ttl"), generated_pipeline(case.transport, case.size, n))?;
-        let mut data = Vec::new();
-        let mut walls = Vec::new();
-        let mut raws = Vec::new();
-        let mut peak = 0;
-        for _ in 0..runs {
-            let measured = run_once(&riffle, &folder)?;
-            if measured.messages != n {
-                return Err(io::Error::other(format!(
-                    "{} {} B: {} of {n} messages arrived",
-                    case.transport, case.size, measured.messages
-                )));
-            }
-            data.push(measured.data_phase);
-            walls.push(measured.wall);
-            peak = peak.max(measured.peak_rss_kib);
-            raws.push(raw(&riffle, case.transport, case.size, n)?);
-        }
-        let (raw_msgs, raw_mb) = rate(n, case.size, median(raws));
-        let (msgs, mb) = rate(n, case.size, median(data));
+        let what = format!("{} {} B", case.transport, case.size);
+        let mut raw_link = || raw(&riffle, case.transport, case.size, n);
+        let figures = measure(&riffle, &folder, &what, n, runs, Some(&mut raw_link))?;
+        let (raw_msgs, raw_mb) = rate(n, case.size, figures.raw.unwrap_or_default());
+        let (msgs, mb) = rate(n, case.size, figures.data);
         writeln!(
             out,
             "{:<10} {:>6} {:>10} {:>12} {:>12} {:>9.0} {:>11.0} {:>6.0}% {:>7.1} MB {:>9}",
@@ -247,25 +275,21 @@ same run, its reading half in a second process for tcp and websocket, as in the 
             raw_mb,
             mb,
             msgs / raw_msgs * 100.0,
-            peak as f64 / 1024.0,
-            ms(median(walls)),
+            figures.peak_rss_kib as f64 / 1024.0,
+            ms(figures.wall),
         )?;
     }
     // Start-up: a two-runner pipeline of one message, from `riffle run` to its exit (so the first
     // message arrived sooner still).
     std::fs::write(folder.join("pipeline.ttl"), generated_pipeline("tcp", 64, 1))?;
-    let (mut walls, mut firsts) = (Vec::new(), Vec::new());
-    for _ in 0..runs.max(5) {
-        let measured = run_once(&riffle, &folder)?;
-        walls.push(measured.wall);
-        firsts.push(measured.counted.ok_or_else(|| io::Error::other("the counter reported nothing"))?);
-    }
+    let startup = measure(&riffle, &folder, "one message", 1, runs.max(5), None)?;
+    let first = startup.counted.ok_or_else(|| io::Error::other("the counter reported nothing"))?;
     writeln!(
         out,
         "two Rust runners, one message over TCP (median of {}): start to the message counted at the sink {}, start to exit {}",
-        walls.len(),
-        ms(median(firsts)),
-        ms(median(walls))
+        runs.max(5),
+        ms(first),
+        ms(startup.wall)
     )?;
     std::fs::remove_dir_all(&folder)?;
     Ok(())
