@@ -78,7 +78,13 @@ impl Live {
         self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    pub fn processors(&self, processors: &[ProcessorRun]) {
+    /// Takes the orchestrator's processor states and channel counters as they are now.
+    pub fn update(&self, processors: &[ProcessorRun], ends: &BTreeMap<(String, String, String), EndStats>) {
+        self.processors(processors);
+        self.ends(ends);
+    }
+
+    fn processors(&self, processors: &[ProcessorRun]) {
         let mut snapshot = self.lock();
         let (started, started_at) = (snapshot.started, snapshot.started_at);
         let wall = |at: Option<Instant>| at.map(|at| started_at + at.saturating_duration_since(started));
@@ -95,7 +101,7 @@ impl Live {
             .collect();
     }
 
-    pub fn ends(&self, ends: &BTreeMap<(String, String, String), EndStats>) {
+    fn ends(&self, ends: &BTreeMap<(String, String, String), EndStats>) {
         let mut snapshot = self.lock();
         let (now, started) = (Instant::now(), snapshot.started);
         for (channel, (messages, _)) in channel_totals(ends) {

@@ -5,6 +5,7 @@ use super::control::{self, ControlServer};
 use super::event::{Event, Signal, Stream};
 use super::launch::{launch, LaunchSpec, Launched};
 use super::report::Reporter;
+use crate::live::Live;
 use crate::plan::{self, Plan};
 use riffle_protocol::{
     ChannelAssignment, ChannelEnd, EndStats, OrchestratorMessage, Phase, ProcessorAssignment, RunnerMessage,
@@ -231,8 +232,7 @@ pub async fn run(plan: &Plan, options: &RunOptions, reporter: &mut Reporter) -> 
         }
     }
     if let Some(live) = &options.live {
-        live.processors(&processors);
-        live.ends(&ends);
+        live.update(&processors, &ends);
         let (how, error) = match &outcome {
             Outcome::Finished => ("finished", None),
             Outcome::Failed(why) => ("failed", Some(why.clone())),
@@ -340,34 +340,12 @@ async fn drive(
                 ));
             }
         };
-        let changes_state = changes_live_state(&event);
-        let outcome = handle(event, plan, &mut runners, processors, ends, reporter);
-        if let (true, Some(live)) = (changes_state, &options.live) {
-            live.processors(processors);
-            live.ends(ends);
-        }
-        if let Some(outcome) = outcome {
+        if let Some(outcome) = handle(event, plan, &mut runners, processors, ends, reporter, options.live.as_ref()) {
             break outcome;
         }
     };
     let stopping = Stopping { queue: &mut queue, options, reporter, processors, ends };
     stop_all(runners, outcome, stopping).await
-}
-
-/// Whether handling `event` can change what the live state shows: processor states and counters.
-fn changes_live_state(event: &Event) -> bool {
-    matches!(event, Event::Message { message, .. } if changes_live_state_message(message))
-}
-
-fn changes_live_state_message(message: &RunnerMessage) -> bool {
-    matches!(
-        message,
-        RunnerMessage::Wired
-            | RunnerMessage::Initialised
-            | RunnerMessage::Finished { .. }
-            | RunnerMessage::Failed { .. }
-            | RunnerMessage::Stats { .. }
-    )
 }
 
 /// Reacts to one event; Some(outcome) when the run must stop.
@@ -378,6 +356,7 @@ fn handle(
     processors: &mut [ProcessorRun],
     ends: &mut BTreeMap<(String, String, String), EndStats>,
     reporter: &mut Reporter,
+    live: Option<&Live>,
 ) -> Option<Outcome> {
     match event {
         Event::Connected { runner, to_runner } => {
@@ -391,7 +370,7 @@ fn handle(
             }
         }
         Event::Message { runner, message } => {
-            return on_message(&runner, message, runners, processors, ends, reporter, false)
+            return on_message(&runner, message, runners, processors, ends, reporter, false, live)
         }
         Event::Disconnected { runner, reason } => {
             let state = runners.iter_mut().find(|r| r.id == runner)?;
@@ -426,7 +405,34 @@ fn handle(
 }
 
 /// While `stopping`, messages are only recorded: no phase moves on, no outcome changes.
+/// Then shows the change in `live`, for the messages that change processor states or counters.
+#[allow(clippy::too_many_arguments)]
 fn on_message(
+    runner: &str,
+    message: RunnerMessage,
+    runners: &mut [RunnerState],
+    processors: &mut [ProcessorRun],
+    ends: &mut BTreeMap<(String, String, String), EndStats>,
+    reporter: &mut Reporter,
+    stopping: bool,
+    live: Option<&Live>,
+) -> Option<Outcome> {
+    let changes_state = matches!(
+        message,
+        RunnerMessage::Wired
+            | RunnerMessage::Initialised
+            | RunnerMessage::Finished { .. }
+            | RunnerMessage::Failed { .. }
+            | RunnerMessage::Stats { .. }
+    );
+    let outcome = react(runner, message, runners, processors, ends, reporter, stopping);
+    if let (true, Some(live)) = (changes_state, live) {
+        live.update(processors, ends);
+    }
+    outcome
+}
+
+fn react(
     runner: &str,
     message: RunnerMessage,
     runners: &mut [RunnerState],
@@ -613,12 +619,8 @@ async fn stop_all(mut runners: Vec<RunnerState>, outcome: Outcome, stopping: Sto
                 killed = true;
             }
             Some(Event::Message { runner, message }) => {
-                let changes_state = changes_live_state_message(&message);
-                on_message(&runner, message, &mut runners, processors, ends, reporter, true);
-                if let (true, Some(live)) = (changes_state, &options.live) {
-                    live.processors(processors);
-                    live.ends(ends);
-                }
+                let live = options.live.as_ref();
+                on_message(&runner, message, &mut runners, processors, ends, reporter, true, live);
             }
             Some(Event::Output { runner, stream, line }) => {
                 reporter.runner_output(&runner, stream == Stream::Stderr, &line)
