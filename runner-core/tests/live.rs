@@ -43,20 +43,7 @@ impl LiveRun {
             .stderr(Stdio::piped())
             .spawn()
             .expect("riffle starts");
-        let mut stderr = child.stderr.take().expect("piped");
-        let (send, lines) = mpsc::channel();
-        std::thread::spawn(move || {
-            let (mut pending, mut chunk) = (Vec::new(), [0u8; 4096]);
-            while let Ok(n @ 1..) = stderr.read(&mut chunk) {
-                pending.extend_from_slice(&chunk[..n]);
-                while let Some(end) = pending.iter().position(|b| *b == b'\r' || *b == b'\n') {
-                    let line: Vec<u8> = pending.drain(..=end).collect();
-                    if send.send(String::from_utf8_lossy(&line[..end]).to_string()).is_err() {
-                        return;
-                    }
-                }
-            }
-        });
+        let lines = support::pieces(child.stderr.take().expect("piped"));
         let mut run = LiveRun { child, lines, endpoint: String::new() };
         let announced = run.wait_for(|l| l.starts_with("riffle: SPARQL endpoint http://"));
         run.endpoint = announced

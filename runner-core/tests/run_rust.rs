@@ -338,21 +338,7 @@ fn the_progress_line_shows_messages_and_rate_per_channel() {
         .spawn()
         .expect("riffle starts");
     // The line is redrawn in place: split stderr at carriage returns as well as newlines.
-    let mut stderr = child.stderr.take().expect("piped");
-    let (segments, received) = mpsc::channel();
-    std::thread::spawn(move || {
-        use std::io::Read;
-        let (mut pending, mut chunk) = (Vec::new(), [0u8; 4096]);
-        while let Ok(n @ 1..) = stderr.read(&mut chunk) {
-            pending.extend_from_slice(&chunk[..n]);
-            while let Some(end) = pending.iter().position(|b| *b == b'\r' || *b == b'\n') {
-                let segment: Vec<u8> = pending.drain(..=end).collect();
-                if segments.send(String::from_utf8_lossy(&segment[..end]).to_string()).is_err() {
-                    return;
-                }
-            }
-        }
-    });
+    let received = support::pieces(child.stderr.take().expect("piped"));
     // Two draws while data moves: counts only grow, and the rate is a real figure.
     let mut counts = Vec::new();
     while counts.len() < 2 {

@@ -72,3 +72,22 @@ pub fn processes_tagged(tag: &str) -> Vec<String> {
     }
     found
 }
+
+/// What `stream` prints, split at newlines and also at carriage returns (a redrawn progress line is
+/// one piece per draw), piece by piece as it arrives.
+pub fn pieces(mut stream: impl std::io::Read + Send + 'static) -> std::sync::mpsc::Receiver<String> {
+    let (send, pieces) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let (mut pending, mut chunk) = (Vec::new(), [0u8; 4096]);
+        while let Ok(n @ 1..) = stream.read(&mut chunk) {
+            pending.extend_from_slice(&chunk[..n]);
+            while let Some(end) = pending.iter().position(|b| *b == b'\r' || *b == b'\n') {
+                let piece: Vec<u8> = pending.drain(..=end).collect();
+                if send.send(String::from_utf8_lossy(&piece[..end]).to_string()).is_err() {
+                    return;
+                }
+            }
+        }
+    });
+    pieces
+}
