@@ -3,9 +3,10 @@
 
 mod support;
 
+use support::run_fixture as fixture;
+
 use std::io::{Read, Write};
 use std::net::TcpStream;
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 use std::time::Duration;
@@ -14,10 +15,6 @@ use std::time::Duration;
 const SAFETY: Duration = Duration::from_secs(60);
 
 const PREFIX: &str = "PREFIX riffle: <https://w3id.org/riffle#>\n";
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/run").join(name)
-}
 
 fn file_iri(fixture_name: &str, local: &str) -> String {
     riffle_core::fileurl::from_path(&fixture(fixture_name).join(local))

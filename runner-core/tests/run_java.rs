@@ -6,20 +6,14 @@
 
 mod support;
 
+use support::{run_fixture as fixture, text};
+
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/run").join(name)
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).to_string()
-}
-
 /// False (with the reason printed) when there is no `java`; panics when the runner jar was not built.
 fn java_ready(test: &str) -> bool {
-    if Command::new("java").arg("-version").output().is_err() {
+    if !support::on_path("java") {
         println!("skipping {test}: `java` is not on PATH");
         return false;
     }

@@ -7,24 +7,10 @@
 
 mod support;
 
-use std::path::PathBuf;
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/run").join(name)
-}
-
-fn example(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../pipelines").join(name)
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).to_string()
-}
+use support::{example, run_fixture as fixture, text};
 
 fn node_missing() -> bool {
-    let found = std::env::var_os("PATH")
-        .map(|paths| std::env::split_paths(&paths).any(|dir| dir.join("node").is_file()))
-        .unwrap_or(false);
+    let found = support::on_path("node");
     if !found {
         eprintln!("skipped: `node` is not on PATH, so the JavaScript runner cannot start");
     }

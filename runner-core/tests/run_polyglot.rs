@@ -7,11 +7,9 @@
 
 mod support;
 
-use std::path::{Path, PathBuf};
+use support::{on_path, text};
 
-fn on_path(program: &str) -> bool {
-    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
-}
+use std::path::{Path, PathBuf};
 
 /// False, saying why, when node or java is missing; panics when the runners were not built.
 fn runners_ready(test: &str) -> bool {
@@ -42,10 +40,6 @@ fn folder_with(pipeline: &str) -> PathBuf {
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("pipeline.ttl"), pipeline).unwrap();
     dir
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).to_string()
 }
 
 const PREFIXES: &str = "@prefix rdfc: <https://w3id.org/rdf-connect#>.\n@prefix riffle: <https://w3id.org/riffle#>.\n\

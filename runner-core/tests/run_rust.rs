@@ -6,6 +6,8 @@
 
 mod support;
 
+use support::{example, run_fixture as fixture, text};
+
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
@@ -14,18 +16,6 @@ use std::time::Duration;
 
 /// Generous: these only stop a broken run from hanging the suite; nothing asserts on time.
 const SAFETY: Duration = Duration::from_secs(60);
-
-fn fixture(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/run").join(name)
-}
-
-fn example(name: &str) -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../pipelines").join(name)
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).to_string()
-}
 
 #[test]
 fn two_rust_runners_move_every_message_over_tcp_and_websocket() {

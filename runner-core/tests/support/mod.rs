@@ -23,6 +23,25 @@ pub fn resolve_here(path: &Path) -> Resolution {
     resolve(path, &Options { env: &fake_env, find_program: &fake_program })
 }
 
+/// A pipeline folder under tests/run.
+pub fn run_fixture(name: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/run").join(name)
+}
+
+/// An example pipeline folder under pipelines/.
+pub fn example(name: &str) -> PathBuf {
+    repo_root().join("pipelines").join(name)
+}
+
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).to_string()
+}
+
+/// Whether `program` is a file in one of PATH's folders.
+pub fn on_path(program: &str) -> bool {
+    std::env::var_os("PATH").is_some_and(|paths| std::env::split_paths(&paths).any(|d| d.join(program).is_file()))
+}
+
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).parent().expect("runner-core has a parent").to_path_buf()
 }
