@@ -3,7 +3,7 @@
 import net from "node:net";
 import { isUtf8, constants as bufferConstants } from "node:buffer";
 import { HEADER, KIND, MAX_CONTROL, controlFrame, helloJson, parseAccept, parseHello, acceptJson } from "./frame.mjs";
-import { RESOLVED, sent } from "./inbox.mjs";
+import { Backpressure } from "./backpressure.mjs";
 import { ChannelError, protocolError, refused, tooLarge, vanishedReader, vanishedWriter } from "./errors.mjs";
 
 /** Frames are packed into a buffer of this size and written when it is full or the writer goes idle. */
@@ -95,7 +95,7 @@ export class TcpSink {
     this.buf = Buffer.allocUnsafe(BATCH);
     this.used = 0;
     this.scheduled = false;
-    this.blocked = null; // a promise while the socket's buffer is above its high-water mark
+    this.blocked = new Backpressure();
     this.error = null;
     this.closing = null;
     this.flushNow = () => {
@@ -114,9 +114,7 @@ export class TcpSink {
     socket.on("error", (e) => this.broken(`connection to the reader failed: ${e.message}`));
     socket.on("close", () => this.broken("the reader closed the connection"));
     socket.on("drain", () => {
-      const blocked = this.blocked;
-      this.blocked = null;
-      blocked?.resolve();
+      this.blocked.release();
     });
     if (leftover.length) control.feed(leftover);
   }
@@ -125,9 +123,7 @@ export class TcpSink {
     if (this.error !== null) return;
     this.error = vanishedReader(this.channel, reason);
     this.socket.destroy();
-    const blocked = this.blocked;
-    this.blocked = null;
-    blocked?.reject(this.error);
+    this.blocked.fail(this.error);
     this.closing?.reject(this.error);
   }
 
@@ -155,7 +151,7 @@ export class TcpSink {
       this.scheduled = true;
       setImmediate(this.flushNow);
     }
-    return this.blocked === null ? sent() : this.blocked.promise;
+    return this.blocked.wait();
   }
 
   sendLarge(payload, text) {
@@ -167,7 +163,7 @@ export class TcpSink {
     const ok = this.socket.write(payload);
     this.socket.uncork();
     if (!ok) this.block();
-    return this.blocked === null ? sent() : this.blocked.promise;
+    return this.blocked.wait();
   }
 
   flush() {
@@ -184,14 +180,7 @@ export class TcpSink {
   }
 
   block() {
-    if (this.blocked !== null) return;
-    let resolve, reject;
-    const promise = new Promise((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    promise.catch(() => {});
-    this.blocked = { promise, resolve, reject };
+    this.blocked.engage();
   }
 
   /** Sends the close frame and resolves when the reader acknowledged it (so every message reached it). */

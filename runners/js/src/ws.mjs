@@ -4,7 +4,7 @@
 import http from "node:http";
 import WebSocket, { WebSocketServer } from "ws";
 import { MAX_CONTROL, helloJson, parseAccept, parseHello, acceptJson } from "./frame.mjs";
-import { RESOLVED, sent } from "./inbox.mjs";
+import { Backpressure } from "./backpressure.mjs";
 import { ChannelError, refused, tooLarge, vanishedReader, vanishedWriter } from "./errors.mjs";
 import { HELLO_TIMEOUT_MS } from "./tcp.mjs";
 
@@ -58,7 +58,7 @@ export class WsSink {
     this.writer = writer;
     this.limit = limit;
     this.corked = false;
-    this.blocked = null;
+    this.blocked = new Backpressure();
     this.error = null;
     this.closing = null;
     this.uncork = () => {
@@ -75,9 +75,7 @@ export class WsSink {
       );
     });
     this.socket.on("drain", () => {
-      const blocked = this.blocked;
-      this.blocked = null;
-      blocked?.resolve();
+      this.blocked.release();
     });
   }
 
@@ -85,9 +83,7 @@ export class WsSink {
     if (this.error !== null) return;
     this.error = vanishedReader(this.channel, reason);
     this.ws.terminate();
-    const blocked = this.blocked;
-    this.blocked = null;
-    blocked?.reject(this.error);
+    this.blocked.fail(this.error);
     this.closing?.reject(this.error);
   }
 
@@ -109,18 +105,11 @@ export class WsSink {
       this.socket.uncork();
       this.block();
     }
-    return this.blocked === null ? sent() : this.blocked.promise;
+    return this.blocked.wait();
   }
 
   block() {
-    if (this.blocked !== null || this.socket.writableLength === 0) return;
-    let resolve, reject;
-    const promise = new Promise((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
-    promise.catch(() => {});
-    this.blocked = { promise, resolve, reject };
+    if (this.socket.writableLength > 0) this.blocked.engage();
   }
 
   close() {
