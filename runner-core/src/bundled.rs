@@ -20,6 +20,7 @@ pub const FILES: &[BundledFile] = &[
     BundledFile { path: "runners/js/runner.ttl", text: include_str!("../../runners/js/runner.ttl") },
     BundledFile { path: "runners/java/runner.ttl", text: include_str!("../../runners/java/runner.ttl") },
     BundledFile { path: "ontology/processors/java.ttl", text: include_str!("../../ontology/processors/java.ttl") },
+    BundledFile { path: "ontology/conformance.ttl", text: include_str!("../../ontology/conformance.ttl") },
 ];
 
 /// Where the runners' own files (scripts, jars) live: `$RIFFLE_HOME`, or else the source tree
