@@ -166,3 +166,48 @@ fn a_java_exception_stops_the_run_with_its_stack_and_no_process_left() {
     assert!(left.is_empty(), "processes left behind: {left:?}");
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+/// Starts the endless Rust -> Java -> Rust pipeline; returns once every processor runs.
+fn start_java_endless(tag: &str) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    support::start_running(
+        Command::new(env!("CARGO_BIN_EXE_riffle")).args(["run", "pipeline.ttl"]).current_dir(fixture("java-endless")),
+        tag,
+    )
+}
+
+#[test]
+fn sigterm_to_riffle_stops_the_java_runner_cleanly_with_143() {
+    if !java_ready("sigterm_to_riffle_stops_the_java_runner_cleanly_with_143") {
+        return;
+    }
+    let tag = support::unique_tag();
+    let (child, lines) = start_java_endless(&tag);
+    support::signal(child.id(), "TERM");
+    let (code, stderr) = support::finish(child, lines);
+    assert_eq!(code, Some(143), "{stderr}");
+    assert!(stderr.contains("riffle: stopping: terminated (SIGTERM)"), "{stderr}");
+    assert!(stderr.contains("\n  <upper>    stopped "), "the Java processor was stopped: {stderr}");
+    assert!(!stderr.contains("did not exit within"), "the JVM stopped on request, unkilled: {stderr}");
+    assert!(support::processes_tagged(&tag).is_empty(), "{:?}", support::processes_tagged(&tag));
+}
+
+#[test]
+fn sigterm_to_the_jvm_stops_it_cleanly_with_143_and_ends_the_run() {
+    if !java_ready("sigterm_to_the_jvm_stops_it_cleanly_with_143_and_ends_the_run") {
+        return;
+    }
+    let tag = support::unique_tag();
+    let (child, lines) = start_java_endless(&tag);
+    support::signal(support::runner_pid(&tag, "java"), "TERM");
+    let (code, stderr) = support::finish(child, lines);
+    // A runner that ends on its own is a failure of the run, as for the Rust runner; the JVM itself said bye
+    // from its shutdown hook and exited with 128 + SIGTERM, not with "the orchestrator went away".
+    assert_eq!(code, Some(1), "{stderr}");
+    assert!(
+        stderr.contains("error: runner java (")
+            && stderr.contains(") exited with exit status: 143 before the pipeline finished"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("the orchestrator went away"), "{stderr}");
+    assert!(support::processes_tagged(&tag).is_empty(), "{:?}", support::processes_tagged(&tag));
+}

@@ -47,6 +47,10 @@ public final class Main {
             code = 1;
         }
         ERR.flush();
+        if (code == Session.SIGNALLED) {
+            // The shutdown hook said bye; halting here would replace the JVM's 128 + signal status with ours.
+            return;
+        }
         Runtime.getRuntime().halt(code);
     }
 

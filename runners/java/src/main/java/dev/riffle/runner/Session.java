@@ -38,6 +38,11 @@ final class Session {
     });
     private String lastStats = "";
     private boolean saidBye;
+    /** Set by the shutdown hook (SIGTERM, SIGINT) before it stops the session. */
+    private volatile boolean signalled;
+
+    /** What {@link #run()} returns when a signal stopped it: the JVM is exiting already, with 128 + the signal. */
+    static final int SIGNALLED = -1;
 
     /** The orchestrator said no. */
     static final class Refused extends Exception {
@@ -114,6 +119,9 @@ final class Session {
                 text = null;
             }
             if (text == null) {
+                if (signalled) {
+                    return SIGNALLED;
+                }
                 Main.ERR.println(Main.NAME
                         + ": the orchestrator went away (the control connection closed before stop); exiting");
                 return 1;
@@ -408,6 +416,7 @@ final class Session {
 
     /** SIGTERM or SIGINT: stop on our own, say bye; the JVM then exits with 128 + the signal. */
     private void onSignal() {
+        signalled = true;
         stop();
     }
 }
