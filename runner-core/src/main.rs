@@ -232,6 +232,13 @@ enum BenchTarget {
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
     },
+    /// A three-language pipeline (Rust, JavaScript, Java, Rust over TCP) moving 1 KiB messages for
+    /// minutes: resident memory of every process after a warm-up and at the end, and zero loss.
+    Soak {
+        /// How long to move messages (a calibration run sets the message count to match).
+        #[arg(long, default_value_t = 10.0)]
+        minutes: f64,
+    },
     /// The reading half of a raw link, in its own process, for `riffle bench run`.
     #[command(hide = true)]
     RawReader {
@@ -410,6 +417,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench { what: BenchTarget::Js { runs, scale } } => {
             riffle_core::bench::js::run(runs.max(1), scale, &mut stdout.lock())?;
+        }
+        Command::Bench { what: BenchTarget::Soak { minutes } } => {
+            riffle_core::bench::soak::run(minutes, &mut stdout.lock())?;
         }
         Command::Bench { what: BenchTarget::RawReader { transport } } => {
             let transport = if transport == TransportChoice::WebSocket { "websocket" } else { "tcp" };
