@@ -123,8 +123,8 @@ fn an_init_failure_aborts_before_anything_starts() {
         stderr,
         "error: processor <missing> (runner rust-2) failed in init: processor ".to_string()
             + &riffle_core::fileurl::from_path(&fixture("init-failure").join("missing"))
-            + " needs class \"NoSuchProcessor\", which this runner does not provide (it provides: Counter, FileReader, \
-FileWriter, Generator, Log, PassThrough)\n"
+            + " needs class \"NoSuchProcessor\", which this runner does not provide (it provides: ConformanceArguments, \
+ConformanceCrash, ConformanceFail, ConformanceSlow, Counter, FileReader, FileWriter, Generator, Log, PassThrough)\n"
     );
     let summary: serde_json::Value = text(&output.stdout)
         .lines()

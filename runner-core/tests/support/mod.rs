@@ -7,7 +7,6 @@ use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
 
 /// Programs the bundled runners (and pipelines/rust-custom's own runner) need count as installed,
 /// under a fixed path, so that expected outputs are the same on every machine; anything else is
@@ -115,8 +114,8 @@ pub fn pieces(mut stream: impl std::io::Read + Send + 'static) -> std::sync::mps
     pieces
 }
 
-/// Generous: this only stops a broken run from hanging the suite; nothing asserts on time.
-pub const SAFETY: Duration = Duration::from_secs(60);
+/// Generous: these only stop a broken run from hanging the suite; nothing asserts on time.
+pub const SAFETY: std::time::Duration = std::time::Duration::from_secs(60);
 
 /// Starts riffle as `command` says and returns once every processor runs, with riffle's output
 /// lines (stderr and stdout, each in order) still arriving on the receiver.
