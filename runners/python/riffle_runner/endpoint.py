@@ -116,6 +116,9 @@ class Endpoint:
                 await serve_ws_writer(self, first, reader, writer)
         except (ConnectionError, asyncio.IncompleteReadError):
             pass
+        except asyncio.CancelledError:
+            # The run is stopping. Not re-raised: asyncio would report the cancelled connection task as an error.
+            pass
         except Exception:  # a bug here must not take the endpoint down with it
             log.exception("data connection failed")
         finally:
