@@ -117,7 +117,9 @@ async def serve_ws_writer(
     endpoint: Endpoint, first: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
 ) -> None:
     """One writer's WebSocket connection to this endpoint, from its upgrade to its close (or its end)."""
-    connection = Connection(ServerProtocol(max_size=endpoint.max_message), reader, writer)
+    # The hello may be longer than a small message limit; the limit applies from the accept on.
+    protocol = ServerProtocol(max_size=max(endpoint.max_message, frames.MAX_CONTROL_PAYLOAD))
+    connection = Connection(protocol, reader, writer)
     connection.protocol.receive_data(first)
     stream = connection.messages()
 
@@ -151,6 +153,7 @@ async def serve_ws_writer(
         await writer.drain()
         return
     registration = admitted
+    protocol.max_message_size = endpoint.max_message
     connection.protocol.send_text(
         json.dumps({"version": 1, "max_message": endpoint.max_message}, separators=(",", ":")).encode("utf-8")
     )

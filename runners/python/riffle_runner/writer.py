@@ -1,10 +1,14 @@
 """The Writer a processor sends with: one message to every reader of its channel, in order."""
 
+import asyncio
 from typing import Protocol
 
 from .errors import ChannelError
 from .inbox import Inbox, Message
 from .stats import Counters
+
+
+YIELD_EVERY = 256
 
 
 class Sink(Protocol):
@@ -102,6 +106,10 @@ class Writer:
         self._counters.messages += 1
         self._counters.bytes += size
         self._counters.blocked_ns += waited
+        if self._counters.messages % YIELD_EVERY == 0:
+            # A producer whose readers never push back would otherwise never give the loop a turn, and `stop`
+            # or the other processors would wait for it.
+            await asyncio.sleep(0)
 
     def __repr__(self) -> str:
         return f"Writer({self._channel})"
