@@ -11,18 +11,26 @@ Message = str | bytes
 
 # The other runners' in-memory queue size: room enough to keep a fast pair busy, small enough to bound memory.
 CAPACITY = 1024
+# Payload bytes queued before writers wait, as the Rust reader bounds each network writer: 1,024 large messages
+# would otherwise all fit, and a slow reader would never hold its writers back. One larger message is let
+# through when the queue is empty.
+BYTE_BUDGET = 1 << 20
 
 
 class Inbox:
     """Fan-in of a fixed number of writers. It ends when every writer has closed; a writer that vanished
     puts its error after the messages that arrived before it, so nothing accepted is lost."""
 
-    def __init__(self, channel: str, writers: int, counters: Counters, capacity: int = CAPACITY) -> None:
+    def __init__(self, channel: str, writers: int, counters: Counters, capacity: int = CAPACITY,
+                 byte_budget: int = BYTE_BUDGET) -> None:
         self.channel = channel
         self._open = writers
         self._counters = counters
         self._capacity = capacity
+        self._byte_budget = byte_budget
         self._items: deque[Message | ChannelError] = deque()
+        self._sizes: deque[int] = deque()
+        self._queued_bytes = 0
         self._getter: asyncio.Future[None] | None = None
         self._putters: deque[asyncio.Future[None]] = deque()
         self._cancelled = False
@@ -30,9 +38,9 @@ class Inbox:
     async def put(self, message: Message, size: int) -> int:
         """Queues a message; waits while the queue is full. Returns the nanoseconds it waited."""
         waited = 0
-        if len(self._items) >= self._capacity and not self._cancelled:
+        if self._full() and not self._cancelled:
             started = time.perf_counter_ns()
-            while len(self._items) >= self._capacity and not self._cancelled:
+            while self._full() and not self._cancelled:
                 room = asyncio.get_running_loop().create_future()
                 self._putters.append(room)
                 try:
@@ -45,6 +53,8 @@ class Inbox:
         if self._cancelled:
             return waited
         self._items.append(message)
+        self._sizes.append(size)
+        self._queued_bytes += size
         self._counters.messages += 1
         self._counters.bytes += size
         self._wake_getter()
@@ -70,7 +80,9 @@ class Inbox:
             finally:
                 self._getter = None
         item = self._items.popleft()
-        while self._putters:
+        if not isinstance(item, ChannelError):
+            self._queued_bytes -= self._sizes.popleft()
+        while self._putters and not self._full():
             room = self._putters.popleft()
             if not room.done():
                 room.set_result(None)
@@ -84,11 +96,16 @@ class Inbox:
         """The reading processor is gone: drop what is queued and let writers go on without waiting."""
         self._cancelled = True
         self._items.clear()
+        self._sizes.clear()
+        self._queued_bytes = 0
         while self._putters:
             room = self._putters.popleft()
             if not room.done():
                 room.set_result(None)
         self._wake_getter()
+
+    def _full(self) -> bool:
+        return len(self._items) >= self._capacity or (bool(self._items) and self._queued_bytes >= self._byte_budget)
 
     def _wake_getter(self) -> None:
         if self._getter is not None and not self._getter.done():

@@ -67,13 +67,17 @@ class Transports(Quiet):
             with self.subTest(transport=transport):
                 endpoint, address, [reader], _ = await endpoint_reading(1)
                 writer = Writer(CHANNEL, "w", [await sink_type.connect(address, CHANNEL, "w", SECRET)], Counters())
-                big = bytes(range(256)) * 4096  # 1 MiB: written past the batch
-                await writer.string("h\u00e9llo \u2713")
-                await writer.buffer(b"\x00\xff")
-                await writer.buffer(big)
-                await writer.string("")
-                await writer.close()
-                self.assertEqual(await read_all(reader), ["h\u00e9llo \u2713", b"\x00\xff", big, ""])
+                big = bytes(range(256)) * 4096  # 1 MiB: written past the batch, and the reader's whole budget
+
+                async def produce() -> None:
+                    await writer.string("h\u00e9llo \u2713")
+                    await writer.buffer(b"\x00\xff")
+                    await writer.buffer(big)
+                    await writer.string("")
+                    await writer.close()
+
+                received, _ = await asyncio.gather(read_all(reader), produce())
+                self.assertEqual(received, ["h\u00e9llo \u2713", b"\x00\xff", big, ""])
                 await endpoint.close()
 
     async def test_close_ends_the_reader_after_every_message(self) -> None:
@@ -270,6 +274,17 @@ class Memory(Quiet):
         self.assertEqual([m async for m in Reader(inbox).messages()], ["1", "2", "3", "4"])
         self.assertEqual(writer_counters.messages, 5)
         self.assertGreater(writer_counters.blocked_ns, 0)
+
+    async def test_queued_bytes_hold_the_writer_back_too(self) -> None:
+        inbox = Inbox(CHANNEL, 1, Counters(), capacity=1024, byte_budget=100)
+        writer = Writer(CHANNEL, "w", [MemorySink(inbox)], Counters())
+        await writer.buffer(b"x" * 150)  # one message above the budget passes into an empty queue
+        blocked = asyncio.create_task(writer.buffer(b"y"))
+        await asyncio.sleep(0)
+        self.assertFalse(blocked.done())
+        self.assertEqual(await inbox.get(), b"x" * 150)
+        await blocked
+        self.assertEqual(await inbox.get(), b"y")
 
     async def test_a_cancelled_reader_lets_its_writers_go_on(self) -> None:
         inbox = Inbox(CHANNEL, 1, Counters(), capacity=1)
