@@ -364,3 +364,55 @@ async fn one_gib_message_over_tcp_and_websocket() {
         within("producer", producer).await.expect("join").expect("writer");
     }
 }
+
+/// Connections that half-close (shut their sending side) before or in the middle of their hello are
+/// closed by the endpoint at once, without an answer, and the writers of the run go on.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn half_closed_connections_are_closed_without_harm() {
+    let ep = endpoint(&Limits::default()).await;
+    let (good_writer, good_reader) = bystander(&ep, Transport::Tcp).await;
+    let _reader = ep.register_reader("urn:test:half", 1).expect("register");
+    let whole = frame(1, hello(SECRET, "urn:test:half", "w").as_bytes());
+    let upgrade = b"GET / HTTP/1.1\r\nHost: x\r\n".to_vec();
+    for sent in [Vec::new(), whole[..3].to_vec(), whole[..whole.len() / 2].to_vec(), upgrade] {
+        let mut stream = TcpStream::connect(ep.local_addr()).await.expect("connect");
+        stream.write_all(&sent).await.expect("write");
+        stream.shutdown().await.expect("half-close");
+        // Returns only because the endpoint closes its side too, long before the hello timeout.
+        let answer = read_until_closed(&mut stream).await;
+        assert!(answer.is_empty(), "after {} bytes the endpoint answered {answer:?}", sent.len());
+    }
+    bystander_still_works(good_writer, good_reader).await;
+}
+
+/// A flood of connections that never say hello: past 256 pending handshakes the endpoint closes
+/// newcomers at once (so a flood costs bounded memory), the rest when their hello is late. A writer
+/// admitted before the flood is not disturbed, and once the flood is shed, new writers are admitted
+/// again over both transports.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_silent_connections_is_shed_without_harming_the_run() {
+    const FLOOD: usize = 300;
+    let limits = Limits { hello_timeout: Duration::from_millis(500), ..Limits::default() };
+    let ep = endpoint(&limits).await;
+    let (good_writer, good_reader) = bystander(&ep, Transport::Tcp).await;
+    let mut silent = Vec::with_capacity(FLOOD);
+    for _ in 0..FLOOD {
+        silent.push(TcpStream::connect(ep.local_addr()).await.expect("connect"));
+    }
+    bystander_still_works(good_writer, good_reader).await;
+    for stream in &mut silent {
+        assert!(read_until_closed(stream).await.is_empty(), "a silent connection got an answer");
+    }
+    for transport in [Transport::Tcp, Transport::WebSocket] {
+        let channel = format!("urn:test:after-the-flood-{transport:?}");
+        let mut reader = ep.register_reader(&channel, 1).expect("register");
+        let mut writer = Writer::connect(transport, ep.local_addr(), SECRET, &channel, "late", &Limits::default())
+            .await
+            .expect("admitted once the flood is shed");
+        writer.send(Message::text("after the crowd")).await.expect("send");
+        within("close", writer.close()).await.expect("close");
+        let got = within("recv", reader.recv()).await.expect("a message").expect("ok");
+        assert_eq!(got.as_text(), Some("after the crowd"));
+        assert!(within("end", reader.recv()).await.is_none());
+    }
+}

@@ -6,6 +6,7 @@ pub mod bench;
 pub mod bundled;
 pub mod channels;
 pub mod classes;
+pub mod conformance;
 pub mod drawing;
 pub mod fileurl;
 pub mod graph_walk;

@@ -6,9 +6,8 @@ use clap::{Parser, Subcommand};
 use riffle_core::drawing::{self, DrawingFormat};
 use riffle_core::live::{self, server, Live};
 use riffle_core::names::Names;
-use riffle_core::plan::{Plan, Transport};
+use riffle_core::plan::Transport;
 use riffle_core::problem::report;
-use riffle_core::problem::{Problem, ProblemKind};
 use riffle_core::query::{self, OutputFormat};
 use riffle_core::resolve::{resolve, Options, Resolution};
 use riffle_core::run::{Outcome, Reporter, RunOptions};
@@ -97,6 +96,20 @@ riffle query --endpoint http://127.0.0.1:7000/sparql 'SELECT ?channel ?n WHERE {
     /// whether their program is found.
     #[command(after_help = "Example:\n  riffle runners\n  riffle runners pipeline.ttl")]
     Runners { pipeline: Option<PathBuf> },
+    /// Check a runner for a new language against the conformance kit, with the Rust runner as its peer.
+    #[command(after_help = "RUNNER is a runner.ttl path, a runner IRI (riffle:JsRunner) or a bundled runner's name \
+(rust, js, java). Its conformance.ttl, next to its runner.ttl, says how it implements the kit's processors; see \
+docs/adding-a-runner.md. Exit code 0 only when every case passed.\n\nExamples:\n  riffle conformance js\n  \
+riffle conformance runners/python/runner.ttl --transport websocket --case fan-in")]
+    Conformance {
+        runner: String,
+        /// Only this transport (tcp or websocket); both otherwise.
+        #[arg(long, value_enum)]
+        transport: Option<TransportChoice>,
+        /// Only this case; repeatable. All cases otherwise.
+        #[arg(long = "case", value_name = "NAME")]
+        cases: Vec<String>,
+    },
     /// Measure how long resolution takes, beside a raw baseline measured in the same run.
     #[command(after_help = "Examples:\n  riffle bench plan --processors 1000 --runs 7\n  riffle bench run --runs 3")]
     Bench {
@@ -159,6 +172,16 @@ enum TransportChoice {
     WebSocket,
 }
 
+impl From<TransportChoice> for Transport {
+    fn from(choice: TransportChoice) -> Transport {
+        match choice {
+            TransportChoice::Memory => Transport::Memory,
+            TransportChoice::Tcp => Transport::Tcp,
+            TransportChoice::WebSocket => Transport::WebSocket,
+        }
+    }
+}
+
 #[derive(Subcommand)]
 enum BenchTarget {
     /// `riffle plan` on a generated chain of N processors and N channels, and the start-up cost of
@@ -208,6 +231,13 @@ enum BenchTarget {
         /// Multiply every case's message count (0.1 for a quick look).
         #[arg(long, default_value_t = 1.0)]
         scale: f64,
+    },
+    /// A three-language pipeline (Rust, JavaScript, Java, Rust over TCP) moving 1 KiB messages for
+    /// minutes: resident memory of every process after a warm-up and at the end, and zero loss.
+    Soak {
+        /// How long to move messages (a calibration run sets the message count to match).
+        #[arg(long, default_value_t = 10.0)]
+        minutes: f64,
     },
     /// The reading half of a raw link, in its own process, for `riffle bench run`.
     #[command(hide = true)]
@@ -363,6 +393,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             }
         }
+        Command::Conformance { runner, transport, cases } => {
+            let options = riffle_core::conformance::Options { transport: transport.map(Transport::from), cases };
+            let all_passed = riffle_core::conformance::run(&runner, &options, &mut stdout.lock())?;
+            return Ok(if all_passed { ExitCode::SUCCESS } else { ExitCode::from(1) });
+        }
         Command::Bench { what: BenchTarget::Plan { processors, runs } } => {
             riffle_core::bench::plan(processors, runs.max(1), &mut stdout.lock())?;
         }
@@ -382,6 +417,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench { what: BenchTarget::Js { runs, scale } } => {
             riffle_core::bench::js::run(runs.max(1), scale, &mut stdout.lock())?;
+        }
+        Command::Bench { what: BenchTarget::Soak { minutes } } => {
+            riffle_core::bench::soak::run(minutes, &mut stdout.lock())?;
         }
         Command::Bench { what: BenchTarget::RawReader { transport } } => {
             let transport = if transport == TransportChoice::WebSocket { "websocket" } else { "tcp" };
@@ -410,7 +448,7 @@ fn run_pipeline(args: RunArgs) -> anyhow::Result<ExitCode> {
     let Resolution { loaded, mut plan, mut problems } = resolved(&pipeline)?;
     if problems.is_empty() {
         if let Some(forced) = transport {
-            problems.extend(force_transport(&mut plan, forced, &loaded.names));
+            problems.extend(plan.force_transport(forced.into(), &loaded.names));
         }
     }
     if let Some(unknown) = external.iter().find(|id| !plan.runners.iter().any(|r| &r.id == *id)) {
@@ -483,38 +521,4 @@ async fn wait_for_a_signal() {
             _ = terminate.recv() => {}
         }
     }
-}
-
-fn force_transport(plan: &mut Plan, choice: TransportChoice, names: &Names) -> Vec<Problem> {
-    let transport = match choice {
-        TransportChoice::Memory => Transport::Memory,
-        TransportChoice::Tcp => Transport::Tcp,
-        TransportChoice::WebSocket => Transport::WebSocket,
-    };
-    let mut problems = Vec::new();
-    let runner_of: std::collections::HashMap<&str, &str> =
-        plan.processors.iter().map(|p| (p.id.as_str(), p.runner.as_str())).collect();
-    for channel in &mut plan.channels {
-        if transport == Transport::Memory && channel.crosses_runners {
-            let mut runners: Vec<&str> = channel
-                .writers
-                .iter()
-                .chain(&channel.readers)
-                .filter_map(|e| runner_of.get(e.processor.as_str()).copied())
-                .collect();
-            runners.sort();
-            runners.dedup();
-            let shown = names.iri(&channel.id);
-            problems.push(
-                Problem::new(ProblemKind::MemoryAcrossRunners {
-                    channel: shown.clone(),
-                    count: runners.len(),
-                    runners: runners.join(", "),
-                })
-                .subject(shown),
-            );
-        }
-        channel.transport = transport;
-    }
-    problems
 }

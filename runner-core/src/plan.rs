@@ -3,6 +3,8 @@
 //! `{"@reader": "<channel id>"}` or `{"@writer": "<channel id>"}`, which each runner replaces
 //! with a live reader or writer.
 
+use crate::names::Names;
+use crate::problem::{Problem, ProblemKind};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
@@ -84,5 +86,36 @@ impl Plan {
             plural(self.runners.len(), "runner instance"),
             runners.join(", ")
         )
+    }
+
+    /// Carries every channel over `transport`, whatever the pipeline says (`riffle run --transport`).
+    /// Memory cannot join runner instances: each channel that would need it is a problem.
+    pub fn force_transport(&mut self, transport: Transport, names: &Names) -> Vec<Problem> {
+        let runner_of: std::collections::HashMap<&str, &str> =
+            self.processors.iter().map(|p| (p.id.as_str(), p.runner.as_str())).collect();
+        let mut problems = Vec::new();
+        for channel in &mut self.channels {
+            if transport == Transport::Memory && channel.crosses_runners {
+                let mut runners: Vec<&str> = channel
+                    .writers
+                    .iter()
+                    .chain(&channel.readers)
+                    .filter_map(|e| runner_of.get(e.processor.as_str()).copied())
+                    .collect();
+                runners.sort();
+                runners.dedup();
+                let shown = names.iri(&channel.id);
+                problems.push(
+                    Problem::new(ProblemKind::MemoryAcrossRunners {
+                        channel: shown.clone(),
+                        count: runners.len(),
+                        runners: runners.join(", "),
+                    })
+                    .subject(shown),
+                );
+            }
+            channel.transport = transport;
+        }
+        problems
     }
 }

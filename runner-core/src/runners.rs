@@ -160,7 +160,7 @@ fn source_of(store: &Store, runner: &NamedNode) -> Option<NamedNode> {
 }
 
 /// `{runnerDir}`: the folder of the runner's description; bundled runners live under RIFFLE_HOME.
-fn runner_dir(graph: &NamedNode) -> String {
+pub fn runner_dir(graph: &NamedNode) -> String {
     if let Some(bundled) = graph.as_str().strip_prefix(bundled::GRAPH_PREFIX) {
         let file = bundled::home().join(bundled);
         return file.parent().map(|p| p.display().to_string()).unwrap_or_default();

@@ -6,16 +6,14 @@
 
 mod support;
 
-use support::{example, run_fixture as fixture, text};
+use support::{
+    example, finish, run_fixture as fixture, runner_pid, signal, start_running, text, wait_for_line, SAFETY,
+};
 
 use std::io::{BufRead, BufReader};
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
-use std::time::Duration;
-
-/// Generous: these only stop a broken run from hanging the suite; nothing asserts on time.
-const SAFETY: Duration = Duration::from_secs(60);
 
 #[test]
 fn two_rust_runners_move_every_message_over_tcp_and_websocket() {
@@ -75,78 +73,6 @@ fn start_endless(tag: &str) -> (Child, mpsc::Receiver<String>) {
     )
 }
 
-/// Starts riffle as `command` says and returns once every processor runs, with riffle's output
-/// lines (stderr and stdout, each in order) still arriving on the receiver.
-fn start_running(command: &mut Command, tag: &str) -> (Child, mpsc::Receiver<String>) {
-    let mut child = command
-        .env("RIFFLE_TEST_TAG", tag)
-        .env("RIFFLE_DEBUG", "1")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("riffle starts");
-    let (lines, receiver) = mpsc::channel();
-    let stdout: Box<dyn std::io::Read + Send> = Box::new(child.stdout.take().expect("piped"));
-    let stderr: Box<dyn std::io::Read + Send> = Box::new(child.stderr.take().expect("piped"));
-    for stream in [stdout, stderr] {
-        let lines = lines.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(stream).lines().map_while(Result::ok) {
-                if lines.send(line).is_err() {
-                    return;
-                }
-            }
-        });
-    }
-    wait_for_line(&mut child, &receiver, "riffle: every processor is initialised; starting");
-    (child, receiver)
-}
-
-fn wait_for_line(child: &mut Child, receiver: &mpsc::Receiver<String>, wanted: &str) {
-    loop {
-        match receiver.recv_timeout(SAFETY) {
-            Ok(line) if line == wanted => return,
-            Ok(_) => {}
-            Err(e) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                panic!("riffle never printed {wanted:?}: {e}");
-            }
-        }
-    }
-}
-
-/// Waits for riffle to exit; returns its exit code and the rest of its stderr.
-fn finish(mut child: Child, receiver: mpsc::Receiver<String>) -> (Option<i32>, String) {
-    let (done, exited) = mpsc::channel();
-    let waiter = std::thread::spawn(move || {
-        let status = child.wait().expect("riffle can be waited for");
-        let _ = done.send(());
-        status
-    });
-    exited.recv_timeout(SAFETY).expect("riffle exits");
-    let status = waiter.join().expect("waiter");
-    let rest: Vec<String> = receiver.iter().collect();
-    (status.code(), rest.join("\n"))
-}
-
-fn signal(pid: u32, name: &str) {
-    let status = Command::new("kill").args([&format!("-{name}"), &pid.to_string()]).status().expect("kill runs");
-    assert!(status.success(), "kill -{name} {pid}");
-}
-
-fn runner_pid(tag: &str, runner: &str) -> u32 {
-    let wanted = format!("RIFFLE_RUNNER_ID={runner}");
-    for line in support::processes_tagged(tag) {
-        let pid: u32 = line.split(':').next().unwrap().parse().unwrap();
-        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
-        if environ.split(|b| *b == 0).any(|v| v == wanted.as_bytes()) {
-            return pid;
-        }
-    }
-    panic!("no process of runner {runner}");
-}
-
 #[test]
 fn kill_9_of_a_runner_mid_stream_stops_the_run_and_names_it() {
     let tag = support::unique_tag();
@@ -197,8 +123,8 @@ fn an_init_failure_aborts_before_anything_starts() {
         stderr,
         "error: processor <missing> (runner rust-2) failed in init: processor ".to_string()
             + &riffle_core::fileurl::from_path(&fixture("init-failure").join("missing"))
-            + " needs class \"NoSuchProcessor\", which this runner does not provide (it provides: Counter, FileReader, \
-FileWriter, Generator, Log, PassThrough)\n"
+            + " needs class \"NoSuchProcessor\", which this runner does not provide (it provides: ConformanceArguments, \
+ConformanceCrash, ConformanceFail, ConformanceSlow, Counter, FileReader, FileWriter, Generator, Log, PassThrough)\n"
     );
     let summary: serde_json::Value = text(&output.stdout)
         .lines()

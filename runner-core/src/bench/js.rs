@@ -33,7 +33,7 @@ const SHAPES: &str = "@prefix rdfc: <https://w3id.org/rdf-connect#>.\n@prefix ri
 @prefix b: <https://w3id.org/riffle/bench#>.\n";
 
 /// The bench processors' declarations: Source (count, size, text), Pass, Sink.
-fn declarations() -> String {
+pub(crate) fn declarations() -> String {
     let file = js_dir().join("bench/processors.mjs");
     let file = format!("file://{}", file.display());
     let mut out = String::from(SHAPES);

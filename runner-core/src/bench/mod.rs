@@ -6,6 +6,7 @@ pub mod js;
 pub mod live;
 pub mod pipeline;
 pub mod plan;
+pub mod soak;
 
 pub use plan::{generated_pipeline, plan};
 

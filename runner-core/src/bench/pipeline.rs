@@ -93,11 +93,7 @@ pub(crate) fn run_once_with(riffle: &Path, folder: &Path, extra: &[&str]) -> io:
     if !status.success() {
         return Err(io::Error::other(format!("riffle run failed ({status}): {}", lines.join("\n"))));
     }
-    let summary = lines
-        .iter()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .find_map(|v| v.get("summary").cloned())
-        .ok_or_else(|| io::Error::other("riffle printed no summary"))?;
+    let summary = summary(&lines)?;
     let counter = summary["processors"]
         .as_array()
         .and_then(|ps| ps.iter().find(|p| p["processor"].as_str().is_some_and(|id| id.ends_with("/count"))))
@@ -107,8 +103,22 @@ pub(crate) fn run_once_with(riffle: &Path, folder: &Path, extra: &[&str]) -> io:
     Ok(Measured { data_phase: Duration::from_secs_f64(seconds), wall, counted, messages, peak_rss_kib: peak })
 }
 
+/// The summary object `riffle run --log-format json` prints at the end.
+pub(crate) fn summary(lines: &[String]) -> io::Result<serde_json::Value> {
+    lines
+        .iter()
+        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+        .find_map(|v| v.get("summary").cloned())
+        .ok_or_else(|| io::Error::other("riffle printed no summary"))
+}
+
 /// Resident memory of `root` and all its descendants, in KiB.
 fn tree_rss_kib(root: u32) -> u64 {
+    tree(root).iter().map(|pid| rss_kib(*pid)).sum()
+}
+
+/// `root` and all its descendants.
+pub(crate) fn tree(root: u32) -> Vec<u32> {
     let mut parents: Vec<(u32, u32)> = Vec::new();
     if let Ok(entries) = std::fs::read_dir("/proc") {
         for entry in entries.flatten() {
@@ -128,10 +138,10 @@ fn tree_rss_kib(root: u32) -> u64 {
         tree.extend(parents.iter().filter(|(_, pp)| *pp == parent).map(|(p, _)| *p));
         i += 1;
     }
-    tree.iter().map(|pid| rss_kib(*pid)).sum()
+    tree
 }
 
-fn rss_kib(pid: u32) -> u64 {
+pub(crate) fn rss_kib(pid: u32) -> u64 {
     std::fs::read_to_string(format!("/proc/{pid}/status"))
         .ok()
         .and_then(|s| {

@@ -34,6 +34,8 @@ pub struct Snapshot {
     pub meters: BTreeMap<String, RateMeter>,
     /// Runner instance id to the process id of a runner this orchestrator started.
     pub runner_pids: BTreeMap<String, Option<u32>>,
+    /// Runner instance id to the `host:port` of its data endpoint, once it said so.
+    pub endpoints: BTreeMap<String, String>,
 }
 
 impl Default for Snapshot {
@@ -47,6 +49,7 @@ impl Default for Snapshot {
             ends: BTreeMap::new(),
             meters: BTreeMap::new(),
             runner_pids: BTreeMap::new(),
+            endpoints: BTreeMap::new(),
         }
     }
 }
@@ -112,6 +115,10 @@ impl Live {
 
     pub fn runner(&self, id: &str, pid: Option<u32>) {
         self.lock().runner_pids.insert(id.to_string(), pid);
+    }
+
+    pub fn endpoint(&self, id: &str, endpoint: &str) {
+        self.lock().endpoints.insert(id.to_string(), endpoint.to_string());
     }
 
     pub fn ended(&self, outcome: &'static str, error: Option<String>) {

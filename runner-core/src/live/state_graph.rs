@@ -98,5 +98,8 @@ pub fn quads(snapshot: &Snapshot) -> Vec<Quad> {
             add(subject.clone(), riffle("cpuSeconds"), typed(format!("{seconds:.2}"), "decimal"));
         }
     }
+    for (runner, endpoint) in &snapshot.endpoints {
+        add(runner_instance_iri(runner).into(), riffle("endpoint"), Literal::new_simple_literal(endpoint).into());
+    }
     quads
 }

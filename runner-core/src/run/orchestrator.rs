@@ -322,13 +322,19 @@ async fn drive(
     }
 
     let connect_deadline = tokio::time::Instant::now() + options.connect_timeout;
+    // A failure that only says a peer vanished waits a moment for the failure that explains it.
+    let mut consequence: Option<(Outcome, tokio::time::Instant)> = None;
     let outcome = loop {
         let waiting_for_hello = runners.iter().any(|r| r.to_runner.is_none());
+        let cause_deadline = consequence.as_ref().map(|(_, deadline)| *deadline);
         let event = tokio::select! {
             event = queue.recv() => match event {
                 Some(event) => event,
                 None => break Outcome::Failed("the orchestrator lost its event queue".into()),
             },
+            _ = tokio::time::sleep_until(cause_deadline.unwrap_or(connect_deadline)), if cause_deadline.is_some() => {
+                break consequence.take().map(|(outcome, _)| outcome).unwrap_or(Outcome::Finished);
+            }
             _ = tokio::time::sleep_until(connect_deadline), if waiting_for_hello => {
                 let late: Vec<&RunnerState> = runners.iter().filter(|r| r.to_runner.is_none()).collect();
                 let names: Vec<String> = late.iter().map(|r| format!("{} ({})", r.id, r.argv.join(" "))).collect();
@@ -341,11 +347,33 @@ async fn drive(
             }
         };
         if let Some(outcome) = handle(event, plan, &mut runners, processors, ends, reporter, options.live.as_ref()) {
-            break outcome;
+            match (&outcome, &consequence) {
+                (Outcome::Failed(why), None) if is_consequence(why) => {
+                    consequence = Some((outcome, tokio::time::Instant::now() + CAUSE_GRACE));
+                }
+                (Outcome::Failed(why), Some(_)) if is_consequence(why) => {}
+                (_, Some((Outcome::Failed(earlier), _))) => {
+                    let first = earlier.lines().next().unwrap_or_default();
+                    reporter.warn(&format!("before that: {first}"));
+                    break outcome;
+                }
+                _ => break outcome,
+            }
         }
     };
     let stopping = Stopping { queue: &mut queue, options, reporter, processors, ends };
     stop_all(runners, outcome, stopping).await
+}
+
+/// How long a failure that only reports a vanished peer waits for the failure that caused it: the
+/// runner whose processor failed drops that processor's channels at about the time it reports the
+/// failure, and its peers' reports can win the race to the orchestrator.
+const CAUSE_GRACE: Duration = Duration::from_millis(500);
+
+/// Whether a failure is only the consequence of a peer going away (FRAMING.md: a vanished writer or
+/// reader).
+fn is_consequence(why: &str) -> bool {
+    why.lines().next().is_some_and(|first| first.contains(" vanished"))
 }
 
 /// Reacts to one event; Some(outcome) when the run must stop.
@@ -425,6 +453,9 @@ fn on_message(
             | RunnerMessage::Failed { .. }
             | RunnerMessage::Stats { .. }
     );
+    if let (RunnerMessage::Listening { endpoint }, Some(live)) = (&message, live) {
+        live.endpoint(runner, endpoint);
+    }
     let outcome = react(runner, message, runners, processors, ends, reporter, stopping);
     if let (true, Some(live)) = (changes_state, live) {
         live.update(processors, ends);

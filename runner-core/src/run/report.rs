@@ -20,6 +20,8 @@ pub enum LogFormat {
 
 pub struct Reporter {
     format: LogFormat,
+    /// Lines kept instead of printed (the conformance kit reads a run's output); None prints them.
+    captured: Option<Vec<String>>,
     quiet: bool,
     /// Redraw a progress line on stderr (by default only on a terminal; never in JSON mode).
     live: bool,
@@ -39,6 +41,7 @@ impl Reporter {
         let debug = std::env::var_os("RIFFLE_DEBUG").is_some();
         Reporter {
             format,
+            captured: None,
             quiet,
             live: live && !quiet && format == LogFormat::Text,
             debug,
@@ -47,6 +50,34 @@ impl Reporter {
             created: Instant::now(),
             last_draw: None,
             meters: BTreeMap::new(),
+        }
+    }
+
+    /// A reporter that keeps every line it would print, for [`Reporter::take_captured`].
+    pub fn capturing(names: Names) -> Reporter {
+        Reporter { captured: Some(Vec::new()), ..Reporter::new(LogFormat::Text, false, false, names) }
+    }
+
+    /// The lines kept so far by a [`Reporter::capturing`] reporter.
+    pub fn take_captured(&mut self) -> Vec<String> {
+        self.captured.as_mut().map(std::mem::take).unwrap_or_default()
+    }
+
+    fn stdout_line(&mut self, line: &str) {
+        self.clear_progress();
+        match &mut self.captured {
+            Some(lines) => lines.push(line.to_string()),
+            None => {
+                let _ = writeln!(std::io::stdout().lock(), "{line}");
+            }
+        }
+    }
+
+    fn stderr_line(&mut self, line: &str) {
+        self.clear_progress();
+        match &mut self.captured {
+            Some(lines) => lines.push(line.to_string()),
+            None => eprintln!("{line}"),
         }
     }
 
@@ -67,9 +98,7 @@ impl Reporter {
     }
 
     fn json(&mut self, value: serde_json::Value) {
-        self.clear_progress();
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{value}");
+        self.stdout_line(&value.to_string());
     }
 
     /// Riffle's own progress notes ("starting 2 runners").
@@ -78,10 +107,7 @@ impl Reporter {
             return;
         }
         match self.format {
-            LogFormat::Text => {
-                self.clear_progress();
-                eprintln!("riffle: {message}");
-            }
+            LogFormat::Text => self.stderr_line(&format!("riffle: {message}")),
             LogFormat::Json => {
                 self.json(serde_json::json!({ "level": "info", "runner": null, "processor": null, "message": message }))
             }
@@ -96,10 +122,7 @@ impl Reporter {
 
     pub fn warn(&mut self, message: &str) {
         match self.format {
-            LogFormat::Text => {
-                self.clear_progress();
-                eprintln!("riffle: warning: {message}");
-            }
+            LogFormat::Text => self.stderr_line(&format!("riffle: warning: {message}")),
             LogFormat::Json => {
                 self.json(serde_json::json!({ "level": "warn", "runner": null, "processor": null, "message": message }))
             }
@@ -122,7 +145,6 @@ impl Reporter {
         };
         match self.format {
             LogFormat::Text => {
-                self.clear_progress();
                 let who = match processor {
                     Some(p) => self.name(p),
                     None => format!("runner {runner}"),
@@ -132,9 +154,8 @@ impl Reporter {
                     Level::Error => "error: ",
                     _ => "",
                 };
-                let mut out = std::io::stdout().lock();
                 for line in message.lines() {
-                    let _ = writeln!(out, "[{who}] {prefix}{line}");
+                    self.stdout_line(&format!("[{who}] {prefix}{line}"));
                 }
             }
             LogFormat::Json => {
@@ -150,11 +171,7 @@ impl Reporter {
             return;
         }
         match self.format {
-            LogFormat::Text => {
-                self.clear_progress();
-                let mut out = std::io::stdout().lock();
-                let _ = writeln!(out, "[runner {runner}] {line}");
-            }
+            LogFormat::Text => self.stdout_line(&format!("[runner {runner}] {line}")),
             LogFormat::Json => self.json(serde_json::json!({
                 "level": if level == Level::Warn { "warn" } else { "info" },
                 "runner": runner,
@@ -230,9 +247,7 @@ impl Reporter {
             let time = seconds(p).map(|s| format!("{s:.3} s")).unwrap_or_else(|| "-".into());
             processor_rows.push([self.name(&p.id), p.state.as_str().to_string(), time]);
         }
-        let mut err = std::io::stderr().lock();
-        let _ = writeln!(
-            err,
+        let outcome = format!(
             "riffle: {} in {:.3} s",
             match report.outcome {
                 Outcome::Finished => "finished",
@@ -241,14 +256,14 @@ impl Reporter {
             },
             report.elapsed.as_secs_f64()
         );
+        self.stderr_line(&outcome);
         let tables: Vec<&Vec<[String; 3]>> =
             if plan.channels.is_empty() { vec![&processor_rows] } else { vec![&rows, &processor_rows] };
         for table in tables {
             let widths: Vec<usize> =
                 (0..3).map(|i| table.iter().map(|r| r[i].chars().count()).max().unwrap_or(0)).collect();
             for row in table.iter() {
-                let _ = writeln!(
-                    err,
+                let line = format!(
                     "  {:<w0$}  {:>w1$}  {:>w2$}",
                     row[0],
                     row[1],
@@ -257,6 +272,7 @@ impl Reporter {
                     w1 = widths[1],
                     w2 = widths[2]
                 );
+                self.stderr_line(&line);
             }
         }
     }

@@ -3,7 +3,10 @@
 #![allow(dead_code)]
 
 use riffle_core::resolve::{resolve, Options, Resolution};
+use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
 
 /// Programs the bundled runners (and pipelines/rust-custom's own runner) need count as installed,
 /// under a fixed path, so that expected outputs are the same on every machine; anything else is
@@ -118,4 +121,79 @@ pub fn pieces(mut stream: impl std::io::Read + Send + 'static) -> std::sync::mps
         }
     });
     pieces
+}
+
+/// Generous: these only stop a broken run from hanging the suite; nothing asserts on time.
+pub const SAFETY: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// Starts riffle as `command` says and returns once every processor runs, with riffle's output
+/// lines (stderr and stdout, each in order) still arriving on the receiver.
+pub fn start_running(command: &mut Command, tag: &str) -> (Child, mpsc::Receiver<String>) {
+    let mut child = command
+        .env("RIFFLE_TEST_TAG", tag)
+        .env("RIFFLE_DEBUG", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("riffle starts");
+    let (lines, receiver) = mpsc::channel();
+    let stdout: Box<dyn std::io::Read + Send> = Box::new(child.stdout.take().expect("piped"));
+    let stderr: Box<dyn std::io::Read + Send> = Box::new(child.stderr.take().expect("piped"));
+    for stream in [stdout, stderr] {
+        let lines = lines.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stream).lines().map_while(Result::ok) {
+                if lines.send(line).is_err() {
+                    return;
+                }
+            }
+        });
+    }
+    wait_for_line(&mut child, &receiver, "riffle: every processor is initialised; starting");
+    (child, receiver)
+}
+
+pub fn wait_for_line(child: &mut Child, receiver: &mpsc::Receiver<String>, wanted: &str) {
+    loop {
+        match receiver.recv_timeout(SAFETY) {
+            Ok(line) if line == wanted => return,
+            Ok(_) => {}
+            Err(e) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                panic!("riffle never printed {wanted:?}: {e}");
+            }
+        }
+    }
+}
+
+/// Waits for riffle to exit; returns its exit code and the rest of its stderr.
+pub fn finish(mut child: Child, receiver: mpsc::Receiver<String>) -> (Option<i32>, String) {
+    let (done, exited) = mpsc::channel();
+    let waiter = std::thread::spawn(move || {
+        let status = child.wait().expect("riffle can be waited for");
+        let _ = done.send(());
+        status
+    });
+    exited.recv_timeout(SAFETY).expect("riffle exits");
+    let status = waiter.join().expect("waiter");
+    let rest: Vec<String> = receiver.iter().collect();
+    (status.code(), rest.join("\n"))
+}
+
+pub fn signal(pid: u32, name: &str) {
+    let status = Command::new("kill").args([&format!("-{name}"), &pid.to_string()]).status().expect("kill runs");
+    assert!(status.success(), "kill -{name} {pid}");
+}
+
+pub fn runner_pid(tag: &str, runner: &str) -> u32 {
+    let wanted = format!("RIFFLE_RUNNER_ID={runner}");
+    for line in processes_tagged(tag) {
+        let pid: u32 = line.split(':').next().unwrap().parse().unwrap();
+        let environ = std::fs::read(format!("/proc/{pid}/environ")).unwrap_or_default();
+        if environ.split(|b| *b == 0).any(|v| v == wanted.as_bytes()) {
+            return pid;
+        }
+    }
+    panic!("no process of runner {runner}");
 }

@@ -51,6 +51,7 @@
 //! processor reach the orchestrator as `log` messages named with the processor's id; see [`logging`].
 
 pub mod builtin;
+pub mod conformance;
 mod construct;
 mod control;
 mod error;

@@ -1,5 +1,8 @@
-//! `riffle-runner-rust`: the bundled Rust runner, with the built-in processors.
+//! `riffle-runner-rust`: the bundled Rust runner, with the built-in processors and those of the conformance
+//! kit (`riffle conformance rust`).
 
 fn main() {
-    riffle_runner::run(riffle_runner::Registry::builtin())
+    let mut registry = riffle_runner::Registry::builtin();
+    riffle_runner::conformance::register(&mut registry);
+    riffle_runner::run(registry)
 }

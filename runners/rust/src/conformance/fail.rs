@@ -1,0 +1,34 @@
+//! `rcf:Fail`: an error in a chosen phase, which the kit expects to stop the run and be named.
+
+use serde::Deserialize;
+
+use crate::{Phase, Processor, ProcessorError, Reader};
+
+/// Fails with `message` in init, after its first message (transform), or in produce.
+#[derive(Deserialize)]
+pub struct Fail {
+    reader: Reader,
+    phase: String,
+    message: String,
+}
+
+impl Processor for Fail {
+    async fn init(&mut self) -> Result<(), ProcessorError> {
+        match self.phase.as_str() {
+            "init" => Err(ProcessorError::msg(&self.message)),
+            "transform" | "produce" => Ok(()),
+            other => Err(ProcessorError::msg(format!("phase must be init, transform or produce, not {other:?}"))),
+        }
+    }
+
+    async fn run(self) -> Result<(), ProcessorError> {
+        let Fail { mut reader, phase, message } = self;
+        if phase == "produce" {
+            return Err(ProcessorError::msg(message).in_phase(Phase::Produce));
+        }
+        if let Some(first) = reader.recv().await {
+            first?;
+        }
+        Err(ProcessorError::msg(message).in_phase(Phase::Transform))
+    }
+}
