@@ -153,3 +153,64 @@ fn a_class_extending_the_rdfc_js_runner_processor_works() {
     assert_eq!(lines_of(&stdout, "shout"), ["shouting from lines to shouted"]);
     assert_eq!(lines_of(&stdout, "log"), ["shouted: HELLO!", "shouted: RIFFLE!"]);
 }
+
+/// The conformance processors of runners/js/conformance.ttl (docs/adding-a-runner.md section 8) with Rust
+/// peers, over TCP and WebSocket: the pipelines of tests/run/js-conformance, which import that file.
+#[test]
+fn the_js_conformance_processors_work_with_rust_peers_over_tcp_and_websocket() {
+    if node_missing() {
+        return;
+    }
+    let dir = fixture("js-conformance");
+    let scratch = std::env::temp_dir().join(support::unique_tag());
+    std::fs::create_dir_all(&scratch).unwrap();
+    let input: String = (0..1000).map(|i| format!("line {i}: h\u{e9}llo \"w\u{f6}rld\"\t\u{2713}\n")).collect();
+    let input_path = scratch.join("input.txt");
+    std::fs::write(&input_path, &input).unwrap();
+    let run = |pipeline: &str, transport: &str, env: &[(&str, &std::ffi::OsStr)]| {
+        let (output, left) = support::riffle_tagged_env(&["run", pipeline, "--transport", transport], Some(&dir), env);
+        assert!(left.is_empty(), "{pipeline} over {transport}: processes left behind: {left:?}");
+        (output.status.code(), text(&output.stdout), text(&output.stderr))
+    };
+    for transport in ["tcp", "websocket"] {
+        let out = scratch.join(format!("echo-{transport}.txt"));
+        let env = [("RIFFLE_TEST_IN", input_path.as_os_str()), ("RIFFLE_TEST_OUT", out.as_os_str())];
+        let (code, _, stderr) = run("echo.ttl", transport, &env);
+        assert_eq!(code, Some(0), "echo over {transport}: {stderr}");
+        assert!(std::fs::read_to_string(&out).unwrap() == input, "echo over {transport}: the lines came back changed");
+
+        let out = scratch.join(format!("arguments-{transport}.json"));
+        let (code, _, stderr) = run("arguments.ttl", transport, &[("RIFFLE_TEST_OUT", out.as_os_str())]);
+        assert_eq!(code, Some(0), "arguments over {transport}: {stderr}");
+        let written: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+        assert_eq!(
+            written,
+            serde_json::json!({
+                "text": "h\u{e9}llo \"w\u{f6}rld\"\n\ttab \u{2713}", "integer": 1234567890123_u64, "negative": -42,
+                "double": 0.0025, "decimal": 12.75, "flag": false, "iri": "http://example.org/a?b=1&c=%20#frag",
+                "strings": ["first", "second", "third"], "numbers": [3, 1, 2], "none": [], "fallback": "the default",
+                "nested": { "name": "inner", "count": 3, "tags": ["x", "y"] },
+                "nestedList": [{ "name": "one", "tags": [] }, { "name": "two", "count": 2, "tags": [] }],
+            }),
+            "arguments over {transport}"
+        );
+
+        let (code, stdout, stderr) = run("slow.ttl", transport, &[]);
+        assert_eq!(code, Some(0), "slow over {transport}: {stderr}");
+        assert!(stdout.contains("[<count>] 1000 messages, 64000 bytes\n"), "slow over {transport}: {stdout}");
+
+        for phase in ["init", "transform", "produce"] {
+            let (code, _, stderr) = run("fail.ttl", transport, &[("RIFFLE_TEST_PHASE", phase.as_ref())]);
+            assert_eq!(code, Some(1), "fail in {phase} over {transport}: {stderr}");
+            let expected = format!(
+                "error: processor <fail> (runner javascript) failed in {phase}: deliberate failure: the conformance case\n  stack:\n    Error: deliberate failure: the conformance case\n        at Fail.{phase} (file://"
+            );
+            assert!(stderr.contains(&expected), "fail in {phase} over {transport}: {stderr}");
+        }
+
+        let (code, _, stderr) = run("crash.ttl", transport, &[]);
+        assert_eq!(code, Some(1), "crash over {transport}: {stderr}");
+        assert!(stderr.contains("error: runner javascript "), "crash over {transport}: {stderr}");
+    }
+    std::fs::remove_dir_all(scratch).unwrap();
+}
