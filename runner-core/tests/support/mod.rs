@@ -71,18 +71,9 @@ pub fn unique_tag() -> String {
 /// Runs the riffle binary (in `dir`, if given) with a unique tag in its environment, which every
 /// process it starts inherits; returns its output and the tagged processes still alive after it.
 pub fn riffle_tagged(args: &[&str], dir: Option<&Path>) -> (std::process::Output, Vec<String>) {
-    riffle_tagged_env(args, dir, &[])
-}
-
-/// [`riffle_tagged`] with more environment variables (for pipelines that read them, `rdfl:EnvVariable`).
-pub fn riffle_tagged_env(
-    args: &[&str],
-    dir: Option<&Path>,
-    env: &[(&str, &std::ffi::OsStr)],
-) -> (std::process::Output, Vec<String>) {
     let tag = unique_tag();
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_riffle"));
-    command.args(args).env("RIFFLE_TEST_TAG", &tag).env("RUST_BACKTRACE", "0").envs(env.iter().copied());
+    command.args(args).env("RIFFLE_TEST_TAG", &tag).env("RUST_BACKTRACE", "0");
     if let Some(dir) = dir {
         command.current_dir(dir);
     }
