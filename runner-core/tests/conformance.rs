@@ -1,8 +1,8 @@
-//! `riffle conformance` against every runner this machine can start: the Rust, JavaScript and Java runners
+//! `riffle conformance` against every runner this machine can start: the Rust, JavaScript, Java and Python runners
 //! must pass every case over TCP and WebSocket; a runner that breaks the contract must fail, with the reason.
 //!
-//! The JavaScript and Java runners are skipped, with the reason printed, only when `node` or `java` is not on
-//! PATH.
+//! The JavaScript, Java and Python runners are skipped, with the reason printed, only when `node`, `java` or
+//! `python3` is not on PATH (or the Python runner's virtual environment is absent).
 
 mod support;
 
@@ -62,6 +62,20 @@ fn the_java_runner_passes_the_kit() {
         return;
     }
     passes("java");
+}
+
+#[test]
+fn the_python_runner_passes_the_kit() {
+    if !support::on_path("python3") {
+        println!("skipping the Python runner's conformance: `python3` is not on PATH");
+        return;
+    }
+    let runner = support::repo_root().join("runners/python");
+    if !runner.join(".venv/bin/python").is_file() {
+        println!("skipping the Python runner's conformance: its virtual environment is absent (./scripts/build)");
+        return;
+    }
+    passes(runner.join("runner.ttl").to_str().expect("a UTF-8 path"));
 }
 
 #[test]

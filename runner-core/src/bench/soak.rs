@@ -16,7 +16,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 const SIZE: usize = 1024;
-const CALIBRATION_MESSAGES: u64 = 300_000;
+const CALIBRATION_MESSAGES: u64 = 1_000_000;
 
 fn pipeline(messages: u64) -> String {
     let mut out = declarations();

@@ -9,9 +9,14 @@ use std::process::{Child, Command, Stdio};
 use std::sync::mpsc;
 
 /// Programs the bundled runners (and pipelines/rust-custom's own runner) need count as installed,
-/// under a fixed path, so that expected outputs are the same on every machine; anything else is
-/// missing.
+/// under a fixed path, so that expected outputs are the same on every machine, and so does the Python
+/// runner's interpreter; anything else is missing.
 pub fn fake_program(program: &str, _dir: &Path) -> Option<PathBuf> {
+    // The Python runner's interpreter is named by its path in the repository ({runnerDir}/.venv/bin/python),
+    // which the snapshots hold relative to the repository.
+    if program.ends_with("/runners/python/.venv/bin/python") {
+        return Some(PathBuf::from(program));
+    }
     ["node", "java", "riffle-runner-rust", "my-rust-runner"]
         .contains(&program)
         .then(|| PathBuf::from(format!("/opt/fake/bin/{program}")))

@@ -1,7 +1,7 @@
 // What a network writer's send returns while its socket's buffer is above the high-water mark: one
 // promise, made when the socket says stop, resolved on 'drain' and rejected when the connection breaks.
 
-import { sent } from "./inbox.mjs";
+import { forRoom, sent } from "./inbox.mjs";
 
 export class Backpressure {
   constructor() {
@@ -11,10 +11,12 @@ export class Backpressure {
   engage() {
     if (this.pending !== null) return;
     let resolve, reject;
-    const promise = new Promise((res, rej) => {
-      resolve = res;
-      reject = rej;
-    });
+    const promise = forRoom(
+      new Promise((res, rej) => {
+        resolve = res;
+        reject = rej;
+      }),
+    );
     // Nobody may be waiting when the connection breaks; the writer's next call reports the error.
     promise.catch(() => {});
     this.pending = { promise, resolve, reject };

@@ -9,7 +9,8 @@ export class ChannelError extends Error {
 
 export const vanishedWriter = (channel, writer, reason) =>
   new ChannelError(`channel ${channel}: writer ${writer} vanished without closing (${reason})`);
-export const vanishedReader = (channel, reason) => new ChannelError(`channel ${channel}: the reader vanished (${reason})`);
+export const vanishedReader = (channel, writer, reason) =>
+  new ChannelError(`channel ${channel}: the reader of writer ${writer} vanished (${reason})`);
 export const tooLarge = (channel, size, limit) =>
   new ChannelError(`channel ${channel}: message of ${size} bytes exceeds the limit of ${limit} bytes`);
 export const refused = (channel, writer, reason) =>

@@ -13,6 +13,17 @@ export const QUEUE_BYTES = 8 << 20;
 
 export const RESOLVED = Promise.resolve();
 
+/**
+ * Marks a promise that a send returns because a reader has no room (not because of a turn of the event
+ * loop), so that the writer can count the wait as `blocked_us`. Such promises are rare: one per queue's
+ * worth of messages at most.
+ */
+export const FOR_ROOM = Symbol("waits for room");
+export function forRoom(promise) {
+  promise[FOR_ROOM] = true;
+  return promise;
+}
+
 // A writer whose sends resolve at once runs in microtasks only, which would starve timers and sockets
 // (the control connection's `stop`, stats, network writers' flushes) for as long as the pipeline runs.
 // So every so many sends, and whenever a full queue frees up (once per queue's worth of messages), the
@@ -119,7 +130,7 @@ export class Inbox {
       this.wake = null;
       wake();
     }
-    if (this.full()) return new Promise((resolve) => this.roomWaiters.push(resolve));
+    if (this.full()) return forRoom(new Promise((resolve) => this.roomWaiters.push(resolve)));
     return sent();
   }
 

@@ -121,7 +121,7 @@ export class TcpSink {
 
   broken(reason) {
     if (this.error !== null) return;
-    this.error = vanishedReader(this.channel, reason);
+    this.error = vanishedReader(this.channel, this.writer, reason);
     this.socket.destroy();
     this.blocked.fail(this.error);
     this.closing?.reject(this.error);
@@ -138,8 +138,12 @@ export class TcpSink {
     } else {
       len = text ? Buffer.byteLength(message) : message.byteLength;
       if (len > this.limit) return Promise.reject(tooLarge(this.channel, len, this.limit));
+      if (len >= COPY_BELOW) {
+        // What is batched goes first, or a large message would overtake it.
+        this.flush();
+        return this.sendLarge(text ? Buffer.from(message, "utf8") : message, text);
+      }
       if (len > space) this.flush();
-      if (len >= COPY_BELOW) return this.sendLarge(text ? Buffer.from(message, "utf8") : message, text);
       if (text) this.buf.write(message, this.used + HEADER, "utf8");
       else this.buf.set(message, this.used + HEADER);
     }

@@ -48,7 +48,8 @@ export class Wiring {
   }
 
   stat(channel, processor, role) {
-    const end = { channel, processor, role, messages: 0, bytes: 0 };
+    // Writers also report how long their sends waited for room (blocked_us), as the Rust runner's do.
+    const end = role === "writer" ? { channel, processor, role, messages: 0, bytes: 0, blocked_us: 0 } : { channel, processor, role, messages: 0, bytes: 0 };
     this.ends.push(end);
     return end;
   }

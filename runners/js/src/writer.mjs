@@ -1,7 +1,7 @@
 // A processor's writer of one channel: every message goes to every reader (fan-out), in memory to readers
 // in this runner and over TCP or WebSocket to readers elsewhere.
 
-import { RESOLVED } from "./inbox.mjs";
+import { FOR_ROOM, RESOLVED, forRoom } from "./inbox.mjs";
 import { ChannelError } from "./errors.mjs";
 
 /** The writer end of a channel in memory: puts messages straight into the reader's inbox. */
@@ -23,7 +23,7 @@ export class ChannelWriter {
   /**
    * @param {string} channel channel id
    * @param {string} name the writer id, `<processor>#<argument>`
-   * @param {{messages:number, bytes:number}} stats
+   * @param {{messages:number, bytes:number, blocked_us:number}} stats
    */
   constructor(channel, name, stats) {
     this.channel = channel;
@@ -31,6 +31,15 @@ export class ChannelWriter {
     this.stats = stats;
     this.sinks = [];
     this.closed = null;
+    // The wait for room: sends that wait at the same time (a processor need not await each) count once.
+    this.waiting = 0;
+    this.waitingSince = 0;
+    this.blockedMs = 0;
+    this.unblocked = () => {
+      if (--this.waiting > 0) return;
+      this.blockedMs += performance.now() - this.waitingSince;
+      this.stats.blocked_us = Math.floor(this.blockedMs * 1000);
+    };
   }
 
   /** Sends a string (text) or a Uint8Array (bytes); resolves when the message may be followed by more. */
@@ -47,7 +56,7 @@ export class ChannelWriter {
           // Between processors in this runner any value can pass as it is, as connector-architecture
           // JS channels allowed; only the wire needs text or bytes.
           this.stats.messages++;
-          return this.fanOut(message);
+          return this.timed(this.fanOut(message));
         } else {
           return Promise.reject(
             new ChannelError(`channel ${this.channel}: writer ${this.name} can send a string or bytes (Uint8Array), not ${describe(message)}`),
@@ -58,7 +67,17 @@ export class ChannelWriter {
       this.stats.bytes += Buffer.byteLength(message);
     }
     this.stats.messages++;
-    return this.fanOut(message);
+    return this.timed(this.fanOut(message));
+  }
+
+  /** Counts the time a send waits for room in a full reader (or socket) as blocked. */
+  timed(result) {
+    if (result === RESOLVED || result[FOR_ROOM] !== true) return result;
+    if (this.waiting++ === 0) this.waitingSince = performance.now();
+    return result.then(this.unblocked, (error) => {
+      this.unblocked();
+      throw error;
+    });
   }
 
   fanOut(message) {
@@ -70,7 +89,9 @@ export class ChannelWriter {
       if (result !== RESOLVED) (waits ??= []).push(result);
     }
     if (waits === null) return RESOLVED;
-    return waits.length === 1 ? waits[0] : Promise.all(waits);
+    if (waits.length === 1) return waits[0];
+    const all = Promise.all(waits);
+    return waits.some((wait) => wait[FOR_ROOM] === true) ? forRoom(all) : all;
   }
 
   /** Closes every connection; resolves once every reader has everything. Calling it again is harmless. */

@@ -81,7 +81,7 @@ export class WsSink {
 
   broken(reason) {
     if (this.error !== null) return;
-    this.error = vanishedReader(this.channel, reason);
+    this.error = vanishedReader(this.channel, this.writer, reason);
     this.ws.terminate();
     this.blocked.fail(this.error);
     this.closing?.reject(this.error);

@@ -10,6 +10,7 @@ import { WebSocketServer } from "ws";
 const SECRET = "3f9a0c1d2e4b5a6978877665544332211ffeeddccbbaa99887766554433221100";
 const BIN = fileURLToPath(new URL("../bin/riffle-runner-js.mjs", import.meta.url));
 const PROCESSORS = pathToFileURL(fileURLToPath(new URL("../test-support/processors.mjs", import.meta.url))).href;
+const CONFORMANCE = pathToFileURL(fileURLToPath(new URL("../conformance/processors.mjs", import.meta.url))).href;
 const fixture = (name) => JSON.parse(readFileSync(fileURLToPath(new URL(`../../../protocol/fixtures/${name}`, import.meta.url)), "utf8"));
 const GEN = "file:///pipelines/demo/gen";
 const SINK = "file:///pipelines/demo/sink";
@@ -134,6 +135,9 @@ test("replays the session with a local pipeline", async () => {
   assert.deepEqual(kinds.slice(-2), ["stats", "bye"]);
   assert.ok(kinds.slice(0, -2).every((k) => k === "stats"));
   const ends = rest.at(-2).ends.sort((a, b) => a.role.localeCompare(b.role));
+  // The writer's wait for room depends on the machine; that it is reported does not.
+  assert.ok(Number.isInteger(ends[1].blocked_us) && ends[1].blocked_us >= 0, JSON.stringify(ends[1]));
+  delete ends[1].blocked_us;
   assert.deepEqual(ends, [
     { channel: NUMBERS, processor: SINK, role: "reader", messages: 1000, bytes: 64000 },
     { channel: NUMBERS, processor: GEN, role: "writer", messages: 1000, bytes: 64000 },
@@ -141,6 +145,51 @@ test("replays the session with a local pipeline", async () => {
   assert.deepEqual(rest.at(-1), fixture("runner/bye.json"));
   const { code, stderr } = await s.done();
   assert.equal(code, 0, stderr);
+});
+
+test("a writer held back by a slow reader reports blocked_us; one that is not, 0", async () => {
+  // 1,536 messages through rcf:Slow (2 ms before each read) with a queue of 1,024: the generator waits
+  // while Slow reads the last 512, at least 1 ms of real time each (a 2 ms timer can fire up to 1 ms
+  // early by the event loop's clock). Slow's own writer feeds a reader that is never behind.
+  const N = 1536;
+  const DELAY_MS = 2;
+  const SLOW = "file:///pipelines/demo/slow";
+  const SLOWED = "file:///pipelines/demo/slowed";
+  const channel = (id, writer, reader) => ({
+    id,
+    transport: "memory",
+    writers: [{ processor: writer, argument: "writer", runner: "javascript" }],
+    readers: [{ processor: reader, argument: "reader", runner: "javascript" }],
+  });
+  const s = await session();
+  await s.until("hello");
+  await startLocal(s, {
+    type: "assign",
+    processors: [
+      classProcessor(GEN, "Generator", { writer: { "@writer": NUMBERS }, count: N, size: 64 }),
+      { id: SLOW, class: "https://w3id.org/riffle/conformance#Slow", implementation: { file: CONFORMANCE, class: "Slow" }, arguments: { reader: { "@reader": NUMBERS }, writer: { "@writer": SLOWED }, delayMs: DELAY_MS } },
+      classProcessor(SINK, "Counter", { reader: { "@reader": SLOWED } }),
+    ],
+    channels: [channel(NUMBERS, GEN, SLOW), channel(SLOWED, SLOW, SINK)],
+  });
+  const finished = new Set();
+  while (finished.size < 3) {
+    const message = await s.recv();
+    assert.notEqual(message, null, "the runner closed before every processor finished");
+    assert.notEqual(message.type, "failed", JSON.stringify(message));
+    if (message.type === "finished") finished.add(message.processor);
+  }
+  s.send(fixture("orchestrator/stop.json"));
+  const rest = await s.rest();
+  const ends = rest.at(-2).ends;
+  const end = (channel, role) => ends.find((e) => e.channel === channel && e.role === role);
+  const held = end(NUMBERS, "writer");
+  assert.deepEqual({ ...held, blocked_us: 0 }, { channel: NUMBERS, processor: GEN, role: "writer", messages: N, bytes: 64 * N, blocked_us: 0 });
+  const bound = (N - 1024 - 1) * (DELAY_MS - 1) * 1000 * 0.9;
+  assert.ok(held.blocked_us >= bound, `blocked_us ${held.blocked_us} < ${bound}`);
+  assert.deepEqual(end(SLOWED, "writer"), { channel: SLOWED, processor: SLOW, role: "writer", messages: N, bytes: 64 * N, blocked_us: 0 });
+  assert.deepEqual(end(NUMBERS, "reader"), { channel: NUMBERS, processor: SLOW, role: "reader", messages: N, bytes: 64 * N });
+  assert.equal((await s.done()).code, 0);
 });
 
 test("an unknown class fails init and names it", async () => {

@@ -114,7 +114,8 @@ async fn an_unknown_class_fails_init_and_names_it() {
             "processor": "file:///p/nope",
             "phase": "init",
             "message": "processor file:///p/nope needs class \"Nope\", which this runner does not provide \
-                        (it provides: Counter, FileReader, FileWriter, Generator, Log, PassThrough)",
+                        (it provides: ConformanceArguments, ConformanceCrash, ConformanceFail, ConformanceSlow, \
+                        Counter, FileReader, FileWriter, Generator, Log, PassThrough)",
             "stack": null,
         })
     );

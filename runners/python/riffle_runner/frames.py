@@ -1,0 +1,24 @@
+"""The TCP framing of channels/FRAMING.md: a u32 big-endian payload length, a kind byte, the payload."""
+
+import struct
+from typing import Final
+
+HELLO: Final = 1
+ACCEPT: Final = 2
+REFUSE: Final = 3
+TEXT: Final = 4
+BYTES: Final = 5
+CLOSE: Final = 6
+
+HEADER: Final = struct.Struct(">IB")
+# Hello, accept and refuse payloads are small JSON or text; a longer one is not a hello.
+MAX_CONTROL_PAYLOAD: Final = 65_536
+DEFAULT_MAX_MESSAGE: Final = 2_147_483_647
+# Writers gather frames up to this size before one write, readers read this much at a time.
+BATCH: Final = 256 * 1024
+# A connection that has not completed its hello by then is closed.
+HELLO_TIMEOUT_S: Final = 10.0
+
+
+def frame(kind: int, payload: bytes = b"") -> bytes:
+    return HEADER.pack(len(payload), kind) + payload

@@ -1,0 +1,218 @@
+"""Channels over TCP framing (channels/FRAMING.md): the reader side of one connection, and the writer's sink."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import time
+from typing import TYPE_CHECKING
+
+from . import frames
+from .errors import ChannelError
+from .inbox import Message
+
+if TYPE_CHECKING:
+    from .endpoint import Endpoint
+
+# Above this much unsent data in the socket's buffer, `send` waits (TCP flow control reaches the writer).
+HIGH_WATER = 1024 * 1024
+
+
+async def serve_tcp_writer(
+    endpoint: Endpoint, first: bytes, reader: asyncio.StreamReader, writer: asyncio.StreamWriter
+) -> None:
+    """One writer's connection to this endpoint, from its hello to its CLOSE (or its end)."""
+
+    async def read_hello() -> tuple[int, bytes]:
+        rest = await reader.readexactly(frames.HEADER.size - 1)
+        length, kind = frames.HEADER.unpack(first + rest)
+        if kind != frames.HELLO or length > frames.MAX_CONTROL_PAYLOAD:
+            return kind, b""
+        return kind, await reader.readexactly(length)
+
+    try:
+        kind, payload = await asyncio.wait_for(read_hello(), frames.HELLO_TIMEOUT_S)
+    except asyncio.TimeoutError:
+        return
+    hello = endpoint.parse_hello(payload) if kind == frames.HELLO else None
+    if hello is None:
+        return
+    admitted = endpoint.admit(hello)
+    if isinstance(admitted, str):
+        writer.write(frames.frame(frames.REFUSE, admitted.encode("utf-8")))
+        await writer.drain()
+        return
+    registration = admitted
+    limit = endpoint.max_message
+    accept = json.dumps({"version": 1, "max_message": limit}, separators=(",", ":")).encode("utf-8")
+    writer.write(frames.frame(frames.ACCEPT, accept))
+    await writer.drain()
+
+    def refuse(reason: str) -> None:
+        writer.write(frames.frame(frames.REFUSE, reason.encode("utf-8")))
+        registration.failed(ChannelError(reason))
+
+    while True:
+        try:
+            header = await reader.readexactly(frames.HEADER.size)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            registration.failed(
+                ChannelError(
+                    f"channel {hello.channel}: writer {hello.writer} vanished (its connection ended without a CLOSE)"
+                )
+            )
+            return
+        length, kind = frames.HEADER.unpack(header)
+        if kind == frames.CLOSE:
+            writer.write(frames.frame(frames.CLOSE))
+            await writer.drain()
+            registration.closed()
+            return
+        if kind not in (frames.TEXT, frames.BYTES):
+            return refuse(f"channel {hello.channel}: writer {hello.writer} sent a frame of unknown kind {kind}")
+        if length > limit:
+            return refuse(
+                f"channel {hello.channel}: writer {hello.writer} sent a message of {length} bytes, "
+                f"above the limit of {limit} bytes"
+            )
+        try:
+            payload = await reader.readexactly(length)
+        except (asyncio.IncompleteReadError, ConnectionError):
+            registration.failed(
+                ChannelError(f"channel {hello.channel}: writer {hello.writer} vanished in the middle of a message")
+            )
+            return
+        message: Message
+        if kind == frames.TEXT:
+            try:
+                message = payload.decode("utf-8")
+            except UnicodeDecodeError:
+                return refuse(f"channel {hello.channel}: writer {hello.writer} sent a TEXT frame that is not UTF-8")
+        else:
+            message = payload
+        await registration.deliver(message, length)
+
+
+class TcpSink:
+    """A writer's connection to one reader's runner. Frames are gathered into a batch that is written when it
+    is full or when the sending task yields (nothing more queued right now)."""
+
+    def __init__(
+        self, channel: str, writer_id: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, limit: int
+    ) -> None:
+        self.max_message = limit
+        self._channel = channel
+        self._writer_id = writer_id
+        self._reader = reader
+        self._writer = writer
+        self._batch = bytearray()
+        self._flush_pending = False
+        self._error: ChannelError | None = None
+        self._closing = False
+        self._close_ack: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        self._replies = asyncio.create_task(self._read_replies())
+
+    @classmethod
+    async def connect(cls, address: str, channel: str, writer_id: str, secret: str) -> TcpSink:
+        from .endpoint import split_address
+
+        host, port = split_address(address)
+        reader, writer = await asyncio.open_connection(host, port, limit=frames.BATCH)
+        writer.transport.set_write_buffer_limits(high=HIGH_WATER)
+        hello = json.dumps({"version": 1, "secret": secret, "channel": channel, "writer": writer_id})
+        writer.write(frames.frame(frames.HELLO, hello.encode("utf-8")))
+        try:
+            await writer.drain()
+            header = await asyncio.wait_for(reader.readexactly(frames.HEADER.size), frames.HELLO_TIMEOUT_S)
+            length, kind = frames.HEADER.unpack(header)
+            if length > frames.MAX_CONTROL_PAYLOAD:
+                raise ChannelError(f"channel {channel}: the reader at {address} answered with a {length}-byte frame")
+            payload = await reader.readexactly(length)
+        except (asyncio.IncompleteReadError, ConnectionError, asyncio.TimeoutError) as e:
+            writer.transport.abort()
+            raise ChannelError(f"channel {channel}: the reader at {address} closed the connection without an accept "
+                               f"(wrong secret?): {type(e).__name__}") from None
+        if kind == frames.REFUSE:
+            writer.transport.abort()
+            raise ChannelError(f"channel {channel}: the reader at {address} refused writer {writer_id}: "
+                               f"{payload.decode('utf-8', 'replace')}")
+        accept = json.loads(payload) if kind == frames.ACCEPT else None
+        if not isinstance(accept, dict) or type(accept.get("max_message")) is not int:
+            writer.transport.abort()
+            raise ChannelError(f"channel {channel}: the reader at {address} did not answer with an accept")
+        return cls(channel, writer_id, reader, writer, accept["max_message"])
+
+    async def send(self, message: Message, payload: bytes) -> int:
+        if self._error is not None:
+            raise self._error
+        kind = frames.TEXT if isinstance(message, str) else frames.BYTES
+        self._batch += frames.HEADER.pack(len(payload), kind)
+        if len(payload) >= frames.BATCH:
+            # A large message is written as it is rather than copied into the batch.
+            self._writer.write(self._batch)
+            self._batch = bytearray()
+            self._writer.write(payload)
+        else:
+            self._batch += payload
+            if len(self._batch) >= frames.BATCH:
+                self._write_batch()
+            elif not self._flush_pending:
+                self._flush_pending = True
+                asyncio.get_running_loop().call_soon(self._write_batch)
+        if self._writer.transport.get_write_buffer_size() <= HIGH_WATER:
+            return 0
+        started = time.perf_counter_ns()
+        try:
+            await self._writer.drain()
+        except ConnectionError:
+            raise self._error or self._vanished() from None
+        return time.perf_counter_ns() - started
+
+    async def close(self) -> None:
+        if self._error is not None:
+            raise self._error
+        self._closing = True
+        self._batch += frames.frame(frames.CLOSE)
+        self._write_batch()
+        try:
+            await self._writer.drain()
+            await self._close_ack
+        except ConnectionError:
+            raise self._error or self._vanished() from None
+        finally:
+            self._writer.transport.abort()
+        if self._error is not None:
+            raise self._error
+
+    def abort(self) -> None:
+        self._replies.cancel()
+        self._writer.transport.abort()
+
+    def _write_batch(self) -> None:
+        self._flush_pending = False
+        if self._batch and not self._writer.transport.is_closing():
+            self._writer.write(self._batch)
+        self._batch = bytearray()
+
+    def _vanished(self) -> ChannelError:
+        return ChannelError(
+            f"channel {self._channel}: the reader vanished (connection to it lost) while writer {self._writer_id} "
+            f"was sending"
+        )
+
+    async def _read_replies(self) -> None:
+        """What the reader sends back after the accept: a CLOSE answering ours, or a REFUSE."""
+        try:
+            header = await self._reader.readexactly(frames.HEADER.size)
+            length, kind = frames.HEADER.unpack(header)
+            payload = await self._reader.readexactly(min(length, frames.MAX_CONTROL_PAYLOAD))
+            if kind == frames.CLOSE and self._closing:
+                self._close_ack.set_result(None)
+                return
+            reason = payload.decode("utf-8", "replace") if kind == frames.REFUSE else f"a frame of kind {kind}"
+            self._error = ChannelError(f"channel {self._channel}: the reader dropped writer {self._writer_id}: {reason}")
+        except (asyncio.IncompleteReadError, ConnectionError):
+            self._error = self._vanished()
+        if not self._close_ack.done():
+            self._close_ack.set_result(None)  # close() then raises the error
+        self._writer.transport.abort()
