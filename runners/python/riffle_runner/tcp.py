@@ -4,18 +4,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-import time
 from typing import TYPE_CHECKING
 
 from . import frames
 from .errors import ChannelError
 from .inbox import Message
+from .sink import HIGH_WATER, BatchingSink
 
 if TYPE_CHECKING:
     from .endpoint import Endpoint
 
-# Above this much unsent data in the socket's buffer, `send` waits (TCP flow control reaches the writer).
-HIGH_WATER = 1024 * 1024
 
 
 async def serve_tcp_writer(
@@ -93,24 +91,14 @@ async def serve_tcp_writer(
         await registration.deliver(message, length)
 
 
-class TcpSink:
-    """A writer's connection to one reader's runner. Frames are gathered into a batch that is written when it
-    is full or when the sending task yields (nothing more queued right now)."""
+class TcpSink(BatchingSink):
+    """A writer's connection to one reader's runner over TCP framing."""
 
     def __init__(
         self, channel: str, writer_id: str, reader: asyncio.StreamReader, writer: asyncio.StreamWriter, limit: int
     ) -> None:
-        self.max_message = limit
-        self._channel = channel
-        self._writer_id = writer_id
         self._reader = reader
-        self._writer = writer
-        self._batch = bytearray()
-        self._flush_pending = False
-        self._error: ChannelError | None = None
-        self._closing = False
-        self._close_ack: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._replies = asyncio.create_task(self._read_replies())
+        super().__init__(channel, writer_id, writer, limit)
 
     @classmethod
     async def connect(cls, address: str, channel: str, writer_id: str, secret: str) -> TcpSink:
@@ -143,62 +131,11 @@ class TcpSink:
         return cls(channel, writer_id, reader, writer, accept["max_message"])
 
     async def send(self, message: Message, payload: bytes) -> int:
-        if self._error is not None:
-            raise self._error
         kind = frames.TEXT if isinstance(message, str) else frames.BYTES
-        self._batch += frames.HEADER.pack(len(payload), kind)
-        if len(payload) >= frames.BATCH:
-            # A large message is written as it is rather than copied into the batch.
-            self._writer.write(self._batch)
-            self._batch = bytearray()
-            self._writer.write(payload)
-        else:
-            self._batch += payload
-            if len(self._batch) >= frames.BATCH:
-                self._write_batch()
-            elif not self._flush_pending:
-                self._flush_pending = True
-                asyncio.get_running_loop().call_soon(self._write_batch)
-        if self._writer.transport.get_write_buffer_size() <= HIGH_WATER:
-            return 0
-        started = time.perf_counter_ns()
-        try:
-            await self._writer.drain()
-        except ConnectionError:
-            raise self._error or self._vanished() from None
-        return time.perf_counter_ns() - started
+        return await self._queue(frames.HEADER.pack(len(payload), kind), payload)
 
-    async def close(self) -> None:
-        if self._error is not None:
-            raise self._error
-        self._closing = True
-        self._batch += frames.frame(frames.CLOSE)
-        self._write_batch()
-        try:
-            await self._writer.drain()
-            await self._close_ack
-        except ConnectionError:
-            raise self._error or self._vanished() from None
-        finally:
-            self._writer.transport.abort()
-        if self._error is not None:
-            raise self._error
-
-    def abort(self) -> None:
-        self._replies.cancel()
-        self._writer.transport.abort()
-
-    def _write_batch(self) -> None:
-        self._flush_pending = False
-        if self._batch and not self._writer.transport.is_closing():
-            self._writer.write(self._batch)
-        self._batch = bytearray()
-
-    def _vanished(self) -> ChannelError:
-        return ChannelError(
-            f"channel {self._channel}: the reader vanished (connection to it lost) while writer {self._writer_id} "
-            f"was sending"
-        )
+    def _send_close(self) -> None:
+        self._writer.write(frames.frame(frames.CLOSE))
 
     async def _read_replies(self) -> None:
         """What the reader sends back after the accept: a CLOSE answering ours, or a REFUSE."""

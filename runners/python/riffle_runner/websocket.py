@@ -8,7 +8,6 @@ import asyncio
 import json
 import os
 import struct
-import time
 from collections.abc import AsyncIterator
 from typing import TYPE_CHECKING
 
@@ -23,7 +22,7 @@ from websockets.uri import parse_uri
 from . import frames
 from .errors import ChannelError
 from .inbox import Message
-from .tcp import HIGH_WATER
+from .sink import HIGH_WATER, BatchingSink
 
 if TYPE_CHECKING:
     from .endpoint import Endpoint
@@ -209,22 +208,13 @@ def client_frame(opcode: int, payload: bytes, mask: bytes) -> bytes:
     return header + mask + apply_mask(payload, mask)
 
 
-class WsSink:
-    """A writer's WebSocket connection to one reader's runner, batched like TcpSink."""
+class WsSink(BatchingSink):
+    """A writer's WebSocket connection to one reader's runner."""
 
     def __init__(self, channel: str, writer_id: str, connection: Connection, limit: int) -> None:
-        self.max_message = limit
-        self._channel = channel
-        self._writer_id = writer_id
         self._connection = connection
-        self._writer = connection.writer
         self._masks = MaskPool()
-        self._batch = bytearray()
-        self._flush_pending = False
-        self._error: ChannelError | None = None
-        self._closing = False
-        self._close_ack: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        self._replies = asyncio.create_task(self._read_replies())
+        super().__init__(channel, writer_id, connection.writer, limit)
 
     @classmethod
     async def connect(cls, address: str, channel: str, writer_id: str, secret: str) -> WsSink:
@@ -270,61 +260,12 @@ class WsSink:
         return cls(channel, writer_id, connection, accept_message["max_message"])
 
     async def send(self, message: Message, payload: bytes) -> int:
-        if self._error is not None:
-            raise self._error
         opcode = Opcode.TEXT if isinstance(message, str) else Opcode.BINARY
-        encoded = client_frame(opcode, payload, self._masks.take())
-        if len(encoded) >= frames.BATCH:
-            self._write_batch()
-            self._writer.write(encoded)
-        else:
-            self._batch += encoded
-            if len(self._batch) >= frames.BATCH:
-                self._write_batch()
-            elif not self._flush_pending:
-                self._flush_pending = True
-                asyncio.get_running_loop().call_soon(self._write_batch)
-        if self._writer.transport.get_write_buffer_size() <= HIGH_WATER:
-            return 0
-        started = time.perf_counter_ns()
-        try:
-            await self._writer.drain()
-        except ConnectionError:
-            raise self._error or self._vanished() from None
-        return time.perf_counter_ns() - started
+        return await self._queue(b"", client_frame(opcode, payload, self._masks.take()))
 
-    async def close(self) -> None:
-        if self._error is not None:
-            raise self._error
-        self._closing = True
-        self._write_batch()
+    def _send_close(self) -> None:
         self._connection.protocol.send_close(NORMAL)
         self._connection.flush()
-        try:
-            await self._writer.drain()
-            await self._close_ack
-        except ConnectionError:
-            raise self._error or self._vanished() from None
-        finally:
-            self._writer.transport.abort()
-        if self._error is not None:
-            raise self._error
-
-    def abort(self) -> None:
-        self._replies.cancel()
-        self._writer.transport.abort()
-
-    def _write_batch(self) -> None:
-        self._flush_pending = False
-        if self._batch and not self._writer.transport.is_closing():
-            self._writer.write(self._batch)
-        self._batch = bytearray()
-
-    def _vanished(self) -> ChannelError:
-        return ChannelError(
-            f"channel {self._channel}: the reader vanished (connection to it lost) while writer {self._writer_id} "
-            f"was sending"
-        )
 
     async def _read_replies(self) -> None:
         async for event in self._connection.messages():

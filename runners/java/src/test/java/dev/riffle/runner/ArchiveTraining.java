@@ -147,7 +147,7 @@ public final class ArchiveTraining {
                         + "\"size\":64,\"text\":true}")
                 + "," + processor("upper", "builtin.UpperCase", "{\"reader\":{\"@reader\":\"" + P + "text\"},"
                         + "\"writer\":{\"@writer\":\"" + P + "upper\"}}")
-                + "," + processor("echo", "conformance.Echo", "{\"reader\":{\"@reader\":\"" + P + "upper\"},"
+                + "," + processor("echo", "builtin.PassThrough", "{\"reader\":{\"@reader\":\"" + P + "upper\"},"
                         + "\"writer\":{\"@writer\":\"" + P + "echoed\"}}")
                 + "," + processor("count", "builtin.Counter", "{\"reader\":{\"@reader\":\"" + P + "echoed\"}}")
                 + "," + processor("bytes", "builtin.Generator", "{\"writer\":{\"@writer\":\"" + P + "bytes\"},"
