@@ -4,8 +4,7 @@
 //! `riffle run` starting to the first message counted by a Java sink, which bounds when the JVM runner was
 //! ready for it.
 
-use super::pipeline::{measure, rate, raw};
-use crate::run::report::grouped;
+use super::pipeline::{beside_raw, beside_raw_header, measure, raw};
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -116,11 +115,7 @@ pub fn run(runs: usize, scale: f64, out: &mut dyn Write) -> io::Result<()> {
     let folder = std::env::temp_dir().join(format!("riffle-bench-java-{}", std::process::id()));
     std::fs::create_dir_all(&folder)?;
     writeln!(out, "riffle bench java: through `riffle run`, median of {runs} runs; raw: the same two languages over plain TCP frames in the same run")?;
-    writeln!(
-        out,
-        "{:<10} {:>6} {:>11} {:>12} {:>12} {:>9} {:>11} {:>7} {:>10}",
-        "link", "size", "messages", "raw msg/s", "riffle msg/s", "raw MB/s", "riffle MB/s", "ratio", "peak RSS"
-    )?;
+    writeln!(out, "{:<10} {:>6} {}", "link", "size", beside_raw_header())?;
     for case in CASES {
         let n = ((case.messages as f64 * scale) as u64).max(1);
         std::fs::write(folder.join("pipeline.ttl"), pipeline(case.link, case.size, n))?;
@@ -130,21 +125,7 @@ pub fn run(runs: usize, scale: f64, out: &mut dyn Write) -> io::Result<()> {
             _ => raw_java_to_rust(&riffle, case.size, n),
         };
         let figures = measure(&riffle, &folder, case.link, n, runs, Some(&mut raw_link))?;
-        let (raw_msgs, raw_mb) = rate(n, case.size, figures.raw.unwrap_or_default());
-        let (msgs, mb) = rate(n, case.size, figures.data);
-        writeln!(
-            out,
-            "{:<10} {:>6} {:>11} {:>12} {:>12} {:>9.0} {:>11.0} {:>6.0}% {:>7.1} MB",
-            case.link,
-            case.size,
-            grouped(n),
-            grouped(raw_msgs as u64),
-            grouped(msgs as u64),
-            raw_mb,
-            mb,
-            msgs / raw_msgs * 100.0,
-            figures.peak_rss_kib as f64 / 1024.0,
-        )?;
+        writeln!(out, "{:<10} {:>6} {}", case.link, case.size, beside_raw(n, case.size, &figures))?;
     }
     writeln!(out, "(raw for java-java: Rust's in-process memory link, riffle_channels::raw::memory)")?;
     std::fs::write(folder.join("pipeline.ttl"), pipeline("rust-java", 64, 1))?;

@@ -4,7 +4,7 @@
 //! (DESIGN section 5).
 
 use super::ms;
-use super::pipeline::{measure, rate};
+use super::pipeline::{beside_raw, beside_raw_header, measure, rate};
 use crate::run::report::grouped;
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -150,19 +150,7 @@ pub fn run(runs: usize, scale: f64, out: &mut dyn Write) -> io::Result<()> {
     std::fs::create_dir_all(&folder)?;
     let count = |n: u64| ((n as f64 * scale) as u64).max(1);
     writeln!(out, "riffle bench js: pipelines with the JavaScript runner through `riffle run`, median of {runs} runs, beside raw Node links measured in the same run")?;
-    writeln!(
-        out,
-        "{:<34} {:>6} {:>10} {:>12} {:>12} {:>9} {:>11} {:>7} {:>10}",
-        "case (raw baseline)",
-        "size",
-        "messages",
-        "raw msg/s",
-        "riffle msg/s",
-        "raw MB/s",
-        "riffle MB/s",
-        "ratio",
-        "peak RSS"
-    )?;
+    writeln!(out, "{:<34} {:>6} {}", "case (raw baseline)", "size", beside_raw_header())?;
     let cases: [(&str, usize, u64); 5] = [
         ("js-js memory (node queue)", 64, 2_000_000),
         ("js-rust tcp (node-node tcp)", 64, 2_000_000),
@@ -184,17 +172,7 @@ pub fn run(runs: usize, scale: f64, out: &mut dyn Write) -> io::Result<()> {
             _ => raw_tcp_into_node(false, size, n),
         };
         let figures = measure(&riffle, &folder, label, n, runs, Some(&mut raw_link))?;
-        let (raw_msgs, raw_mb) = rate(n, size, figures.raw.unwrap_or_default());
-        let (msgs, mb) = rate(n, size, figures.data);
-        writeln!(
-            out,
-            "{label:<34} {size:>6} {:>10} {:>12} {:>12} {raw_mb:>9.0} {mb:>11.0} {:>6.0}% {:>7.1} MB",
-            grouped(n),
-            grouped(raw_msgs as u64),
-            grouped(msgs as u64),
-            msgs / raw_msgs * 100.0,
-            figures.peak_rss_kib as f64 / 1024.0
-        )?;
+        writeln!(out, "{label:<34} {size:>6} {}", beside_raw(n, size, &figures))?;
     }
     std::fs::write(folder.join("pipeline.ttl"), js_chain(2, 64, 1))?;
     let startup = measure(&riffle, &folder, "JS-only, one message", 1, runs.max(5), None)?;

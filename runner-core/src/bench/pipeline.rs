@@ -247,6 +247,29 @@ pub(crate) fn measure(
     Ok(Figures { data: median(data), wall: median(walls), counted, peak_rss_kib: peak, raw })
 }
 
+/// The column headings of [`beside_raw`].
+pub(crate) fn beside_raw_header() -> String {
+    format!(
+        "{:>10} {:>12} {:>12} {:>9} {:>11} {:>7} {:>10}",
+        "messages", "raw msg/s", "riffle msg/s", "raw MB/s", "riffle MB/s", "ratio", "peak RSS"
+    )
+}
+
+/// What every case measured beside a raw link prints: messages, raw and riffle msg/s and MB/s, the
+/// ratio of riffle to raw, and the peak memory of the process tree.
+pub(crate) fn beside_raw(n: u64, size: usize, figures: &Figures) -> String {
+    let (raw_msgs, raw_mb) = rate(n, size, figures.raw.unwrap_or_default());
+    let (msgs, mb) = rate(n, size, figures.data);
+    format!(
+        "{:>10} {:>12} {:>12} {raw_mb:>9.0} {mb:>11.0} {:>6.0}% {:>7.1} MB",
+        grouped(n),
+        grouped(raw_msgs as u64),
+        grouped(msgs as u64),
+        msgs / raw_msgs * 100.0,
+        figures.peak_rss_kib as f64 / 1024.0
+    )
+}
+
 pub(crate) fn rate(n: u64, size: usize, d: Duration) -> (f64, f64) {
     let s = d.as_secs_f64().max(1e-9);
     (n as f64 / s, n as f64 * size as f64 / s / 1e6)
@@ -261,32 +284,20 @@ pub fn run(runs: usize, scale: f64, only: Option<&str>, out: &mut dyn Write) -> 
         "riffle bench run: Generator -> Counter through `riffle run`, median of {runs} runs. Raw: riffle_channels::raw in the \
 same run, its reading half in a second process for tcp and websocket, as in the pipeline"
     )?;
-    writeln!(
-        out,
-        "{:<10} {:>6} {:>10} {:>12} {:>12} {:>9} {:>9} {:>7} {:>10} {:>9}",
-        "link", "size", "messages", "raw msg/s", "riffle msg/s", "raw MB/s", "riffle MB/s", "ratio", "peak RSS", "wall"
-    )?;
+    writeln!(out, "{:<10} {:>6} {} {:>9}", "link", "size", beside_raw_header(), "wall")?;
     for case in CASES.iter().filter(|c| only.is_none_or(|t| t == c.transport)) {
         let n = ((case.messages as f64 * scale) as u64).max(1);
         std::fs::write(folder.join("pipeline.ttl"), generated_pipeline(case.transport, case.size, n))?;
         let what = format!("{} {} B", case.transport, case.size);
         let mut raw_link = || raw(&riffle, case.transport, case.size, n);
         let figures = measure(&riffle, &folder, &what, n, runs, Some(&mut raw_link))?;
-        let (raw_msgs, raw_mb) = rate(n, case.size, figures.raw.unwrap_or_default());
-        let (msgs, mb) = rate(n, case.size, figures.data);
         writeln!(
             out,
-            "{:<10} {:>6} {:>10} {:>12} {:>12} {:>9.0} {:>11.0} {:>6.0}% {:>7.1} MB {:>9}",
+            "{:<10} {:>6} {} {:>9}",
             case.transport,
             case.size,
-            grouped(n),
-            grouped(raw_msgs as u64),
-            grouped(msgs as u64),
-            raw_mb,
-            mb,
-            msgs / raw_msgs * 100.0,
-            figures.peak_rss_kib as f64 / 1024.0,
-            ms(figures.wall),
+            beside_raw(n, case.size, &figures),
+            ms(figures.wall)
         )?;
     }
     // Start-up: a two-runner pipeline of one message, from `riffle run` to its exit (so the first
