@@ -91,17 +91,7 @@ public final class Inbox implements Reader {
         long size = message.length() + OVERHEAD;
         lock.lockInterruptibly();
         try {
-            while (!queue.isEmpty() && (queue.size() >= maxMessages || queuedBytes + size > maxBytes) && !gone) {
-                writersWaiting++;
-                try {
-                    notFull.await();
-                } finally {
-                    writersWaiting--;
-                }
-            }
-            if (gone) {
-                throw new ChannelException("channel " + channel + ": the reader is gone");
-            }
+            awaitRoom(1, size);
             queue.add(message);
             queuedBytes += size;
             if (readerWaiting) {
@@ -116,18 +106,7 @@ public final class Inbox implements Reader {
     void putAll(List<Message> batch, long batchBytes) throws InterruptedException {
         lock.lockInterruptibly();
         try {
-            while (!queue.isEmpty() && (queue.size() + batch.size() > maxMessages || queuedBytes + batchBytes > maxBytes)
-                    && !gone) {
-                writersWaiting++;
-                try {
-                    notFull.await();
-                } finally {
-                    writersWaiting--;
-                }
-            }
-            if (gone) {
-                throw new ChannelException("channel " + channel + ": the reader is gone");
-            }
+            awaitRoom(batch.size(), batchBytes);
             queue.addAll(batch);
             queuedBytes += batchBytes;
             if (readerWaiting) {
@@ -135,6 +114,24 @@ public final class Inbox implements Reader {
             }
         } finally {
             lock.unlock();
+        }
+    }
+
+    /**
+     * Waits, holding the lock, until `count` messages of `bytes` fit (an empty queue always takes them);
+     * throws once the reader is gone.
+     */
+    private void awaitRoom(int count, long bytes) throws InterruptedException {
+        while (!queue.isEmpty() && (queue.size() + count > maxMessages || queuedBytes + bytes > maxBytes) && !gone) {
+            writersWaiting++;
+            try {
+                notFull.await();
+            } finally {
+                writersWaiting--;
+            }
+        }
+        if (gone) {
+            throw new ChannelException("channel " + channel + ": the reader is gone");
         }
     }
 
