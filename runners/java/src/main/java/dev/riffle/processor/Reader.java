@@ -2,6 +2,7 @@ package dev.riffle.processor;
 
 import java.util.Iterator;
 import java.util.NoSuchElementException;
+import java.util.function.Function;
 
 /**
  * The reading end of a channel. Blocking: {@link #receive()} waits for the next message and returns
@@ -53,24 +54,15 @@ public interface Reader extends Iterable<Message> {
 
     /** Every message as text (bytes messages decoded as UTF-8). */
     default Iterable<String> strings() {
-        return () -> {
-            Iterator<Message> it = iterator();
-            return new Iterator<>() {
-                @Override
-                public boolean hasNext() {
-                    return it.hasNext();
-                }
-
-                @Override
-                public String next() {
-                    return it.next().asString();
-                }
-            };
-        };
+        return converted(Message::asString);
     }
 
     /** Every message as bytes (text messages encoded as UTF-8). */
     default Iterable<byte[]> bytes() {
+        return converted(Message::asBytes);
+    }
+
+    private <T> Iterable<T> converted(Function<Message, T> convert) {
         return () -> {
             Iterator<Message> it = iterator();
             return new Iterator<>() {
@@ -80,8 +72,8 @@ public interface Reader extends Iterable<Message> {
                 }
 
                 @Override
-                public byte[] next() {
-                    return it.next().asBytes();
+                public T next() {
+                    return convert.apply(it.next());
                 }
             };
         };
