@@ -8,22 +8,13 @@
 
 mod support;
 
-use support::{finish, run_fixture as fixture, runner_pid, signal, start_running, text};
-
-use std::process::Command;
-
-fn start(pipeline: &str, tag: &str) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
-    start_running(
-        Command::new(env!("CARGO_BIN_EXE_riffle")).args(["run", "pipeline.ttl"]).current_dir(fixture(pipeline)),
-        tag,
-    )
-}
+use support::{finish, run_fixture as fixture, runner_pid, signal, start_fixture, text};
 
 /// Kills `runner` of the endless `pipeline` with SIGKILL once data flows, and checks that the run stops,
 /// names that runner, and leaves nothing behind.
 fn kill_9_mid_stream(pipeline: &str, runner: &str) {
     let tag = support::unique_tag();
-    let (child, lines) = start(pipeline, &tag);
+    let (child, lines) = start_fixture(pipeline, &tag);
     signal(runner_pid(&tag, runner), "KILL");
     let (code, stderr) = finish(child, lines);
     assert_eq!(code, Some(1), "{stderr}");
@@ -61,13 +52,7 @@ fn sigterm_with_a_node_runner_stops_every_runner_with_143() {
         println!("skipping: `node` is not on PATH");
         return;
     }
-    let tag = support::unique_tag();
-    let (child, lines) = start("endless-js", &tag);
-    signal(child.id(), "TERM");
-    let (code, stderr) = finish(child, lines);
-    assert_eq!(code, Some(143), "{stderr}");
-    assert!(stderr.contains("riffle: stopping: terminated (SIGTERM)"), "{stderr}");
-    assert!(support::processes_tagged(&tag).is_empty(), "{:?}", support::processes_tagged(&tag));
+    support::sigterm_stops_with_143("endless-js");
 }
 
 #[test]

@@ -167,31 +167,17 @@ fn a_java_exception_stops_the_run_with_its_stack_and_no_process_left() {
     std::fs::remove_dir_all(dir).unwrap();
 }
 
-/// Starts the endless Rust -> Java pipeline (a Java counter); returns once every processor runs.
-fn start_java_endless(tag: &str) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
-    support::start_running(
-        Command::new(env!("CARGO_BIN_EXE_riffle")).args(["run", "pipeline.ttl"]).current_dir(fixture("endless-java")),
-        tag,
-    )
-}
-
 #[test]
 fn sigterm_to_riffle_stops_the_java_runner_cleanly_with_143() {
     if !java_ready("sigterm_to_riffle_stops_the_java_runner_cleanly_with_143") {
         return;
     }
-    let tag = support::unique_tag();
-    let (child, lines) = start_java_endless(&tag);
-    support::signal(child.id(), "TERM");
-    let (code, stderr) = support::finish(child, lines);
-    assert_eq!(code, Some(143), "{stderr}");
-    assert!(stderr.contains("riffle: stopping: terminated (SIGTERM)"), "{stderr}");
+    let stderr = support::sigterm_stops_with_143("endless-java");
     assert!(
         stderr.lines().any(|l| l.starts_with("  <count> ") && l.contains(" stopped ")),
         "the Java processor was stopped: {stderr}"
     );
     assert!(!stderr.contains("did not exit within"), "the JVM stopped on request, unkilled: {stderr}");
-    assert!(support::processes_tagged(&tag).is_empty(), "{:?}", support::processes_tagged(&tag));
 }
 
 #[test]
@@ -200,7 +186,7 @@ fn sigterm_to_the_jvm_stops_it_cleanly_with_143_and_ends_the_run() {
         return;
     }
     let tag = support::unique_tag();
-    let (child, lines) = start_java_endless(&tag);
+    let (child, lines) = support::start_fixture("endless-java", &tag);
     support::signal(support::runner_pid(&tag, "java"), "TERM");
     let (code, stderr) = support::finish(child, lines);
     // A runner that ends on its own is a failure of the run, as for the Rust runner; the JVM itself said bye

@@ -7,7 +7,8 @@
 mod support;
 
 use support::{
-    example, finish, run_fixture as fixture, runner_pid, signal, start_running, text, wait_for_line, SAFETY,
+    example, finish, run_fixture as fixture, runner_pid, signal, start_fixture, start_running, text, wait_for_line,
+    SAFETY,
 };
 
 use std::io::{BufRead, BufReader};
@@ -64,19 +65,10 @@ stack:\n    caused by: No such file or directory (os error 2)\n"
     assert!(left.is_empty(), "{left:?}");
 }
 
-/// Starts the endless pipeline and returns once every processor runs, with riffle's stderr lines
-/// still arriving on the receiver.
-fn start_endless(tag: &str) -> (Child, mpsc::Receiver<String>) {
-    start_running(
-        Command::new(env!("CARGO_BIN_EXE_riffle")).args(["run", "pipeline.ttl"]).current_dir(fixture("endless")),
-        tag,
-    )
-}
-
 #[test]
 fn kill_9_of_a_runner_mid_stream_stops_the_run_and_names_it() {
     let tag = support::unique_tag();
-    let (child, lines) = start_endless(&tag);
+    let (child, lines) = start_fixture("endless", &tag);
     signal(runner_pid(&tag, "rust-2"), "KILL");
     let (code, stderr) = finish(child, lines);
     assert_eq!(code, Some(1), "{stderr}");
@@ -92,7 +84,7 @@ fn kill_9_of_a_runner_mid_stream_stops_the_run_and_names_it() {
 #[test]
 fn sigint_drains_and_stops_with_130() {
     let tag = support::unique_tag();
-    let (child, lines) = start_endless(&tag);
+    let (child, lines) = start_fixture("endless", &tag);
     signal(child.id(), "INT");
     let (code, stderr) = finish(child, lines);
     assert_eq!(code, Some(130), "{stderr}");
@@ -104,13 +96,7 @@ fn sigint_drains_and_stops_with_130() {
 
 #[test]
 fn sigterm_stops_with_143() {
-    let tag = support::unique_tag();
-    let (child, lines) = start_endless(&tag);
-    signal(child.id(), "TERM");
-    let (code, stderr) = finish(child, lines);
-    assert_eq!(code, Some(143), "{stderr}");
-    assert!(stderr.contains("riffle: stopping: terminated (SIGTERM)"), "{stderr}");
-    assert!(support::processes_tagged(&tag).is_empty(), "{:?}", support::processes_tagged(&tag));
+    support::sigterm_stops_with_143("endless");
 }
 
 #[test]

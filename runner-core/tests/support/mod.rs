@@ -122,6 +122,28 @@ pub fn pieces(mut stream: impl std::io::Read + Send + 'static) -> std::sync::mps
 /// Generous: these only stop a broken run from hanging the suite; nothing asserts on time.
 pub const SAFETY: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// `riffle run pipeline.ttl` in the run fixture `name`, returned once every processor runs (see
+/// [`start_running`]).
+pub fn start_fixture(name: &str, tag: &str) -> (Child, mpsc::Receiver<String>) {
+    start_running(
+        Command::new(env!("CARGO_BIN_EXE_riffle")).args(["run", "pipeline.ttl"]).current_dir(run_fixture(name)),
+        tag,
+    )
+}
+
+/// SIGTERM to riffle while the endless run fixture `name` moves data: it stops every runner on request,
+/// exits 143 and leaves no process behind. Returns riffle's stderr for further checks.
+pub fn sigterm_stops_with_143(name: &str) -> String {
+    let tag = unique_tag();
+    let (child, lines) = start_fixture(name, &tag);
+    signal(child.id(), "TERM");
+    let (code, stderr) = finish(child, lines);
+    assert_eq!(code, Some(143), "{stderr}");
+    assert!(stderr.contains("riffle: stopping: terminated (SIGTERM)"), "{stderr}");
+    assert!(processes_tagged(&tag).is_empty(), "{:?}", processes_tagged(&tag));
+    stderr
+}
+
 /// Starts riffle as `command` says and returns once every processor runs, with riffle's output
 /// lines (stderr and stdout, each in order) still arriving on the receiver.
 pub fn start_running(command: &mut Command, tag: &str) -> (Child, mpsc::Receiver<String>) {
