@@ -94,11 +94,7 @@ pub(crate) fn run_once_with(riffle: &Path, folder: &Path, extra: &[&str]) -> io:
         return Err(io::Error::other(format!("riffle run failed ({status}): {}", lines.join("\n"))));
     }
     let summary = summary(&lines)?;
-    let counter = summary["processors"]
-        .as_array()
-        .and_then(|ps| ps.iter().find(|p| p["processor"].as_str().is_some_and(|id| id.ends_with("/count"))))
-        .ok_or_else(|| io::Error::other("no counter in the summary"))?;
-    let seconds = counter["seconds"].as_f64().ok_or_else(|| io::Error::other("the counter has no time"))?;
+    let seconds = counter_seconds(&summary)?;
     let messages = summary["channels"][0]["messages"].as_u64().unwrap_or(0);
     Ok(Measured { data_phase: Duration::from_secs_f64(seconds), wall, counted, messages, peak_rss_kib: peak })
 }
@@ -110,6 +106,15 @@ pub(crate) fn summary(lines: &[String]) -> io::Result<serde_json::Value> {
         .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
         .find_map(|v| v.get("summary").cloned())
         .ok_or_else(|| io::Error::other("riffle printed no summary"))
+}
+
+/// How long the processor `<count>` ran, from a summary: the data phase of a bench pipeline.
+pub(crate) fn counter_seconds(summary: &serde_json::Value) -> io::Result<f64> {
+    let counter = summary["processors"]
+        .as_array()
+        .and_then(|ps| ps.iter().find(|p| p["processor"].as_str().is_some_and(|id| id.ends_with("/count"))))
+        .ok_or_else(|| io::Error::other("no counter in the summary"))?;
+    counter["seconds"].as_f64().ok_or_else(|| io::Error::other("the counter has no time"))
 }
 
 /// Resident memory of `root` and all its descendants, in KiB.

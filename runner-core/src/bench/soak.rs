@@ -7,7 +7,7 @@
 //! as many messages as that rate moves in the time asked for. No message is in flight when it is counted.
 
 use super::js::declarations;
-use super::pipeline::{rss_kib, summary, tree};
+use super::pipeline::{counter_seconds, rss_kib, summary, tree};
 use crate::run::report::grouped;
 use std::collections::BTreeMap;
 use std::io::{self, BufRead, BufReader, Write};
@@ -183,12 +183,4 @@ pub fn run(minutes: f64, out: &mut dyn Write) -> io::Result<()> {
     } else {
         Err(io::Error::other(format!("messages lost: {}", lost.join("; "))))
     }
-}
-
-fn counter_seconds(summary: &serde_json::Value) -> io::Result<f64> {
-    summary["processors"]
-        .as_array()
-        .and_then(|ps| ps.iter().find(|p| p["processor"].as_str().is_some_and(|id| id.ends_with("/count"))))
-        .and_then(|p| p["seconds"].as_f64())
-        .ok_or_else(|| io::Error::other("the calibration run's summary has no time for the counter"))
 }
