@@ -21,6 +21,7 @@ const CASES: &[&str] = &[
     "wrong-secret",
     "error-init",
     "error-transform",
+    "error-after-close",
     "error-produce",
     "crash",
 ];
@@ -38,7 +39,7 @@ fn passes(runner: &str) {
             assert!(stdout.lines().any(|l| l.starts_with(&line)), "no {line:?} in:\n{stdout}");
         }
     }
-    assert!(stdout.ends_with("all 28 passed\n"), "{stdout}");
+    assert!(stdout.ends_with("all 30 passed\n"), "{stdout}");
 }
 
 #[test]

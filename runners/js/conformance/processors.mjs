@@ -68,6 +68,7 @@ export class Fail {
     for await (const _ of this.reader.anys()) {
       if (this.phase === "transform") throw new Error(this.message);
     }
+    if (this.phase === "close") throw new Error(this.message);
   }
   async produce() {
     if (this.phase === "produce") throw new Error(this.message);

@@ -50,7 +50,8 @@ class Arguments(Processor[Any]):
 
 
 class Fail(Processor[Any]):
-    """Raises an ordinary error with `message` in `phase`: init, transform (after its first message) or produce."""
+    """Raises an ordinary error with `message` in `phase`: init, transform (after its first message),
+    close (after its reader closed) or produce."""
 
     reader: Reader
     phase: str
@@ -64,6 +65,8 @@ class Fail(Processor[Any]):
         async for _ in self.reader.messages():
             if self.phase == "transform":
                 raise RuntimeError(self.message)
+        if self.phase == "close":
+            raise RuntimeError(self.message)
 
     async def produce(self) -> None:
         if self.phase == "produce":

@@ -4,7 +4,8 @@ use serde::Deserialize;
 
 use crate::{Phase, Processor, ProcessorError, Reader};
 
-/// Fails with `message` in init, after its first message (transform), or in produce.
+/// Fails with `message` in init, after its first message (transform), after its reader closed (close), or in
+/// produce.
 #[derive(Deserialize)]
 pub struct Fail {
     reader: Reader,
@@ -16,8 +17,10 @@ impl Processor for Fail {
     async fn init(&mut self) -> Result<(), ProcessorError> {
         match self.phase.as_str() {
             "init" => Err(ProcessorError::msg(&self.message)),
-            "transform" | "produce" => Ok(()),
-            other => Err(ProcessorError::msg(format!("phase must be init, transform or produce, not {other:?}"))),
+            "transform" | "close" | "produce" => Ok(()),
+            other => {
+                Err(ProcessorError::msg(format!("phase must be init, transform, close or produce, not {other:?}")))
+            }
         }
     }
 
@@ -26,8 +29,11 @@ impl Processor for Fail {
         if phase == "produce" {
             return Err(ProcessorError::msg(message).in_phase(Phase::Produce));
         }
-        if let Some(first) = reader.recv().await {
-            first?;
+        while let Some(message) = reader.recv().await {
+            message?;
+            if phase == "transform" {
+                break;
+            }
         }
         Err(ProcessorError::msg(message).in_phase(Phase::Transform))
     }

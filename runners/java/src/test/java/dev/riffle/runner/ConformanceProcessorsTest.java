@@ -77,7 +77,7 @@ class ConformanceProcessorsTest {
         Construct.BuildException e = assertThrows(Construct.BuildException.class, () -> build("Fail",
                 "{\"phase\":\"later\",\"message\":\"m\"}", new Kept()));
         assertEquals("processor file:///c/p (dev.riffle.conformance.Fail): its constructor threw "
-                + "java.lang.IllegalArgumentException: phase is later; it must be init, transform or produce",
+                + "java.lang.IllegalArgumentException: phase is later; it must be init, transform, close or produce",
                 e.getMessage());
     }
 
