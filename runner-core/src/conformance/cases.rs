@@ -360,8 +360,8 @@ fn large_message(bench: &Bench) -> Result<String, String> {
     Ok("one 64 MiB message came back intact".into())
 }
 
-/// A fast Rust writer into a tested reader that takes `delay` ms a message.
-fn slow_sketch(count: u64, delay: u64) -> Sketch {
+/// A fast Rust writer into a tested reader that waits `delay` ms before each group of `every` messages.
+fn slow_sketch(count: u64, delay: u64, every: u64) -> Sketch {
     Sketch::new()
         .channel("in")
         .channel("out")
@@ -371,19 +371,21 @@ fn slow_sketch(count: u64, delay: u64) -> Sketch {
                 "riffle:Generator; riffle:count {count}; riffle:size 65536; riffle:text false; riffle:output <in>"
             ),
         )
-        .tested("slow", &format!("rcf:Slow; rcf:delayMs {delay}; rcf:reader <in>; rcf:writer <out>"))
+        .tested("slow", &format!("rcf:Slow; rcf:delayMs {delay}; rcf:every {every}; rcf:reader <in>; rcf:writer <out>"))
         .peer("sink", "riffle:Counter; riffle:input <out>")
 }
 
 fn backpressure(bench: &Bench) -> Result<String, String> {
     const COUNT: u64 = 1000;
-    const DELAY_MS: u64 = 2;
-    let ran = bench.run(&slow_sketch(COUNT, DELAY_MS))?;
+    // Pairs, so that `every` is exercised too: 4 ms before each 2 messages.
+    const DELAY_MS: u64 = 4;
+    const EVERY: u64 = 2;
+    let ran = bench.run(&slow_sketch(COUNT, DELAY_MS, EVERY))?;
     finished(&ran)?;
     counts(&ran, "out", "reader", None, (COUNT, COUNT * 65536))?;
-    // The reader needs at least COUNT x DELAY_MS; a runner that read everything into memory at once
+    // The reader needs at least COUNT / EVERY x DELAY_MS; a runner that read everything into memory at once
     // would let the writer finish at once. Buffers (sockets, queues) may absorb a third of the stream.
-    let least = COUNT * DELAY_MS * 1000;
+    let least = COUNT / EVERY * DELAY_MS * 1000;
     let blocked = ran.blocked_us("in").ok_or("the Rust writer reported no blocked time")?;
     if blocked < least / 4 {
         return Err(format!(
@@ -402,7 +404,7 @@ buffers without bound instead of pausing its socket",
 
 fn wrong_secret(bench: &Bench) -> Result<String, String> {
     const COUNT: u64 = 400;
-    let ran = bench.run_watching(&slow_sketch(COUNT, 2), Some("slow"))?;
+    let ran = bench.run_watching(&slow_sketch(COUNT, 2, 1), Some("slow"))?;
     let knocked = ran.intrusion.clone().unwrap_or_else(|| Err("no connection was tried".into()))?;
     finished(&ran)?;
     counts(&ran, "out", "reader", None, (COUNT, COUNT * 65536))?;

@@ -21,19 +21,22 @@ export class Echo {
 
 /** rcf:Slow: Echo, waiting `delayMs` before it reads each next message, on a timer (the runner goes on). */
 export class Slow {
-  constructor({ reader, writer, delayMs }) {
+  constructor({ reader, writer, delayMs, every }) {
     this.reader = reader;
     this.writer = writer;
     this.delayMs = delayMs;
+    this.every = Math.max(1, every ?? 1);
   }
   async init() {}
   async transform() {
     const messages = this.reader.anys()[Symbol.asyncIterator]();
-    for (;;) {
+    paced: for (;;) {
       await new Promise((resolve) => setTimeout(resolve, this.delayMs));
-      const { done, value } = await messages.next();
-      if (done) break;
-      await echo(this.writer, value);
+      for (let i = 0; i < this.every; i++) {
+        const { done, value } = await messages.next();
+        if (done) break paced;
+        await echo(this.writer, value);
+      }
     }
     await this.writer.close();
   }

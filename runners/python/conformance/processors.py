@@ -22,20 +22,28 @@ class Echo(Processor[Any]):
 
 
 class Slow(Processor[Any]):
-    """Echo, waiting `delayMs` ms before it reads each next message (the rest of the runner goes on)."""
+    """Echo, waiting `delayMs` ms before it reads each next group of `every` messages (the rest of the
+    runner goes on)."""
 
     reader: Reader
     writer: Writer
     delayMs: int
+    every: int = 1
 
     async def transform(self) -> None:
-        while True:
-            await asyncio.sleep(self.delayMs / 1000)
+        while await self._group():
+            pass
+        await self.writer.close()
+
+    async def _group(self) -> bool:
+        """Waits, then forwards up to `every` messages; False once the reader has closed."""
+        await asyncio.sleep(self.delayMs / 1000)
+        for _ in range(max(1, self.every)):
             message = await self.reader.read()
             if message is None:
-                break
+                return False
             await self.writer.send(message)
-        await self.writer.close()
+        return True
 
 
 class Arguments(Processor[Any]):

@@ -6,22 +6,25 @@ use serde::Deserialize;
 
 use crate::{Processor, ProcessorError, Reader, Writer};
 
-/// Forwards every message, waiting `delayMs` before reading each next one.
+/// Forwards every message, waiting `delayMs` before reading each next group of `every`.
 #[derive(Deserialize)]
 pub struct Slow {
     reader: Reader,
     writer: Writer,
     #[serde(rename = "delayMs")]
     delay_ms: u64,
+    every: u64,
 }
 
 impl Processor for Slow {
     async fn run(self) -> Result<(), ProcessorError> {
-        let Slow { mut reader, mut writer, delay_ms } = self;
-        loop {
+        let Slow { mut reader, mut writer, delay_ms, every } = self;
+        'paced: loop {
             tokio::time::sleep(Duration::from_millis(delay_ms)).await;
-            let Some(message) = reader.recv().await else { break };
-            writer.send(message?).await?;
+            for _ in 0..every.max(1) {
+                let Some(message) = reader.recv().await else { break 'paced };
+                writer.send(message?).await?;
+            }
         }
         writer.close().await?;
         Ok(())
