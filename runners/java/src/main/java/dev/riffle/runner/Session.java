@@ -40,6 +40,11 @@ final class Session {
     private boolean saidBye;
     /** Set by the shutdown hook (SIGTERM, SIGINT) before it stops the session. */
     private volatile boolean signalled;
+    /**
+     * Set by {@link #stop()} before it interrupts the processor threads: what they throw from then on is the
+     * interrupt, not a failure of theirs.
+     */
+    private volatile boolean stopping;
 
     /** What {@link #run()} returns when a signal stopped it: the JVM is exiting already, with 128 + the signal. */
     static final int SIGNALLED = -1;
@@ -289,6 +294,9 @@ final class Session {
                         }
                     }
                 }
+                if (stopping) {
+                    return;
+                }
                 for (int i = 0; i < 2; i++) {
                     if (errors[i] != null) {
                         // A failed processor's writers stay open until the runner stops, so that no reader
@@ -399,6 +407,7 @@ final class Session {
         if (saidBye) {
             return;
         }
+        stopping = true;
         timer.shutdownNow();
         synchronized (threads) {
             for (Thread t : threads) {

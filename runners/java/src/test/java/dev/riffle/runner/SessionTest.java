@@ -135,6 +135,43 @@ class SessionTest {
         return out;
     }
 
+    /**
+     * A stop mid-stream interrupts the processor threads; what they throw then is the stop, not their failure.
+     * The race this guards against (a processor's InterruptedException sent as {@code failed} before
+     * {@code bye}) was rare, so the stop is repeated.
+     */
+    @Test
+    void a_stop_mid_stream_stops_processors_without_failing_them() throws Exception {
+        for (int attempt = 0; attempt < 5; attempt++) {
+            try (FakeOrchestrator fake = new FakeOrchestrator()) {
+                Process p = spawn(fake, SECRET);
+                fake.accept();
+                recv(fake);
+                fake.send(fixture("orchestrator/welcome.json").toString());
+                fake.send(localAssign(Long.MAX_VALUE));
+                String endpoint = recv(fake).get("endpoint").asText();
+                fake.send("{\"type\":\"connect\",\"endpoints\":{\"java\":\"" + endpoint + "\"}}");
+                recvStep(fake);
+                fake.send(fixture("orchestrator/init.json").toString());
+                recvStep(fake);
+                fake.send(fixture("orchestrator/start.json").toString());
+                JsonNode m;
+                do {
+                    m = recv(fake);
+                } while (!m.get("type").asText().equals("stats"));
+                fake.send(fixture("orchestrator/stop.json").toString());
+                List<String> types = new ArrayList<>();
+                while ((m = recv(fake)) != null) {
+                    types.add(m.get("type").asText());
+                }
+                assertEquals("bye", types.get(types.size() - 1), types.toString());
+                assertTrue(!types.contains("failed") && !types.contains("finished"), types.toString());
+                assertTrue(p.waitFor(30, TimeUnit.SECONDS));
+                assertEquals(0, p.exitValue());
+            }
+        }
+    }
+
     @Test
     void an_unknown_class_fails_init_and_names_it() throws Exception {
         try (FakeOrchestrator fake = new FakeOrchestrator()) {
