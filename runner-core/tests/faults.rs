@@ -1,7 +1,8 @@
 //! The fault suite across languages (issue: reliability): a runner of each kind killed with `kill -9`
-//! mid-stream, SIGTERM with a Node runner in the run, the control port already in use, and a 1 GiB message
-//! end to end. Each asserts the exit code, the error text, and that no process is left behind.
-//! Processor errors in every phase, a runner crash and a wrong secret for each language are the
+//! mid-stream, SIGTERM with a Node runner in the run, the control port already in use, a 1 GiB message
+//! end to end, and a reader 100 times slower than its writer over 10,000,000 messages. Each asserts the exit
+//! code, the error text or what arrived, and that no process is left behind.
+//! Processor errors in every phase (also after close), a runner crash and a wrong secret for each language are the
 //! conformance kit's cases (`tests/conformance.rs`); the Rust runner's own faults are in `run_rust.rs`.
 //!
 //! The JavaScript and Java cases are skipped, with the reason printed, only when `node` or `java` is absent.
@@ -82,4 +83,142 @@ fn a_one_gib_message_crosses_from_runner_to_runner() {
     assert!(stdout.contains("[<count>] 1 messages, 1073741824 bytes\n"), "{stdout}");
     assert!(stderr.contains("  <huge>          1  1,073,741,824\n"), "{stderr}");
     assert!(left.is_empty(), "{left:?}");
+}
+
+/// A reader 100 times slower than its writer, over 10,000,000 messages from one Rust runner to another over
+/// TCP. The writer's pace is measured first in this test (the same file into a counter that keeps up); the
+/// reader, the conformance kit's rcf:Slow, then waits 50 ms before each group of messages, groups sized so
+/// that its waits alone take 100 times the writer's time. Promised and checked:
+/// - every line arrives once and in order (the output file equals the 90 MB input byte for byte);
+/// - the writer is held back by the reader (its `send` waited at least 90% of the reader's waits) instead of
+///   anything buffering the stream;
+/// - the peak resident memory (VmHWM) of every process, the orchestrator and both runners, stays under
+///   32 MiB, although the stream is 90 MB.
+///
+/// It takes a little over 100 times the writer's time: some 3 to 5 minutes.
+#[test]
+fn a_reader_100_times_slower_than_its_writer_gets_10_000_000_lines_in_order_in_bounded_memory() {
+    const LINES: u64 = 10_000_000;
+    const DELAY_MS: u64 = 50;
+    const MEMORY_BOUND_KIB: u64 = 32 * 1024;
+    let dir = std::env::temp_dir().join(support::unique_tag());
+    std::fs::create_dir_all(&dir).unwrap();
+    let input: String = (0..LINES).map(|i| format!("{i:08}\n")).collect();
+    std::fs::write(dir.join("input.txt"), &input).unwrap();
+    let conformance = support::repo_root().join("runners/rust/conformance.ttl");
+    let pipeline = |second_runner: &str, processors: &str| {
+        format!(
+            "@prefix rdfc: <https://w3id.org/rdf-connect#>.\n@prefix riffle: <https://w3id.org/riffle#>.\n\
+@prefix rcf: <https://w3id.org/riffle/conformance#>.\n@prefix owl: <http://www.w3.org/2002/07/owl#>.\n\
+<> owl:imports <file://{}>.\n\
+<> a rdfc:Pipeline; rdfc:consistsOf [ rdfc:instantiates riffle:RustRunner; rdfc:processor <source> ],\n\
+  [ rdfc:instantiates riffle:RustRunner; rdfc:processor {second_runner} ].\n\
+<lines> a rdfc:Reader, rdfc:Writer; riffle:transport riffle:Tcp.\n\
+<source> a riffle:FileReader; riffle:file \"input.txt\"; riffle:lines true; riffle:output <lines>.\n\
+{processors}\n",
+            conformance.display()
+        )
+    };
+
+    let fast = pipeline("<count>", "<count> a riffle:Counter; riffle:input <lines>.");
+    std::fs::write(dir.join("fast.ttl"), fast).unwrap();
+    let fast = summary_of(&dir, "fast.ttl", &support::unique_tag(), |_| {});
+    let writer_seconds = processor_seconds(&fast, &dir, "source");
+    let every = ((LINES as f64 * DELAY_MS as f64 / 1000.0) / (100.0 * writer_seconds)).floor().max(1.0) as u64;
+    let paced_seconds = (LINES.div_ceil(every) * DELAY_MS) as f64 / 1000.0;
+    assert!(paced_seconds >= 100.0 * writer_seconds, "{paced_seconds} s of waits for a writer of {writer_seconds} s");
+
+    let slow = pipeline(
+        "<reader>, <sink>",
+        &format!(
+            "<read> a rdfc:Reader, rdfc:Writer.\n\
+<reader> a rcf:Slow; rcf:delayMs {DELAY_MS}; rcf:every {every}; rcf:reader <lines>; rcf:writer <read>.\n\
+<sink> a riffle:FileWriter; riffle:file \"output.txt\"; riffle:input <read>."
+        ),
+    );
+    std::fs::write(dir.join("slow.ttl"), slow).unwrap();
+    let tag = support::unique_tag();
+    let mut peaks: std::collections::BTreeMap<String, u64> = Default::default();
+    let summary = summary_of(&dir, "slow.ttl", &tag, |tag| {
+        for process in support::processes_tagged(tag) {
+            let (pid, command) = process.split_once(": ").expect("pid: command line");
+            let Some(peak) = peak_rss_kib(pid) else { continue };
+            let name =
+                if command.contains("riffle-runner-rust") { format!("runner {pid}") } else { format!("riffle {pid}") };
+            let entry = peaks.entry(name).or_default();
+            *entry = (*entry).max(peak);
+        }
+    });
+    same_file(&dir, &input);
+    let channel = &summary["channels"].as_array().unwrap().iter().find(|c| c["channel"] == iri(&dir, "lines")).cloned();
+    let channel = channel.as_ref().expect("the summary has channel <lines>");
+    assert_eq!(channel["messages"], LINES, "{summary}");
+    let blocked = channel["blocked_seconds"].as_f64().expect("the Rust writer reports its blocked time");
+    assert!(
+        blocked >= 0.9 * paced_seconds,
+        "the writer waited {blocked:.1} s of the reader's {paced_seconds:.1} s of waits: something buffered the stream"
+    );
+    assert_eq!(peaks.keys().filter(|name| name.starts_with("runner ")).count(), 2, "{peaks:?}");
+    assert_eq!(peaks.keys().filter(|name| name.starts_with("riffle ")).count(), 1, "{peaks:?}");
+    for (process, peak) in &peaks {
+        assert!(peak < &MEMORY_BOUND_KIB, "{process} peaked at {peak} KiB, over {MEMORY_BOUND_KIB} KiB: {peaks:?}");
+    }
+    println!(
+        "writer alone {writer_seconds:.2} s; reader paced {paced_seconds:.1} s ({every} lines per {DELAY_MS} ms), \
+run {:.1} s, writer held back {blocked:.1} s; peak RSS KiB {peaks:?}",
+        summary["seconds"].as_f64().unwrap_or_default()
+    );
+    std::fs::remove_dir_all(&dir).unwrap();
+}
+
+/// Runs `pipeline` in `dir` with `--log-format json`, calling `watch` with the run's tag every 100 ms until it
+/// ends; returns its JSON summary after checking that it finished with exit 0 and left no process.
+fn summary_of(dir: &std::path::Path, pipeline: &str, tag: &str, mut watch: impl FnMut(&str)) -> serde_json::Value {
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_riffle"));
+    command.args(["run", pipeline, "--log-format", "json"]).current_dir(dir).env("RIFFLE_TEST_TAG", tag);
+    let output = std::thread::scope(|scope| {
+        let running = scope.spawn(|| command.output().expect("riffle runs"));
+        while !running.is_finished() {
+            watch(tag);
+            std::thread::park_timeout(std::time::Duration::from_millis(100));
+        }
+        running.join().expect("the run's thread")
+    });
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert_eq!(output.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(support::processes_tagged(tag).is_empty(), "{:?}", support::processes_tagged(tag));
+    let last = stdout.lines().last().expect("a summary line");
+    let line: serde_json::Value = serde_json::from_str(last).expect("the summary is JSON");
+    line["summary"].clone()
+}
+
+fn iri(dir: &std::path::Path, name: &str) -> String {
+    format!("file://{}/{name}", dir.display())
+}
+
+fn processor_seconds(summary: &serde_json::Value, dir: &std::path::Path, name: &str) -> f64 {
+    let processors = summary["processors"].as_array().expect("processors");
+    let processor = processors.iter().find(|p| p["processor"] == iri(dir, name)).expect("the processor is summed up");
+    processor["seconds"].as_f64().expect("its time")
+}
+
+/// The output file must be the input, byte for byte; the first differing line is named.
+fn same_file(dir: &std::path::Path, input: &str) {
+    let output = std::fs::read_to_string(dir.join("output.txt")).expect("output.txt was written");
+    if output != input {
+        let at = output.lines().zip(input.lines()).position(|(o, i)| o != i);
+        panic!(
+            "output.txt has {} lines, input.txt {}; first difference at line {:?}",
+            output.lines().count(),
+            input.lines().count(),
+            at.map(|n| n + 1)
+        );
+    }
+}
+
+/// The peak resident set size of `pid` so far (VmHWM), which the kernel keeps, so no spike between two
+/// looks is missed.
+fn peak_rss_kib(pid: &str) -> Option<u64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
+    status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
 }

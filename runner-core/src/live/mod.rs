@@ -11,7 +11,7 @@ pub mod state_graph;
 
 use crate::run::orchestrator::{ProcessorRun, ProcessorState};
 use crate::run::rate::RateMeter;
-use crate::run::report::channel_totals;
+use crate::run::report::{blocked_seconds, channel_totals};
 use riffle_protocol::EndStats;
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -132,10 +132,14 @@ impl Snapshot {
     pub fn channels(&self) -> BTreeMap<String, ChannelFigures> {
         let mut figures: BTreeMap<String, ChannelFigures> = BTreeMap::new();
         let now = Instant::now();
+        let blocked = blocked_seconds(&self.ends);
         for (channel, (messages, bytes)) in channel_totals(&self.ends) {
             let rate = self.meters.get(&channel).map_or(0.0, |meter| meter.rate_at(now));
-            figures
-                .insert(channel, ChannelFigures { messages, bytes, messages_per_second: rate, ..Default::default() });
+            let blocked_seconds = blocked.get(&channel).copied();
+            figures.insert(
+                channel,
+                ChannelFigures { messages, bytes, messages_per_second: rate, blocked_seconds, ..Default::default() },
+            );
         }
         // Queued: what its writers sent minus what its slowest reader got (each reader gets every message).
         let mut written: BTreeMap<&str, u64> = BTreeMap::new();
@@ -143,9 +147,6 @@ impl Snapshot {
         for ((channel, _, role), end) in &self.ends {
             if role == "writer" {
                 *written.entry(channel).or_default() += end.messages;
-                if let (Some(us), Some(f)) = (end.blocked_us, figures.get_mut(channel)) {
-                    f.blocked_seconds = Some(f.blocked_seconds.unwrap_or(0.0) + us as f64 / 1e6);
-                }
             } else {
                 let least = slowest.entry(channel).or_insert(u64::MAX);
                 *least = (*least).min(end.messages);

@@ -216,12 +216,17 @@ impl Reporter {
         }
         let totals = channel_totals(&report.ends);
         if self.format == LogFormat::Json {
+            let blocked = blocked_seconds(&report.ends);
             let channels: Vec<serde_json::Value> = plan
                 .channels
                 .iter()
                 .map(|c| {
                     let (messages, bytes) = totals.get(&c.id).copied().unwrap_or((0, 0));
-                    serde_json::json!({ "channel": c.id, "messages": messages, "bytes": bytes })
+                    let mut channel = serde_json::json!({ "channel": c.id, "messages": messages, "bytes": bytes });
+                    if let Some(seconds) = blocked.get(&c.id) {
+                        channel["blocked_seconds"] = serde_json::json!(seconds);
+                    }
+                    channel
                 })
                 .collect();
             let processors: Vec<serde_json::Value> = report
@@ -297,6 +302,18 @@ pub fn channel_totals(ends: &BTreeMap<(String, String, String), EndStats>) -> BT
         written.entry(channel).or_insert(totals);
     }
     written
+}
+
+/// Seconds the writers of each channel waited for room (backpressure), summed over the writers whose
+/// runners report it; channels without such a writer are absent.
+pub fn blocked_seconds(ends: &BTreeMap<(String, String, String), EndStats>) -> BTreeMap<String, f64> {
+    let mut blocked: BTreeMap<String, f64> = BTreeMap::new();
+    for ((channel, _, role), stats) in ends {
+        if let (true, Some(us)) = (role == "writer", stats.blocked_us) {
+            *blocked.entry(channel.clone()).or_default() += us as f64 / 1e6;
+        }
+    }
+    blocked
 }
 
 /// `1234567` as `1,234,567`.
