@@ -107,6 +107,45 @@ pub async fn fan_in_three(t: Transport) {
     expect_end(reader).await;
 }
 
+/// `try_send` takes messages while the one reader has room and hands the next back, unsent and intact, once it
+/// is full; `send` then delivers it after the others, in order. A fan-out writer never sends without
+/// waiting, and a message above the limit is refused.
+pub async fn try_send_without_waiting(t: Transport) {
+    const CAP: u64 = 200_000;
+    let limits = Limits { memory_queue: 8, writer_buffer: 4096, ..Limits::default() };
+    let (mut writer, mut reader, _ep) = pair(t, "urn:test:try-send", limits.clone()).await;
+    let mut accepted = 0u64;
+    let handed_back = loop {
+        assert!(accepted < CAP, "{CAP} messages of 1 KiB taken without a full reader");
+        let mut payload = seq_payload(0, accepted);
+        payload.resize(1024, 0);
+        match writer.try_send(Message::bytes(payload)).expect("try_send") {
+            None => accepted += 1,
+            Some(back) => break back,
+        }
+    };
+    assert_eq!(parse_seq(&handed_back.as_bytes()[..9]), (0, accepted), "the message handed back is the one offered");
+    assert_eq!(handed_back.len(), 1024);
+    let consumer = tokio::spawn(async move {
+        let mut expected = 0u64;
+        while let Some(item) = reader.recv().await {
+            assert_eq!(parse_seq(&item.expect("message").as_bytes()[..9]).1, expected, "order after a full reader");
+            expected += 1;
+        }
+        expected
+    });
+    within("send", writer.send(handed_back)).await.expect("send");
+    within("close", writer.close()).await.expect("close");
+    assert_eq!(within("consumer", consumer).await.expect("join"), accepted + 1);
+
+    let (mut both, _readers, _eps) = fan_out(t, "urn:test:try-send-fan-out", 2, limits).await;
+    let back = both.try_send(Message::text("x")).expect("try_send");
+    assert_eq!(back.and_then(|m| m.as_text().map(str::to_owned)).as_deref(), Some("x"));
+    let (mut small, _reader, _ep) = pair(t, "urn:test:try-send-limit", Limits::default().with_max_message(4)).await;
+    let refused = small.try_send(Message::text("12345")).expect_err("a message above the limit is refused");
+    assert!(matches!(refused, ChannelError::MessageTooLarge { size: 5, limit: 4, .. }), "{refused}");
+}
+
 pub async fn fan_out_two(t: Transport) {
     const N: u64 = 100_000;
     let (mut writer, readers, _eps) = fan_out(t, "urn:test:fan-out", 2, Limits::default()).await;
@@ -328,6 +367,11 @@ macro_rules! conformance {
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
             async fn fan_in_three_writers() {
                 fan_in_three($transport).await
+            }
+
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn try_send_takes_while_there_is_room() {
+                try_send_without_waiting($transport).await
             }
 
             #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

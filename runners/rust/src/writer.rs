@@ -64,10 +64,12 @@ impl Writer {
         let message = message.into();
         let len = message.len();
         let inner = self.inner()?;
-        inner.send(message).await?;
-        let blocked = inner.blocked();
+        if let Some(message) = inner.try_send(message)? {
+            inner.send(message).await?;
+            let blocked = inner.blocked();
+            self.tally.blocked(blocked);
+        }
         self.tally.count(len);
-        self.tally.blocked(blocked);
         Ok(())
     }
 
