@@ -235,7 +235,7 @@ enum BenchTarget {
     /// A three-language pipeline (Rust, JavaScript, Java, Rust over TCP) moving 1 KiB messages for
     /// minutes: resident memory of every process after a warm-up and at the end, and zero loss.
     Soak {
-        /// How long to move messages (a calibration run sets the message count to match).
+        /// How long to move messages at least (a calibration run sets the message count to match).
         #[arg(long, default_value_t = 10.0)]
         minutes: f64,
     },

@@ -19,7 +19,7 @@ export class Echo {
   async produce() {}
 }
 
-/** rcf:Slow: Echo, waiting `delayMs` before it reads each next message, on a timer (the runner goes on). */
+/** rcf:Slow: Echo, waiting `delayMs` before it reads each next group of `every` messages, on a timer (the runner goes on). */
 export class Slow {
   constructor({ reader, writer, delayMs, every }) {
     this.reader = reader;
@@ -57,7 +57,7 @@ export class Arguments {
   }
 }
 
-/** rcf:Fail: throws an ordinary Error with `message` in init, after its first message, or in produce. */
+/** rcf:Fail: throws an ordinary Error with `message` in init, after its first message, after its reader closed, or in produce. */
 export class Fail {
   constructor({ reader, phase, message }) {
     this.reader = reader;

@@ -17,7 +17,8 @@ public final class Fail extends Processor<Fail.Args> {
     public Fail(Args args) {
         super(args);
         if (!PHASES.contains(args.phase())) {
-            throw new IllegalArgumentException("phase is " + args.phase() + "; it must be init, transform, close or produce");
+            throw new IllegalArgumentException(
+                    "phase is " + args.phase() + "; it must be init, transform, close or produce");
         }
     }
 

@@ -7,8 +7,8 @@ import dev.riffle.processor.Writer;
 
 /**
  * {@code rcf:Slow}: Echo that waits {@code delayMs} before reading each next group of {@code every} messages.
- * It sleeps on its own
- * transform thread, so the rest of the runner keeps going while the channel behind it fills up.
+ * It sleeps on its own transform thread, so the rest of the runner keeps going while the channel behind it
+ * fills up.
  */
 public final class Slow extends Processor<Slow.Args> {
     public record Args(Reader reader, Writer writer, long delayMs, long every) {}
