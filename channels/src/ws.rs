@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use futures_util::{SinkExt, StreamExt};
+use futures_util::{FutureExt, SinkExt, StreamExt};
 use tokio::net::TcpStream;
 use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::timeout;
@@ -220,6 +220,10 @@ pub(crate) async fn serve(mut ws: Ws, admitted: Admitted) {
                 return;
             }
             continue;
+        } else if let Some(m) = ws.next().now_or_never() {
+            // Already read from the socket: taken without racing it against the lane's room, which per
+            // message cost as much as the parsing.
+            m
         } else {
             // Reading first: while messages keep arriving the batch grows; it goes out when the socket runs
             // dry, or fills up.
