@@ -110,13 +110,13 @@ fn a_reader_100_times_slower_than_its_writer_gets_10_000_000_lines_in_order_in_b
         format!(
             "@prefix rdfc: <https://w3id.org/rdf-connect#>.\n@prefix riffle: <https://w3id.org/riffle#>.\n\
 @prefix rcf: <https://w3id.org/riffle/conformance#>.\n@prefix owl: <http://www.w3.org/2002/07/owl#>.\n\
-<> owl:imports <file://{}>.\n\
+<> owl:imports <{}>.\n\
 <> a rdfc:Pipeline; rdfc:consistsOf [ rdfc:instantiates riffle:RustRunner; rdfc:processor <source> ],\n\
   [ rdfc:instantiates riffle:RustRunner; rdfc:processor {second_runner} ].\n\
 <lines> a rdfc:Reader, rdfc:Writer; riffle:transport riffle:Tcp.\n\
 <source> a riffle:FileReader; riffle:file \"input.txt\"; riffle:lines true; riffle:output <lines>.\n\
 {processors}\n",
-            conformance.display()
+            riffle_core::fileurl::from_path(&conformance)
         )
     };
 
@@ -193,7 +193,7 @@ fn summary_of(dir: &std::path::Path, pipeline: &str, tag: &str, mut watch: impl 
 }
 
 fn iri(dir: &std::path::Path, name: &str) -> String {
-    format!("file://{}/{name}", dir.display())
+    riffle_core::fileurl::from_path(&dir.join(name))
 }
 
 fn processor_seconds(summary: &serde_json::Value, dir: &std::path::Path, name: &str) -> f64 {
