@@ -6,6 +6,7 @@ use std::net::{Ipv4Addr, SocketAddr};
 use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
+use bytes::BytesMut;
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinHandle;
@@ -13,7 +14,9 @@ use tokio::time::timeout;
 
 use crate::frame::{secret_matches, Hello, VERSION};
 use crate::reader::{NetLane, Shared};
-use crate::{tcp, ws, ChannelError, Limits, Reader};
+use crate::tcp::{self, TcpDecoder};
+use crate::ws::{self, WsDecoder};
+use crate::{inbound, ChannelError, Limits, Reader};
 
 /// Connections still in their handshake at once; beyond this, new ones are dropped on arrival. Together with
 /// the hello timeout this keeps idle or hostile connections from piling up.
@@ -163,7 +166,8 @@ async fn accept_loop(listener: TcpListener, inner: Arc<Inner>) {
 
 enum Conn {
     Tcp(TcpStream, Admitted),
-    Ws(Box<tokio_tungstenite::WebSocketStream<TcpStream>>, Admitted),
+    /// With what the handshake read past the hello.
+    Ws(TcpStream, BytesMut, Admitted),
 }
 
 async fn handle(inner: Arc<Inner>, stream: TcpStream, peer: SocketAddr, permit: OwnedSemaphorePermit) {
@@ -174,8 +178,8 @@ async fn handle(inner: Arc<Inner>, stream: TcpStream, peer: SocketAddr, permit: 
     match outcome {
         Err(_) => tracing::warn!(%peer, "refused connection: no hello within {hello_timeout:?}"),
         Ok(Err(reason)) => tracing::warn!(%peer, "refused connection: {reason}"),
-        Ok(Ok(Conn::Tcp(stream, admitted))) => tcp::serve(stream, admitted).await,
-        Ok(Ok(Conn::Ws(ws, admitted))) => ws::serve(*ws, admitted).await,
+        Ok(Ok(Conn::Tcp(stream, admitted))) => inbound::serve(stream, BytesMut::new(), admitted, TcpDecoder).await,
+        Ok(Ok(Conn::Ws(stream, read, admitted))) => inbound::serve(stream, read, admitted, WsDecoder::default()).await,
     }
 }
 
@@ -190,8 +194,8 @@ async fn handshake(inner: &Inner, mut stream: TcpStream) -> Result<Conn, String>
             Ok(Conn::Tcp(stream, admitted))
         }
         (_, b'G') => {
-            let (ws, admitted) = ws::handshake(inner, stream).await?;
-            Ok(Conn::Ws(Box::new(ws), admitted))
+            let (stream, read, admitted) = ws::handshake(inner, stream).await?;
+            Ok(Conn::Ws(stream, read, admitted))
         }
         (_, byte) => Err(format!("garbage first byte 0x{byte:02x} (neither a frame nor an HTTP upgrade)")),
     }

@@ -67,6 +67,7 @@
 mod endpoint;
 mod error;
 mod frame;
+mod inbound;
 mod limits;
 pub mod memory;
 mod message;
@@ -76,6 +77,7 @@ mod reader;
 mod tcp;
 mod writer;
 mod ws;
+mod wsframe;
 
 pub use endpoint::Endpoint;
 pub use error::ChannelError;

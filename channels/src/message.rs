@@ -98,14 +98,6 @@ impl Message {
     pub(crate) fn from_utf8_bytes(text: Utf8Bytes) -> Self {
         Message(Body::Text(text))
     }
-
-    pub(crate) fn into_ws(self) -> tokio_tungstenite::tungstenite::Message {
-        use tokio_tungstenite::tungstenite::Message as Ws;
-        match self.0 {
-            Body::Text(t) => Ws::Text(t),
-            Body::Bytes(b) => Ws::Binary(b),
-        }
-    }
 }
 
 impl From<String> for Message {

@@ -4,7 +4,6 @@
 //! goes idle when it finds the queue empty. That is what batches writes: every message that arrives while a
 //! write is in progress goes out in the next single write, and nothing is ever flushed per message.
 
-use std::collections::VecDeque;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Mutex, MutexGuard};
 
@@ -28,28 +27,52 @@ pub(crate) trait Queue: Default + Send + 'static {
 }
 
 /// Payloads at least this long are queued by reference instead of being copied into the frame buffer.
-const BIG: usize = 16 * 1024;
+pub(crate) const BIG: usize = 16 * 1024;
 
-/// TCP's queue: small frames are encoded straight into one contiguous buffer (so the writer task does one
-/// `write` for thousands of them, and each message's `Bytes` is released on the sending thread); big payloads
-/// are kept by reference and spliced in at their offset with a vectored write.
+/// How a transport puts a message on the wire: the header before it, and the payload (copied, for the small
+/// ones) after it.
+pub(crate) trait Wire: Default + Send + 'static {
+    fn put_header(&mut self, buf: &mut Vec<u8>, text: bool, len: usize);
+    fn put_payload(&mut self, buf: &mut Vec<u8>, payload: &[u8]);
+}
+
+/// TCP frames (FRAMING.md): a length and a kind byte, then the payload as it is.
 #[derive(Default)]
-pub(crate) struct Frames {
+pub(crate) struct TcpWire;
+
+impl Wire for TcpWire {
+    #[inline]
+    fn put_header(&mut self, buf: &mut Vec<u8>, text: bool, len: usize) {
+        // The writer checked the size against a limit that is at most u32::MAX.
+        put_header(buf, if text { Kind::Text } else { Kind::Bytes }, len as u32);
+    }
+
+    #[inline]
+    fn put_payload(&mut self, buf: &mut Vec<u8>, payload: &[u8]) {
+        buf.extend_from_slice(payload);
+    }
+}
+
+/// A network writer's queue: small messages are encoded straight into one contiguous buffer (so the writer
+/// task does one `write` for thousands of them, and each message's `Bytes` is released on the sending
+/// thread); big payloads are kept by reference, after their header, and spliced in at their offset by the
+/// socket task.
+#[derive(Default)]
+pub(crate) struct Frames<W> {
     pub(crate) buf: Vec<u8>,
     /// (offset in `buf` after which the payload goes, payload)
     pub(crate) big: Vec<(usize, Bytes)>,
+    wire: W,
 }
 
-impl Queue for Frames {
+impl<W: Wire> Queue for Frames<W> {
     #[inline]
     fn push(&mut self, msg: Message) {
-        let kind = if msg.is_text() { Kind::Text } else { Kind::Bytes };
-        // The writer checked the size against a limit that is at most u32::MAX.
-        put_header(&mut self.buf, kind, msg.len() as u32);
+        self.wire.put_header(&mut self.buf, msg.is_text(), msg.len());
         if msg.len() >= BIG {
             self.big.push((self.buf.len(), msg.into_bytes()));
         } else {
-            self.buf.extend_from_slice(msg.as_bytes());
+            self.wire.put_payload(&mut self.buf, msg.as_bytes());
         }
     }
 
@@ -59,25 +82,10 @@ impl Queue for Frames {
     }
 }
 
-impl Frames {
+impl<W> Frames<W> {
     pub(crate) fn clear(&mut self) {
         self.buf.clear();
         self.big.clear();
-    }
-}
-
-/// WebSocket's queue: tungstenite does the framing, so messages are handed over as they are.
-#[derive(Default)]
-pub(crate) struct Messages(pub(crate) VecDeque<Message>);
-
-impl Queue for Messages {
-    #[inline]
-    fn push(&mut self, msg: Message) {
-        self.0.push_back(msg);
-    }
-
-    fn is_empty(&self) -> bool {
-        self.0.is_empty()
     }
 }
 

@@ -17,15 +17,13 @@ use crate::{ChannelError, Limits, Message};
 /// pays one synchronisation per socket read, not one per message.
 pub(crate) enum Item {
     One(Message),
-    /// Messages from a WebSocket connection, with the share of the lane's byte budget they hold.
-    Batch(Vec<Message>, OwnedSemaphorePermit),
     Frames(FrameBatch),
     /// The last item of a lane that ended badly; the lane counts as finished.
     Failed(Box<ChannelError>),
 }
 
-/// Frames as they came off a TCP connection: one shared chunk and where each message lies in it. Messages are
-/// sliced out by the reader, on the reader's thread.
+/// Messages as they came off a network connection: one shared chunk and where each message lies in it.
+/// Messages are sliced out by the reader, on the reader's thread.
 pub(crate) struct FrameBatch {
     pub(crate) data: Bytes,
     pub(crate) index: Vec<Entry>,
@@ -36,50 +34,38 @@ pub(crate) struct FrameBatch {
 pub(crate) struct Entry {
     pub(crate) start: usize,
     pub(crate) len: usize,
-    /// Text frames were checked to be UTF-8 by the connection task.
+    /// Text messages were checked to be UTF-8 by the connection task.
     pub(crate) text: bool,
 }
 
-/// What the reader is part-way through handing out, and the share of the lane's byte budget it holds. The
-/// share is returned as soon as the last message has been handed out.
+/// The batch the reader is part-way through handing out, and the share of the lane's byte budget it holds.
+/// The share is returned as soon as the last message has been handed out.
 struct Pending {
-    batch: Batch,
+    data: Bytes,
+    index: std::vec::IntoIter<Entry>,
     budget: Option<OwnedSemaphorePermit>,
-}
-
-enum Batch {
-    Messages(std::vec::IntoIter<Message>),
-    Frames(Bytes, std::vec::IntoIter<Entry>),
 }
 
 impl Pending {
     fn empty() -> Self {
-        Pending { batch: Batch::Messages(Vec::new().into_iter()), budget: None }
+        Pending { data: Bytes::new(), index: Vec::new().into_iter(), budget: None }
     }
 
     #[inline]
     fn next(&mut self, channel: &str) -> Option<Result<Message, ChannelError>> {
-        let (item, left) = match &mut self.batch {
-            Batch::Messages(messages) => (messages.next().map(Ok), messages.len()),
-            Batch::Frames(data, index) => {
-                let item = index.next().map(|e| {
-                    let payload = data.slice(e.start..e.start + e.len);
-                    if e.text {
-                        Utf8Bytes::try_from(payload).map(Message::from_utf8_bytes).map_err(|err| {
-                            ChannelError::Protocol {
-                                channel: channel.to_owned(),
-                                peer: "connection".into(),
-                                reason: format!("text frame is not UTF-8: {err}"),
-                            }
-                        })
-                    } else {
-                        Ok(Message::bytes(payload))
-                    }
-                });
-                (item, index.len())
+        let item = self.index.next().map(|e| {
+            let payload = self.data.slice(e.start..e.start + e.len);
+            if e.text {
+                Utf8Bytes::try_from(payload).map(Message::from_utf8_bytes).map_err(|err| ChannelError::Protocol {
+                    channel: channel.to_owned(),
+                    peer: "connection".into(),
+                    reason: format!("text frame is not UTF-8: {err}"),
+                })
+            } else {
+                Ok(Message::bytes(payload))
             }
-        };
-        if left == 0 {
+        });
+        if self.index.len() == 0 {
             self.budget = None;
         }
         item
@@ -267,16 +253,9 @@ impl Reader {
                         self.next = idx + 1;
                         return Poll::Ready(Some(Ok(msg)));
                     }
-                    Poll::Ready(Some(Item::Batch(batch, budget))) => {
-                        self.next = idx + 1;
-                        self.pending = Pending { batch: Batch::Messages(batch.into_iter()), budget: Some(budget) };
-                        if let Some(item) = self.pending.next(&self.shared.channel) {
-                            return Poll::Ready(Some(item));
-                        }
-                    }
                     Poll::Ready(Some(Item::Frames(FrameBatch { data, index, budget }))) => {
                         self.next = idx + 1;
-                        self.pending = Pending { batch: Batch::Frames(data, index.into_iter()), budget: Some(budget) };
+                        self.pending = Pending { data, index: index.into_iter(), budget: Some(budget) };
                         if let Some(item) = self.pending.next(&self.shared.channel) {
                             return Poll::Ready(Some(item));
                         }

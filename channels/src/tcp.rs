@@ -4,28 +4,20 @@
 use std::io::{self, IoSlice};
 use std::sync::Arc;
 
-use bytes::BytesMut;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::timeout;
 
 use crate::endpoint::{Admitted, Inner, Refusal};
 use crate::frame::{
     accept_json, control_frame, parse_accept, parse_header, Hello, Kind, HEADER_LEN, MAX_CONTROL, VERSION,
 };
-use crate::outbox::{Frames, Outbox, Queue};
-use crate::reader::{Entry, FrameBatch, Item, NetLane};
+use crate::inbound::{Decoder, Incoming, Parsed, Peer};
+use crate::outbox::{Frames, Outbox, Queue, TcpWire};
+use crate::reader::Entry;
 use crate::writer::{ConnectTo, NetSink, Sink};
 use crate::ChannelError;
 
-/// Read buffer growth step. Large, because a read syscall costs far more than the bytes it moves.
-const READ_CHUNK: usize = 256 * 1024;
-/// Below this much free space the read buffer is grown before the next read.
-const MIN_READ_SPACE: usize = 32 * 1024;
-/// A batch handed to the reader is closed at this many payload bytes or messages.
-pub(crate) const BATCH_BYTES: usize = 256 * 1024;
-pub(crate) const BATCH_MESSAGES: usize = 4096;
 /// The socket task waits for the sender to queue this much (see `Outbox::linger`) before writing.
 const LINGER_UNTIL: usize = 128 * 1024;
 /// Slices per vectored write (well under every platform's IOV_MAX).
@@ -94,7 +86,11 @@ async fn read_control(stream: &mut TcpStream) -> Result<(u8, Vec<u8>), String> {
     Ok((kind, payload))
 }
 
-async fn write_loop(mut stream: TcpStream, outbox: Arc<Outbox<Frames>>, channel: Arc<str>) -> Result<(), ChannelError> {
+async fn write_loop(
+    mut stream: TcpStream,
+    outbox: Arc<Outbox<Frames<TcpWire>>>,
+    channel: Arc<str>,
+) -> Result<(), ChannelError> {
     let result = drive_writer(&mut stream, &outbox).await;
     if let Err(reason) = &result {
         outbox.fail(reason.clone());
@@ -102,8 +98,8 @@ async fn write_loop(mut stream: TcpStream, outbox: Arc<Outbox<Frames>>, channel:
     result.map_err(|reason| ChannelError::ReaderVanished { channel: channel.to_string(), reason })
 }
 
-async fn drive_writer(stream: &mut TcpStream, outbox: &Outbox<Frames>) -> Result<(), String> {
-    let mut batch = Frames::default();
+async fn drive_writer(stream: &mut TcpStream, outbox: &Outbox<Frames<TcpWire>>) -> Result<(), String> {
+    let mut batch = Frames::<TcpWire>::default();
     let mut probe = vec![0u8; 1024];
     loop {
         outbox.linger(LINGER_UNTIL).await;
@@ -144,7 +140,7 @@ fn describe_unexpected(read: io::Result<usize>, probe: &[u8]) -> String {
     }
 }
 
-async fn write_frames(stream: &mut TcpStream, frames: &Frames) -> io::Result<()> {
+async fn write_frames(stream: &mut TcpStream, frames: &Frames<TcpWire>) -> io::Result<()> {
     if frames.big.is_empty() {
         return stream.write_all(&frames.buf).await;
     }
@@ -217,201 +213,54 @@ pub(crate) async fn handshake(inner: &Inner, stream: &mut TcpStream) -> Result<A
     }
 }
 
-/// Serves one admitted writer: frames in, batches out to the reader's lane, until close, error or the reader
-/// going away.
-///
-/// While the lane is full the connection keeps reading into the current batch until that batch is full, so the
-/// reader-side bound is in bytes (lane depth times batch size), not in how the bytes happened to arrive.
-pub(crate) async fn serve(mut stream: TcpStream, admitted: Admitted) {
-    let Admitted { lane, channel, writer, limit } = admitted;
-    let mut conn = Conn {
-        lane,
-        channel,
-        writer,
-        buf: BytesMut::with_capacity(BATCH_BYTES + READ_CHUNK),
-        parsed: 0,
-        index: Vec::new(),
-        batch_bytes: 0,
-    };
-    loop {
-        match conn.parse(limit) {
-            Parsed::NeedMore => {}
-            Parsed::BatchFull => {
-                if conn.flush().await.is_err() {
-                    return;
-                }
-                continue;
-            }
-            Parsed::Closed => {
-                // Acknowledge first: every frame has been read, so the writer may go. Waiting for the reading
-                // processor to make room would make a writer's close hang on a busy reader for no gain.
-                let _ = stream.write_all(&control_frame(Kind::Close, &[])).await;
-                drop(stream);
-                let _ = conn.flush().await;
-                return;
-            }
-            Parsed::Failed(err, tell) => {
-                tracing::warn!(channel = %conn.channel, writer = %conn.writer, "closing connection: {err}");
-                let _ = stream.write_all(&control_frame(Kind::Refuse, tell.as_bytes())).await;
-                conn.fail(err).await;
-                return;
-            }
-        }
-        if conn.buf.capacity() - conn.buf.len() < MIN_READ_SPACE {
-            // Hand the batch over before regrowing, so the regrow copies at most a partial frame rather
-            // than the whole batch.
-            if conn.flush().await.is_err() {
-                return;
-            }
-            conn.buf.reserve(BATCH_BYTES + READ_CHUNK);
-        }
-        let event = if conn.index.is_empty() {
-            tokio::select! {
-                r = stream.read_buf(&mut conn.buf) => Event::Read(r),
-                _ = conn.lane.closed() => return,
-            }
-        } else {
-            // Reading first: while bytes keep arriving the batch grows; it goes out when the socket runs dry.
-            tokio::select! {
-                biased;
-                r = stream.read_buf(&mut conn.buf) => Event::Read(r),
-                permit = conn.lane.room(conn.batch_bytes) => Event::Room(permit),
-            }
-        };
-        match event {
-            Event::Room(None) => return,
-            Event::Room(Some(permit)) => {
-                if conn.send_batch(permit).await.is_err() {
-                    return;
-                }
-            }
-            Event::Read(Ok(0)) => {
-                let err = conn.vanished("end of stream without a close frame".into());
-                conn.fail(err).await;
-                return;
-            }
-            Event::Read(Ok(_)) => {}
-            Event::Read(Err(e)) => {
-                let err = conn.vanished(e.to_string());
-                conn.fail(err).await;
-                return;
-            }
-        }
-    }
-}
+/// Finds TCP frames (FRAMING.md) in a connection's bytes.
+pub(crate) struct TcpDecoder;
 
-enum Event {
-    Read(io::Result<usize>),
-    /// The lane has room for the batch (with its share of the budget), or the reader is gone.
-    Room(Option<OwnedSemaphorePermit>),
-}
-
-enum Parsed {
-    NeedMore,
-    BatchFull,
-    Closed,
-    /// The error for the reader, and the reason told to the writer.
-    Failed(ChannelError, String),
-}
-
-struct Conn {
-    lane: NetLane,
-    channel: Arc<str>,
-    writer: Arc<str>,
-    buf: BytesMut,
-    /// `buf[..parsed]` holds the complete frames of the current batch, indexed by `index`.
-    parsed: usize,
-    index: Vec<Entry>,
-    batch_bytes: usize,
-}
-
-impl Conn {
-    /// Indexes every complete frame in the buffer. Nothing is split or copied here: the batch's frames go to
-    /// the reader as one shared chunk plus this index, and the reader slices messages out of it on its own
-    /// thread, so the chunk's reference count is not bounced between threads once per message.
-    fn parse(&mut self, limit: usize) -> Parsed {
-        while let Some((len, kind)) = parse_header(&self.buf[self.parsed..]) {
-            if self.batch_bytes >= BATCH_BYTES || self.index.len() >= BATCH_MESSAGES {
+impl Decoder for TcpDecoder {
+    fn decode(&mut self, inc: &mut Incoming, limit: usize, peer: &Peer) -> Parsed {
+        while let Some((len, kind)) = parse_header(&inc.buf[inc.parsed..]) {
+            if inc.full() {
                 return Parsed::BatchFull;
             }
             let len = len as usize;
             match Kind::from_u8(kind) {
                 Some(Kind::Text | Kind::Bytes) => {
                     if len > limit {
-                        return Parsed::Failed(
-                            ChannelError::FrameTooLarge {
-                                channel: self.channel.to_string(),
-                                writer: self.writer.to_string(),
-                                declared: len as u64,
-                                limit,
-                            },
-                            format!("message of {len} bytes above the limit of {limit} bytes"),
-                        );
+                        let tell = format!("message of {len} bytes above the limit of {limit} bytes");
+                        return Parsed::Failed(peer.too_large(len as u64, limit), refuse(&tell));
                     }
-                    let start = self.parsed + HEADER_LEN;
+                    let start = inc.parsed + HEADER_LEN;
                     let end = start + len;
-                    if self.buf.len() < end {
+                    if inc.buf.len() < end {
                         // Room for the whole frame at once; `len` is within the limit.
-                        self.buf.reserve(end - self.buf.len());
+                        inc.buf.reserve(end - inc.buf.len());
                         return Parsed::NeedMore;
                     }
                     let text = kind == Kind::Text as u8;
                     if text {
-                        if let Err(e) = std::str::from_utf8(&self.buf[start..end]) {
+                        if let Err(e) = std::str::from_utf8(&inc.buf[start..end]) {
                             return Parsed::Failed(
-                                self.protocol(format!("text frame is not UTF-8: {e}")),
-                                "text frame is not UTF-8".into(),
+                                peer.protocol(format!("text frame is not UTF-8: {e}")),
+                                refuse("text frame is not UTF-8"),
                             );
                         }
                     }
-                    self.index.push(Entry { start, len, text });
-                    self.parsed = end;
-                    self.batch_bytes += len + 32;
+                    inc.push(Entry { start, len, text });
+                    inc.parsed = end;
                 }
-                Some(Kind::Close) if len == 0 => return Parsed::Closed,
+                Some(Kind::Close) if len == 0 => return Parsed::Closed(control_frame(Kind::Close, &[]).to_vec()),
                 _ => {
                     return Parsed::Failed(
-                        self.protocol(format!("unexpected frame (kind byte {kind}, length {len})")),
-                        format!("unexpected frame kind {kind}"),
+                        peer.protocol(format!("unexpected frame (kind byte {kind}, length {len})")),
+                        refuse(&format!("unexpected frame kind {kind}")),
                     )
                 }
             }
         }
         Parsed::NeedMore
     }
+}
 
-    /// Hands the current batch to the reader, waiting for room.
-    async fn flush(&mut self) -> Result<(), ()> {
-        if self.index.is_empty() {
-            return Ok(());
-        }
-        let permit = self.lane.room(self.batch_bytes).await.ok_or(())?;
-        self.send_batch(permit).await
-    }
-
-    async fn send_batch(&mut self, budget: OwnedSemaphorePermit) -> Result<(), ()> {
-        if self.index.is_empty() {
-            return Ok(());
-        }
-        let data = self.buf.split_to(self.parsed).freeze();
-        self.parsed = 0;
-        self.batch_bytes = 0;
-        let index = std::mem::take(&mut self.index);
-        self.lane.send(Item::Frames(FrameBatch { data, index, budget })).await
-    }
-
-    /// Delivers what arrived intact, then the error; the lane ends when `self` drops.
-    async fn fail(mut self, err: ChannelError) {
-        if self.flush().await.is_ok() {
-            let _ = self.lane.send(Item::Failed(Box::new(err))).await;
-        }
-    }
-
-    fn vanished(&self, reason: String) -> ChannelError {
-        ChannelError::WriterVanished { channel: self.channel.to_string(), writer: self.writer.to_string(), reason }
-    }
-
-    fn protocol(&self, reason: String) -> ChannelError {
-        ChannelError::Protocol { channel: self.channel.to_string(), peer: format!("writer {}", self.writer), reason }
-    }
+fn refuse(reason: &str) -> Vec<u8> {
+    control_frame(Kind::Refuse, reason.as_bytes()).to_vec()
 }

@@ -7,7 +7,8 @@ use std::time::{Duration, Instant};
 use tokio::task::JoinHandle;
 
 use crate::memory::MemorySink;
-use crate::outbox::{Frames, Full, Messages, Outbox, Queue};
+use crate::outbox::{Frames, Full, Outbox, Queue, TcpWire};
+use crate::wsframe::ClientWire;
 use crate::{tcp, ws, ChannelError, Limits, Message};
 
 /// How a writer reaches a reader.
@@ -44,8 +45,8 @@ pub struct Writer {
 
 pub(crate) enum Sink {
     Memory(MemorySink),
-    Tcp(NetSink<Frames>),
-    Ws(NetSink<Messages>),
+    Tcp(NetSink<Frames<TcpWire>>),
+    Ws(NetSink<Frames<ClientWire>>),
 }
 
 impl Sink {

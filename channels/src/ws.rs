@@ -1,48 +1,41 @@
 //! The WebSocket transport (FRAMING.md, "WebSocket mapping"): one channel message per WebSocket message,
 //! text as text and bytes as binary, the hello and accept as text messages, close as a close frame.
+//!
+//! tungstenite performs the HTTP upgrade; from then on both sides frame the connection themselves
+//! (`wsframe`). Neither side says anything between the upgrade and the hello, and RFC 6455 has the client wait
+//! for the server's answer before it sends, so tungstenite holds no unread bytes when the stream is taken back.
 
+use std::io;
 use std::sync::Arc;
 
-use futures_util::{FutureExt, SinkExt, StreamExt};
+use bytes::BytesMut;
+use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::sync::OwnedSemaphorePermit;
 use tokio::time::timeout;
-use tokio_tungstenite::tungstenite::error::CapacityError;
-use tokio_tungstenite::tungstenite::protocol::frame::coding::CloseCode;
-use tokio_tungstenite::tungstenite::protocol::{CloseFrame, Role, WebSocketConfig};
-use tokio_tungstenite::tungstenite::{Error as WsError, Message as WsMessage, Utf8Bytes};
-use tokio_tungstenite::{accept_async_with_config, client_async_with_config, WebSocketStream};
+use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
+use tokio_tungstenite::{accept_async_with_config, client_async_with_config};
 
 use crate::endpoint::{Admitted, Inner, Refusal};
 use crate::frame::{accept_json, parse_accept, Hello, MAX_CONTROL, VERSION};
-use crate::outbox::{Messages, Outbox};
-use crate::reader::{Item, NetLane};
-use crate::tcp::{BATCH_BYTES, BATCH_MESSAGES};
+use crate::inbound::{Decoder, Incoming, Parsed, Peer};
+use crate::outbox::{Frames, Outbox, Queue};
+use crate::reader::Entry;
 use crate::writer::{ConnectTo, NetSink, Sink};
-use crate::{ChannelError, Message};
+use crate::wsframe::{
+    apply_mask, close_payload, key_before, parse_header, whole_frame, ClientWire, Inbox, MaskKeys, ReadError, Received,
+    CLOSE_NORMAL, CLOSE_POLICY, CLOSE_PROTOCOL, OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_PONG, OP_TEXT,
+};
+use crate::ChannelError;
 
-type Ws = WebSocketStream<TcpStream>;
-
-const READ_BUFFER: usize = 256 * 1024;
 /// The socket task waits for the sender to queue this much (see `Outbox::linger`) before writing.
 const LINGER_UNTIL: usize = 128 * 1024;
+/// Big payloads are masked into a scratch buffer of this size on their way to the socket. A multiple of 4,
+/// so every chunk starts at mask phase 0.
+const MASK_CHUNK: usize = 256 * 1024;
 
-/// Before a peer is admitted it may only send control-sized messages.
-fn control_config() -> WebSocketConfig {
+/// The upgrade request and response are all tungstenite reads; its limits only bound those.
+fn upgrade_config() -> WebSocketConfig {
     WebSocketConfig::default().max_message_size(Some(MAX_CONTROL)).max_frame_size(Some(MAX_CONTROL))
-}
-
-/// A close frame's reason is limited to 123 bytes by RFC 6455; cut on a character boundary.
-fn close_reason(reason: &str) -> Utf8Bytes {
-    let mut end = reason.len().min(123);
-    while !reason.is_char_boundary(end) {
-        end -= 1;
-    }
-    Utf8Bytes::from(&reason[..end])
-}
-
-fn data_config(limit: usize) -> WebSocketConfig {
-    WebSocketConfig::default().read_buffer_size(READ_BUFFER).max_message_size(Some(limit)).max_frame_size(Some(limit))
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -59,115 +52,174 @@ pub(crate) async fn connect(t: &ConnectTo<'_>) -> Result<(Sink, usize), ChannelE
             source,
         })?;
         let _ = stream.set_nodelay(true);
-        // The writer only ever receives control messages (accept, close), so it keeps the small limits.
-        let (mut ws, _) = client_async_with_config(format!("ws://{}/", t.addr), stream, Some(control_config()))
+        let (ws, _) = client_async_with_config(format!("ws://{}/", t.addr), stream, Some(upgrade_config()))
             .await
             .map_err(|e| refused(format!("WebSocket upgrade failed: {e}")))?;
+        let mut stream = ws.into_inner();
+        let mut keys = MaskKeys::default();
         let hello = Hello {
             version: VERSION,
             secret: t.secret.to_owned(),
             channel: t.channel.to_owned(),
             writer: t.writer.to_owned(),
         };
-        ws.send(WsMessage::Text(hello.to_json().into()))
+        stream
+            .write_all(&whole_frame(OP_TEXT, hello.to_json().as_bytes(), Some(keys.next_key())))
             .await
             .map_err(|e| refused(format!("sending the hello failed: {e}")))?;
-        match ws.next().await {
-            Some(Ok(WsMessage::Text(accept))) => {
-                let limit = parse_accept(accept.as_bytes()).map_err(refused)?;
-                Ok((ws, limit))
+        // The writer only ever receives control-sized messages (accept, close).
+        let mut inbox = Inbox::new(false, MAX_CONTROL);
+        match inbox.next_message(&mut stream, Some(&mut keys)).await {
+            Ok(Received::Text(accept)) => {
+                let limit = parse_accept(&accept).map_err(refused)?;
+                Ok((stream, inbox, keys, limit))
             }
-            Some(Ok(WsMessage::Close(Some(frame)))) => Err(refused(frame.reason.to_string())),
-            Some(Ok(WsMessage::Close(None))) | None => {
+            Ok(Received::Close(_, reason)) if !reason.is_empty() => Err(refused(reason)),
+            Ok(Received::Close(..)) | Err(ReadError::Eof) => {
                 Err(refused("the endpoint closed the connection without an answer".into()))
             }
-            Some(Ok(_)) => Err(refused("unexpected answer to the hello".into())),
-            Some(Err(e)) => Err(refused(format!("reading the answer failed: {e}"))),
+            Ok(_) => Err(refused("unexpected answer to the hello".into())),
+            Err(e) => Err(refused(format!("reading the answer failed: {e}"))),
         }
     };
-    let (ws, reader_limit) = timeout(t.limits.hello_timeout, handshake)
+    let (stream, inbox, keys, reader_limit) = timeout(t.limits.hello_timeout, handshake)
         .await
         .map_err(|_| refused(format!("no answer to the hello within {:?}", t.limits.hello_timeout)))??;
     let outbox = Arc::new(Outbox::new(t.limits.writer_buffer));
-    let task = tokio::spawn(write_loop(ws, outbox.clone(), channel.clone()));
+    let socket = Socket { stream, inbox, keys };
+    let task = tokio::spawn(write_loop(socket, outbox.clone(), channel.clone()));
     Ok((Sink::Ws(NetSink::new(channel, outbox, task)), reader_limit))
 }
 
-async fn write_loop(mut ws: Ws, outbox: Arc<Outbox<Messages>>, channel: Arc<str>) -> Result<(), ChannelError> {
-    let result = drive_writer(&mut ws, &outbox).await;
+/// A writer's connection: the stream, what it has read of the reader's frames, and its mask keys for the
+/// frames it sends outside the queue (pongs, the close).
+struct Socket {
+    stream: TcpStream,
+    inbox: Inbox,
+    keys: MaskKeys,
+}
+
+impl Socket {
+    async fn send_control(&mut self, opcode: u8, payload: &[u8]) -> io::Result<()> {
+        self.stream.write_all(&whole_frame(opcode, payload, Some(self.keys.next_key()))).await
+    }
+
+    /// Handles what the reader sent while the writer had nothing to say. The reader says nothing before the
+    /// writer's close, so anything but a ping or pong means it went away.
+    async fn heard(&mut self) -> Result<(), String> {
+        loop {
+            match self.inbox.take() {
+                Ok(None) => return Ok(()),
+                Ok(Some(Received::Ping(payload))) => {
+                    self.send_control(OP_PONG, &payload).await.map_err(write_failed)?;
+                }
+                Ok(Some(Received::Pong)) => {}
+                Ok(Some(Received::Close(_, reason))) if !reason.is_empty() => {
+                    return Err(format!("the reader closed the connection: {reason}"))
+                }
+                Ok(Some(Received::Close(..))) => return Err("the reader closed the connection".into()),
+                Ok(Some(_)) => return Err("the reader sent an unexpected message".into()),
+                Err(e) => return Err(format!("connection to the reader failed: {e}")),
+            }
+        }
+    }
+}
+
+async fn write_loop(
+    mut socket: Socket,
+    outbox: Arc<Outbox<Frames<ClientWire>>>,
+    channel: Arc<str>,
+) -> Result<(), ChannelError> {
+    let result = drive_writer(&mut socket, &outbox).await;
     if let Err(reason) = &result {
         outbox.fail(reason.clone());
     }
     result.map_err(|reason| ChannelError::ReaderVanished { channel: channel.to_string(), reason })
 }
 
-async fn drive_writer(ws: &mut Ws, outbox: &Outbox<Messages>) -> Result<(), String> {
-    let mut batch = Messages::default();
-    let mut unflushed = false;
+async fn drive_writer(socket: &mut Socket, outbox: &Outbox<Frames<ClientWire>>) -> Result<(), String> {
+    let mut batch = Frames::default();
+    let mut scratch = Vec::new();
     loop {
         outbox.linger(LINGER_UNTIL).await;
         let taken = outbox.take(&mut batch);
-        if batch.0.is_empty() {
-            // The queue ran empty: now, and only now, flush.
-            if unflushed {
-                ws.flush().await.map_err(write_failed)?;
-                unflushed = false;
-                continue;
-            }
+        if batch.is_empty() {
             if taken.closing {
-                return finish_writer(ws).await;
+                return finish_writer(socket).await;
             }
             if outbox.linger_idle().await {
                 continue;
             }
+            // Idle: watch the connection too, to notice a reader that went away now rather than at the next
+            // send. Reading into the inbox's buffer loses nothing when the other branch wins.
             let heard = tokio::select! {
                 _ = outbox.work() => None,
-                m = ws.next() => Some(m),
+                r = tokio::io::AsyncReadExt::read_buf(&mut socket.stream, &mut socket.inbox.buf) => Some(r),
             };
-            if let Some(m) = heard {
-                return Err(describe_unexpected(m));
+            match heard {
+                None => {}
+                Some(Ok(0)) => return Err("the reader closed the connection".into()),
+                Some(Ok(_)) => socket.heard().await?,
+                Some(Err(e)) => return Err(format!("connection to the reader failed: {e}")),
             }
             continue;
         }
-        // feed() only buffers; tungstenite writes to the socket whenever its buffer passes its threshold.
-        for msg in batch.0.drain(..) {
-            ws.feed(msg.into_ws()).await.map_err(write_failed)?;
-        }
-        unflushed = true;
+        write_frames(&mut socket.stream, &batch, &mut scratch).await.map_err(write_failed)?;
+        batch.clear();
     }
 }
 
-fn write_failed(e: WsError) -> String {
+fn write_failed(e: io::Error) -> String {
     format!("writing to the reader failed: {e}")
 }
 
-fn describe_unexpected(m: Option<Result<WsMessage, WsError>>) -> String {
-    match m {
-        None => "the reader closed the connection".to_owned(),
-        Some(Ok(WsMessage::Close(Some(frame)))) => {
-            format!("the reader closed the connection: {}", frame.reason)
-        }
-        Some(Ok(WsMessage::Close(None))) => "the reader closed the connection".to_owned(),
-        Some(Ok(_)) => "the reader sent an unexpected message".to_owned(),
-        Some(Err(e)) => format!("connection to the reader failed: {e}"),
+/// Writes a batch. Small messages are already framed and masked in `frames.buf`; big payloads are masked
+/// here, a chunk at a time, so a huge message never needs a second copy of itself in memory.
+async fn write_frames(stream: &mut TcpStream, frames: &Frames<ClientWire>, scratch: &mut Vec<u8>) -> io::Result<()> {
+    if frames.big.is_empty() {
+        return stream.write_all(&frames.buf).await;
     }
+    scratch.clear();
+    let mut start = 0;
+    for (offset, payload) in &frames.big {
+        scratch.extend_from_slice(&frames.buf[start..*offset]);
+        let key = key_before(&frames.buf, *offset);
+        for chunk in payload.chunks(MASK_CHUNK) {
+            let at = scratch.len();
+            scratch.extend_from_slice(chunk);
+            apply_mask(&mut scratch[at..], key);
+            if scratch.len() >= MASK_CHUNK {
+                stream.write_all(scratch).await?;
+                scratch.clear();
+            }
+        }
+        start = *offset;
+    }
+    scratch.extend_from_slice(&frames.buf[start..]);
+    stream.write_all(scratch).await?;
+    scratch.clear();
+    if scratch.capacity() > 2 * MASK_CHUNK {
+        scratch.shrink_to(2 * MASK_CHUNK);
+    }
+    Ok(())
 }
 
 /// Sends a normal close frame and waits for the reader's close frame, which it sends once it has read every
 /// earlier message.
-async fn finish_writer(ws: &mut Ws) -> Result<(), String> {
-    ws.close(Some(CloseFrame { code: CloseCode::Normal, reason: "".into() }))
+async fn finish_writer(socket: &mut Socket) -> Result<(), String> {
+    socket
+        .send_control(OP_CLOSE, &close_payload(CLOSE_NORMAL, ""))
         .await
         .map_err(|e| format!("sending the close frame failed: {e}"))?;
     loop {
-        match ws.next().await {
-            Some(Ok(WsMessage::Close(Some(frame)))) if frame.code != CloseCode::Normal => {
-                return Err(format!("the reader closed the connection: {}", frame.reason))
+        match socket.inbox.next_message(&mut socket.stream, Some(&mut socket.keys)).await {
+            Ok(Received::Close(Some(code), reason)) if code != CLOSE_NORMAL => {
+                return Err(format!("the reader closed the connection: {reason}"))
             }
-            Some(Ok(WsMessage::Close(_))) => return Ok(()),
-            Some(Ok(_)) => continue,
-            Some(Err(e)) => return Err(format!("no acknowledgement of the close ({e})")),
-            None => return Err("no acknowledgement of the close (end of stream)".to_owned()),
+            Ok(Received::Close(..)) => return Ok(()),
+            Ok(_) => continue,
+            Err(ReadError::Eof) => return Err("no acknowledgement of the close (end of stream)".to_owned()),
+            Err(e) => return Err(format!("no acknowledgement of the close ({e})")),
         }
     }
 }
@@ -175,147 +227,158 @@ async fn finish_writer(ws: &mut Ws) -> Result<(), String> {
 // ---------------------------------------------------------------------------------------------------------
 // Reader side
 
-/// Upgrades, reads the hello text message and answers it. Until the writer is admitted the connection runs with
-/// control-sized limits; it is then reopened with the channel's own limit.
-pub(crate) async fn handshake(inner: &Inner, stream: TcpStream) -> Result<(Ws, Admitted), String> {
-    let mut ws = accept_async_with_config(stream, Some(control_config()))
+/// Upgrades, reads the hello text message and answers it. Returns the stream and whatever was read past the
+/// hello.
+pub(crate) async fn handshake(inner: &Inner, stream: TcpStream) -> Result<(TcpStream, BytesMut, Admitted), String> {
+    let ws = accept_async_with_config(stream, Some(upgrade_config()))
         .await
         .map_err(|e| format!("WebSocket upgrade failed: {e}"))?;
-    let hello = match ws.next().await {
-        Some(Ok(WsMessage::Text(text))) => Hello::parse(text.as_bytes())?,
-        Some(Ok(_)) => return Err("first WebSocket message is not a text hello".into()),
-        Some(Err(e)) => return Err(format!("no valid hello: {e}")),
-        None => return Err("closed before its hello".into()),
+    let mut stream = ws.into_inner();
+    // Until the writer is admitted it may only send control-sized messages.
+    let mut inbox = Inbox::new(true, MAX_CONTROL);
+    let hello = match inbox.next_message(&mut stream, None).await {
+        Ok(Received::Text(text)) => Hello::parse(&text)?,
+        Ok(Received::Close(..)) | Err(ReadError::Eof) => return Err("closed before its hello".into()),
+        Ok(_) => return Err("first WebSocket message is not a text hello".into()),
+        Err(e) => return Err(format!("no valid hello: {e}")),
     };
     match inner.admit(&hello) {
         Ok(admitted) => {
-            ws.send(WsMessage::Text(accept_json(admitted.limit).into()))
+            stream
+                .write_all(&whole_frame(OP_TEXT, accept_json(admitted.limit).as_bytes(), None))
                 .await
                 .map_err(|e| format!("sending the accept failed: {e}"))?;
-            // The writer sends nothing until it has the accept, so tungstenite holds no unread bytes here.
-            let stream = ws.into_inner();
-            let ws = WebSocketStream::from_raw_socket(stream, Role::Server, Some(data_config(admitted.limit))).await;
-            Ok((ws, admitted))
+            Ok((stream, inbox.buf, admitted))
         }
         Err(Refusal { reason, tell_peer }) => {
             let told = if tell_peer { reason.as_str() } else { "refused" };
-            let _ = ws.close(Some(CloseFrame { code: CloseCode::Policy, reason: close_reason(told) })).await;
+            let _ = stream.write_all(&whole_frame(OP_CLOSE, &close_payload(CLOSE_POLICY, told), None)).await;
             Err(reason)
         }
     }
 }
 
-pub(crate) async fn serve(mut ws: Ws, admitted: Admitted) {
-    let Admitted { lane, channel, writer, .. } = admitted;
-    let mut batch: Vec<Message> = Vec::new();
-    let mut batch_bytes = 0usize;
-    loop {
-        let next = if batch.is_empty() {
-            tokio::select! {
-                m = ws.next() => m,
-                _ = lane.closed() => return,
+/// Finds WebSocket messages in an admitted writer's bytes. Payloads are unmasked in place. The fragments of
+/// a fragmented message are moved together, each right after the one before, so that the whole message lies
+/// in one slice of the buffer like any other.
+#[derive(Default)]
+pub(crate) struct WsDecoder {
+    /// The fragmented message being read: its kind, where its payload starts and how long it is so far.
+    open: Option<Fragmented>,
+    /// Pongs owed to the writer.
+    replies: Vec<u8>,
+}
+
+struct Fragmented {
+    text: bool,
+    start: usize,
+    len: usize,
+}
+
+impl WsDecoder {
+    /// Hands out a complete message after checking that text is UTF-8.
+    fn complete(inc: &mut Incoming, entry: Entry, peer: &Peer) -> Option<Parsed> {
+        if entry.text {
+            if let Err(e) = std::str::from_utf8(&inc.buf[entry.start..entry.start + entry.len]) {
+                let err = peer.protocol(format!("text message is not UTF-8: {e}"));
+                return Some(refuse(err, CLOSE_POLICY, "text message is not UTF-8"));
             }
-        } else if batch_bytes >= BATCH_BYTES || batch.len() >= BATCH_MESSAGES {
-            if send_batch(&lane, &mut batch, &mut batch_bytes, None).await.is_err() {
-                return;
-            }
-            continue;
-        } else if let Some(m) = ws.next().now_or_never() {
-            // Already read from the socket: taken without racing it against the lane's room, which per
-            // message cost as much as the parsing.
-            m
-        } else {
-            // Reading first: while messages keep arriving the batch grows; it goes out when the socket runs
-            // dry, or fills up.
-            let room = tokio::select! {
-                biased;
-                m = ws.next() => Err(m),
-                permit = lane.room(batch_bytes) => Ok(permit),
-            };
-            match room {
-                Err(m) => m,
-                Ok(None) => return,
-                Ok(Some(permit)) => {
-                    if send_batch(&lane, &mut batch, &mut batch_bytes, Some(permit)).await.is_err() {
-                        return;
-                    }
-                    continue;
-                }
-            }
-        };
-        let failure = match next {
-            Some(Ok(WsMessage::Text(text))) => {
-                batch_bytes += text.len() + 32;
-                batch.push(Message::from_utf8_bytes(text));
-                None
-            }
-            Some(Ok(WsMessage::Binary(bytes))) => {
-                batch_bytes += bytes.len() + 32;
-                batch.push(Message::bytes(bytes));
-                None
-            }
-            Some(Ok(WsMessage::Close(_))) => {
-                // tungstenite queued the close reply when it read the close frame; flushing sends it. As for
-                // TCP, the acknowledgement means "all read", and the batch is handed over afterwards.
-                let _ = ws.flush().await;
-                drop(ws);
-                let _ = send_batch(&lane, &mut batch, &mut batch_bytes, None).await;
-                return;
-            }
-            Some(Ok(_)) => None,
-            Some(Err(WsError::Capacity(CapacityError::MessageTooLong { size, max_size }))) => {
-                Some(ChannelError::FrameTooLarge {
-                    channel: channel.to_string(),
-                    writer: writer.to_string(),
-                    declared: size as u64,
-                    limit: max_size,
-                })
-            }
-            Some(Err(WsError::Utf8(e))) => Some(ChannelError::Protocol {
-                channel: channel.to_string(),
-                peer: format!("writer {writer}"),
-                reason: format!("text message is not UTF-8: {e}"),
-            }),
-            Some(Err(e)) => Some(ChannelError::WriterVanished {
-                channel: channel.to_string(),
-                writer: writer.to_string(),
-                reason: e.to_string(),
-            }),
-            None => Some(ChannelError::WriterVanished {
-                channel: channel.to_string(),
-                writer: writer.to_string(),
-                reason: "end of stream without a close frame".into(),
-            }),
-        };
-        if let Some(err) = failure {
-            if !matches!(err, ChannelError::WriterVanished { .. }) {
-                tracing::warn!(%channel, %writer, "closing connection: {err}");
-                let _ = ws
-                    .close(Some(CloseFrame { code: CloseCode::Policy, reason: close_reason(&err.to_string()) }))
-                    .await;
-            }
-            if send_batch(&lane, &mut batch, &mut batch_bytes, None).await.is_ok() {
-                let _ = lane.send(Item::Failed(Box::new(err))).await;
-            }
-            return;
         }
+        inc.push(entry);
+        None
     }
 }
 
-/// Hands the batch to the reader, waiting for room unless `permit` already holds it.
-async fn send_batch(
-    lane: &NetLane,
-    batch: &mut Vec<Message>,
-    batch_bytes: &mut usize,
-    permit: Option<OwnedSemaphorePermit>,
-) -> Result<(), ()> {
-    if batch.is_empty() {
-        return Ok(());
+fn refuse(err: ChannelError, code: u16, told: &str) -> Parsed {
+    Parsed::Failed(err, whole_frame(OP_CLOSE, &close_payload(code, told), None))
+}
+
+fn broken(peer: &Peer, reason: String) -> Parsed {
+    let told = reason.clone();
+    refuse(peer.protocol(reason), CLOSE_PROTOCOL, &told)
+}
+
+impl Decoder for WsDecoder {
+    fn decode(&mut self, inc: &mut Incoming, limit: usize, peer: &Peer) -> Parsed {
+        loop {
+            if inc.full() {
+                return Parsed::BatchFull;
+            }
+            let h = match parse_header(&inc.buf[inc.parsed..]) {
+                Ok(Some(h)) => h,
+                Ok(None) => return Parsed::NeedMore,
+                Err(reason) => return broken(peer, reason),
+            };
+            let Some(key) = h.mask else {
+                return broken(peer, "an unmasked frame (a client must mask every frame)".into());
+            };
+            if !h.is_control() {
+                let so_far = match (&self.open, h.opcode) {
+                    (Some(open), OP_CONTINUATION) => open.len as u64,
+                    _ => 0,
+                };
+                let declared = so_far + h.len;
+                if declared > limit as u64 {
+                    let told = format!("message of {declared} bytes above the limit of {limit} bytes");
+                    return refuse(peer.too_large(declared, limit), CLOSE_POLICY, &told);
+                }
+            }
+            let start = inc.parsed + h.size;
+            // Within the limit (or 125 bytes for a control frame), so this fits in memory.
+            let len = h.len as usize;
+            let end = start + len;
+            if inc.buf.len() < end {
+                // Room for the whole frame at once.
+                inc.buf.reserve(end - inc.buf.len());
+                return Parsed::NeedMore;
+            }
+            apply_mask(&mut inc.buf[start..end], key);
+            inc.parsed = end;
+            match h.opcode {
+                OP_TEXT | OP_BINARY => {
+                    if self.open.is_some() {
+                        return broken(peer, "a new message began inside a fragmented one".into());
+                    }
+                    let text = h.opcode == OP_TEXT;
+                    if !h.fin {
+                        self.open = Some(Fragmented { text, start, len });
+                    } else if let Some(failed) = Self::complete(inc, Entry { start, len, text }, peer) {
+                        return failed;
+                    }
+                }
+                OP_CONTINUATION => {
+                    let Some(open) = self.open.as_mut() else {
+                        return broken(peer, "a continuation frame with no message to continue".into());
+                    };
+                    inc.buf.copy_within(start..end, open.start + open.len);
+                    open.len += len;
+                    if h.fin {
+                        let Fragmented { text, start, len } = self.open.take().expect("open");
+                        if let Some(failed) = Self::complete(inc, Entry { start, len, text }, peer) {
+                            return failed;
+                        }
+                    }
+                }
+                OP_PING => self.replies.extend_from_slice(&whole_frame(OP_PONG, &inc.buf[start..end], None)),
+                OP_PONG => {}
+                // Any close frame ends the writer's messages; the acknowledgement is a normal close.
+                OP_CLOSE => return Parsed::Closed(whole_frame(OP_CLOSE, &close_payload(CLOSE_NORMAL, ""), None)),
+                _ => unreachable!("parse_header refuses unknown opcodes"),
+            }
+        }
     }
-    let permit = match permit {
-        Some(permit) => permit,
-        None => lane.room(*batch_bytes).await.ok_or(())?,
-    };
-    *batch_bytes = 0;
-    lane.send(Item::Batch(std::mem::take(batch), permit)).await
+
+    fn cut(&self, parsed: usize) -> usize {
+        self.open.as_ref().map_or(parsed, |open| open.start)
+    }
+
+    fn shift(&mut self, n: usize) {
+        if let Some(open) = self.open.as_mut() {
+            open.start -= n;
+        }
+    }
+
+    fn replies(&mut self) -> Option<Vec<u8>> {
+        (!self.replies.is_empty()).then(|| std::mem::take(&mut self.replies))
+    }
 }
