@@ -166,6 +166,14 @@ async fn drive_writer(socket: &mut Socket, outbox: &Outbox<Frames<ClientWire>>) 
         }
         write_frames(&mut socket.stream, &batch, &mut scratch).await.map_err(write_failed)?;
         batch.clear();
+        // A writer that never runs out of messages still answers pings. Free unless the socket was reported
+        // readable: tokio only makes the syscall then.
+        match socket.stream.try_read_buf(&mut socket.inbox.buf) {
+            Ok(0) => return Err("the reader closed the connection".into()),
+            Ok(_) => socket.heard().await?,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
+            Err(e) => return Err(format!("connection to the reader failed: {e}")),
+        }
     }
 }
 

@@ -4,6 +4,9 @@
 
 mod common;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+
 use futures_util::{SinkExt, StreamExt};
 use riffle_channels::{ChannelError, Endpoint, Limits, Message, Transport, Writer};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -168,8 +171,7 @@ async fn frames_rfc_6455_forbids_are_refused_after_what_came_before() {
 }
 
 /// The writer's side against tungstenite's server: the server checks that frames are masked (RFC 6455
-/// requires it), pings the idle writer, and answers its close. (A writer that is busy sending answers a ping
-/// when it next runs out of messages.)
+/// requires it), pings the writer before it sends and again while it is sending, and answers its close.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_writer_works_with_a_standard_websocket_server() {
     let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
@@ -177,6 +179,8 @@ async fn a_writer_works_with_a_standard_websocket_server() {
     let big: Vec<u8> = (0..300_000u32).map(|i| (i % 253) as u8).collect();
     let expected_big = big.clone();
     let (ponged, pong_seen) = tokio::sync::oneshot::channel();
+    let busy_pongs = Arc::new(AtomicUsize::new(0));
+    let server_pongs = busy_pongs.clone();
     let server = tokio::spawn(async move {
         let (stream, _) = listener.accept().await.expect("accept");
         let mut ws = tokio_tungstenite::accept_async(stream).await.expect("upgrade");
@@ -195,6 +199,14 @@ async fn a_writer_works_with_a_standard_websocket_server() {
         let mut data = Vec::new();
         while let Some(m) = ws.next().await {
             match m.expect("a valid frame") {
+                WsMessage::Text(t) if t.as_str() == "ping me" => {
+                    ws.send(WsMessage::Ping(b"busy?".to_vec().into())).await.expect("second ping");
+                    data.push(WsMessage::Text(t));
+                }
+                WsMessage::Pong(p) => {
+                    assert_eq!(&p[..], b"busy?");
+                    server_pongs.fetch_add(1, Ordering::SeqCst);
+                }
                 WsMessage::Close(frame) => {
                     assert_eq!(frame.map(|f| u16::from(f.code)), Some(1000));
                     break;
@@ -214,14 +226,26 @@ async fn a_writer_works_with_a_standard_websocket_server() {
     writer.send(Message::text("one")).await.expect("send");
     writer.send(Message::bytes(vec![2u8; 10])).await.expect("send");
     writer.send(Message::bytes(big)).await.expect("send");
+    writer.send(Message::text("ping me")).await.expect("send");
+    // The writer keeps sending until the answer to the second ping has come back.
+    let mut filler = 0;
+    within("the pong while sending", async {
+        while busy_pongs.load(Ordering::SeqCst) == 0 {
+            writer.send(Message::bytes(vec![9u8; 1000])).await.expect("send");
+            filler += 1;
+        }
+    })
+    .await;
     within("close", writer.close()).await.expect("the server acknowledged the close");
     let data = within("server", server).await.expect("server");
-    assert_eq!(
-        data,
-        vec![
-            WsMessage::Text("one".into()),
-            WsMessage::Binary(vec![2u8; 10].into()),
-            WsMessage::Binary(expected_big.into())
-        ]
-    );
+    assert_eq!(busy_pongs.load(Ordering::SeqCst), 1);
+    let mut expected = vec![
+        WsMessage::Text("one".into()),
+        WsMessage::Binary(vec![2u8; 10].into()),
+        WsMessage::Binary(expected_big.into()),
+        WsMessage::Text("ping me".into()),
+    ];
+    expected.extend((0..filler).map(|_| WsMessage::Binary(vec![9u8; 1000].into())));
+    assert_eq!(data.len(), expected.len());
+    assert!(data == expected, "the messages differ from what was sent");
 }
