@@ -178,8 +178,8 @@ async fn handle(inner: Arc<Inner>, stream: TcpStream, peer: SocketAddr, permit: 
     match outcome {
         Err(_) => tracing::warn!(%peer, "refused connection: no hello within {hello_timeout:?}"),
         Ok(Err(reason)) => tracing::warn!(%peer, "refused connection: {reason}"),
-        Ok(Ok(Conn::Tcp(stream, admitted))) => inbound::serve(stream, BytesMut::new(), admitted, TcpDecoder).await,
-        Ok(Ok(Conn::Ws(stream, read, admitted))) => inbound::serve(stream, read, admitted, WsDecoder::default()).await,
+        Ok(Ok(Conn::Tcp(stream, admitted))) => inbound::serve(stream, &[], admitted, TcpDecoder).await,
+        Ok(Ok(Conn::Ws(stream, read, admitted))) => inbound::serve(stream, &read, admitted, WsDecoder::default()).await,
     }
 }
 

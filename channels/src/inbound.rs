@@ -103,13 +103,16 @@ pub(crate) trait Decoder: Send {
     }
 }
 
-/// Serves one admitted writer; `buf` holds whatever the handshake read past the hello.
+/// Serves one admitted writer; `early` holds whatever the handshake read past the hello.
 ///
 /// While the lane is full the connection keeps reading into the current batch until that batch is full, so the
 /// reader-side bound is in bytes (lane depth times batch size), not in how the bytes happened to arrive.
-pub(crate) async fn serve<D: Decoder>(mut stream: TcpStream, mut buf: BytesMut, admitted: Admitted, decoder: D) {
+pub(crate) async fn serve<D: Decoder>(mut stream: TcpStream, early: &[u8], admitted: Admitted, decoder: D) {
     let Admitted { lane, channel, writer, limit } = admitted;
-    buf.reserve(BATCH_BYTES + READ_CHUNK);
+    // Made at its full size, not grown: `BytesMut` remembers a buffer's first capacity and sizes the
+    // buffers that replace it by that.
+    let mut buf = BytesMut::with_capacity(BATCH_BYTES + READ_CHUNK + early.len());
+    buf.extend_from_slice(early);
     let mut conn = Conn {
         lane,
         peer: Peer { channel, writer },
