@@ -27,7 +27,7 @@ pub(crate) trait Queue: Default + Send + 'static {
 }
 
 /// Payloads at least this long are queued by reference instead of being copied into the frame buffer.
-pub(crate) const BIG: usize = 16 * 1024;
+const BIG: usize = 16 * 1024;
 
 /// How a transport puts a message on the wire: the header before it, and the payload (copied, for the small
 /// ones) after it.

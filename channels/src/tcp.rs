@@ -1,5 +1,5 @@
-//! The TCP transport: length-prefixed frames (FRAMING.md), both the writer's socket task and the reader
-//! endpoint's per-connection task.
+//! The TCP transport: length-prefixed frames (FRAMING.md). The writer's connection and socket task, the
+//! reader endpoint's handshake, and the decoder its per-connection task (`inbound`) runs over TCP.
 
 use std::io::{self, IoSlice};
 use std::sync::Arc;

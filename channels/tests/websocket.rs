@@ -249,3 +249,97 @@ async fn a_writer_works_with_a_standard_websocket_server() {
     assert_eq!(data.len(), expected.len());
     assert!(data == expected, "the messages differ from what was sent");
 }
+
+/// xorshift64*, so the mixed stream below is the same on every run.
+struct Rng(u64);
+
+impl Rng {
+    fn below(&mut self, n: u64) -> u64 {
+        self.0 ^= self.0 >> 12;
+        self.0 ^= self.0 << 25;
+        self.0 ^= self.0 >> 27;
+        self.0.wrapping_mul(0x2545_f491_4f6c_dd1d) % n
+    }
+}
+
+/// Two thousand messages of 0 to 70,000 bytes, text and binary, each cut into one to four fragments with
+/// pings between some of them, written in pieces of random size: every message arrives whole and in order,
+/// wherever a piece ends (inside a header, a mask key, a fragment, between fragments), and every ping is
+/// answered.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_mixed_stream_cut_at_random_arrives_whole_and_in_order() {
+    let ep = endpoint(&Limits::default()).await;
+    let mut reader = ep.register_reader("urn:test:mixed-ws", 1).expect("register");
+    let raw = admitted_raw(&ep, "urn:test:mixed-ws").await;
+    let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
+    let mut wire = Vec::new();
+    let mut sent = Vec::new();
+    let mut pings = 0;
+    for n in 0..2000u64 {
+        let len = match rng.below(4) {
+            0 => rng.below(16),
+            1 => rng.below(200),
+            2 => rng.below(5000),
+            _ => rng.below(70_000),
+        } as usize;
+        let text = rng.below(2) == 0;
+        let payload: Vec<u8> = if text {
+            // Two-byte characters, so fragment cuts fall inside characters too.
+            "é".repeat(len / 2).into_bytes()
+        } else {
+            (0..len).map(|i| (i as u64 * 31 + n) as u8).collect()
+        };
+        let fragments = 1 + rng.below(4) as usize;
+        let mut cuts: Vec<usize> = (1..fragments).map(|_| rng.below(payload.len() as u64 + 1) as usize).collect();
+        cuts.sort_unstable();
+        let mut start = 0;
+        for (i, end) in cuts.into_iter().chain([payload.len()]).enumerate() {
+            let opcode = if i > 0 {
+                CONTINUATION
+            } else if text {
+                TEXT
+            } else {
+                BINARY
+            };
+            wire.extend(client_frame(end == payload.len() && i == fragments - 1, opcode, &payload[start..end], true));
+            start = end;
+            if rng.below(8) == 0 {
+                wire.extend(client_frame(true, PING, &n.to_be_bytes(), true));
+                pings += 1;
+            }
+        }
+        sent.push(if text {
+            Message::text(String::from_utf8(payload).expect("UTF-8"))
+        } else {
+            Message::bytes(payload)
+        });
+    }
+    wire.extend(client_frame(true, CLOSE, &1000u16.to_be_bytes(), true));
+
+    let consumer = tokio::spawn(async move {
+        let mut got = Vec::new();
+        while let Some(m) = reader.recv().await {
+            got.push(m.expect("ok"));
+        }
+        got
+    });
+    let (mut from_endpoint, mut to_endpoint) = raw.into_split();
+    let answers = tokio::spawn(async move {
+        let mut answers = Vec::new();
+        from_endpoint.read_to_end(&mut answers).await.map(|_| answers)
+    });
+    let mut at = 0;
+    while at < wire.len() {
+        let piece = (1 + rng.below(300_000) as usize).min(wire.len() - at);
+        to_endpoint.write_all(&wire[at..at + piece]).await.expect("write");
+        at += piece;
+    }
+    let got = within("all messages", consumer).await.expect("consumer");
+    assert_eq!(got.len(), sent.len());
+    let first_wrong = got.iter().zip(&sent).position(|(g, s)| g != s);
+    assert_eq!(first_wrong, None, "messages arrived changed");
+    let answers = within("the answers", answers).await.expect("join").expect("read");
+    let pong_len = 2 + 8;
+    assert_eq!(answers.len(), pings * pong_len + 4, "{pings} pongs, then the close acknowledgement");
+    assert_eq!(&answers[answers.len() - 4..], close_frame(1000, ""));
+}

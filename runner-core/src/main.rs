@@ -103,9 +103,9 @@ docs/adding-a-runner.md. Exit code 0 only when every case passed.\n\nExamples:\n
 riffle conformance runners/python/runner.ttl --transport websocket --case fan-in")]
     Conformance {
         runner: String,
-        /// Only this transport (tcp or websocket); both otherwise.
+        /// Only this transport; both otherwise.
         #[arg(long, value_enum)]
-        transport: Option<TransportChoice>,
+        transport: Option<NetworkChoice>,
         /// Only this case; repeatable. All cases otherwise.
         #[arg(long = "case", value_name = "NAME")]
         cases: Vec<String>,
@@ -170,6 +170,23 @@ enum TransportChoice {
     Tcp,
     #[value(name = "websocket", alias = "ws")]
     WebSocket,
+}
+
+/// The transports between runner processes (the conformance kit's peers are always two processes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum NetworkChoice {
+    Tcp,
+    #[value(name = "websocket", alias = "ws")]
+    WebSocket,
+}
+
+impl From<NetworkChoice> for Transport {
+    fn from(choice: NetworkChoice) -> Transport {
+        match choice {
+            NetworkChoice::Tcp => Transport::Tcp,
+            NetworkChoice::WebSocket => Transport::WebSocket,
+        }
+    }
 }
 
 impl From<TransportChoice> for Transport {
@@ -243,7 +260,7 @@ enum BenchTarget {
     #[command(hide = true)]
     RawReader {
         #[arg(long, value_enum)]
-        transport: TransportChoice,
+        transport: NetworkChoice,
     },
 }
 
@@ -422,7 +439,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             riffle_core::bench::soak::run(minutes, &mut stdout.lock())?;
         }
         Command::Bench { what: BenchTarget::RawReader { transport } } => {
-            let transport = if transport == TransportChoice::WebSocket { "websocket" } else { "tcp" };
+            let transport = if transport == NetworkChoice::WebSocket { "websocket" } else { "tcp" };
             riffle_core::bench::pipeline::raw_reader(transport, &mut stdout.lock())?;
         }
     }
