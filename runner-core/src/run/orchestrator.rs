@@ -526,11 +526,6 @@ fn react(
             }
         }
         RunnerMessage::Failed { processor, phase, message, stack } => {
-            if let Some(p) = processors.iter_mut().find(|p| p.id == processor) {
-                p.state = ProcessorState::Failed;
-                p.ended = Some(Instant::now());
-                p.error = Some(message.clone());
-            }
             let phase = match phase {
                 Phase::Init => "init",
                 Phase::Transform => "transform",
@@ -538,11 +533,18 @@ fn react(
             };
             let shown = reporter.name(&processor);
             if stopping {
-                // Usually a consequence of what stopped the run (a writer that vanished with it):
-                // one line, so that the cause, printed last and in full, stands out.
+                // A consequence of the stop: runners drop their connections as they stop, and a reader
+                // can see its writer vanish before its own runner has read the stop. The processor was
+                // stopped, and keeps that state; the failure gets one line, so that the cause of the
+                // stop, printed last and in full, stands out.
                 let first = message.lines().next().unwrap_or_default();
                 reporter.warn(&format!("processor {shown} (runner {runner}) also failed in {phase}: {first}"));
                 return None;
+            }
+            if let Some(p) = processors.iter_mut().find(|p| p.id == processor) {
+                p.state = ProcessorState::Failed;
+                p.ended = Some(Instant::now());
+                p.error = Some(message.clone());
             }
             let stack = stack
                 .map(|s| s.trim_end().to_string())
@@ -675,5 +677,50 @@ fn watch_signals(events: mpsc::UnboundedSender<Event>) {
                 }
             }
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::names::Names;
+    use crate::run::LogFormat;
+
+    fn running(id: &str) -> ProcessorRun {
+        ProcessorRun {
+            id: id.into(),
+            runner: "r".into(),
+            state: ProcessorState::Running,
+            started: Some(Instant::now()),
+            ended: None,
+            error: None,
+        }
+    }
+
+    fn failed(processor: &str) -> RunnerMessage {
+        RunnerMessage::Failed {
+            processor: processor.into(),
+            phase: Phase::Transform,
+            message: "writer w vanished without closing".into(),
+            stack: None,
+        }
+    }
+
+    #[test]
+    fn a_failure_while_stopping_leaves_the_processor_stopped_and_the_outcome_alone() {
+        let mut runners = vec![RunnerState::new("r".into(), Vec::new(), None)];
+        let mut processors = vec![running("urn:p")];
+        let mut ends = BTreeMap::new();
+        let mut reporter = Reporter::new(LogFormat::Text, true, false, Names::new("file:///tmp/".into()));
+        let outcome = react("r", failed("urn:p"), &mut runners, &mut processors, &mut ends, &mut reporter, true);
+        assert!(outcome.is_none());
+        assert_eq!((processors[0].state, &processors[0].error), (ProcessorState::Running, &None));
+        // The same failure while running fails the processor and the run.
+        let outcome = react("r", failed("urn:p"), &mut runners, &mut processors, &mut ends, &mut reporter, false);
+        assert!(
+            matches!(outcome, Some(Outcome::Failed(ref why)) if why.contains("failed in transform")),
+            "{outcome:?}"
+        );
+        assert_eq!(processors[0].state, ProcessorState::Failed);
     }
 }
