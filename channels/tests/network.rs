@@ -26,13 +26,6 @@ fn hello(secret: &str, channel: &str, writer: &str) -> String {
     serde_json::json!({ "version": 1, "secret": secret, "channel": channel, "writer": writer }).to_string()
 }
 
-/// Reads until the endpoint closes the connection; returns what it sent (a reset counts as closed).
-async fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
-    let mut got = Vec::new();
-    let _ = within("endpoint closing the connection", stream.read_to_end(&mut got)).await;
-    got
-}
-
 /// Sends raw bytes as a would-be writer and asserts the endpoint closed without accepting.
 async fn raw_refused(ep: &Endpoint, bytes: &[u8]) -> Vec<u8> {
     let mut s = TcpStream::connect(ep.local_addr()).await.expect("connect");

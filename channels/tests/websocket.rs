@@ -74,12 +74,6 @@ async fn admitted_raw(ep: &Endpoint, channel: &str) -> TcpStream {
     ws.into_inner()
 }
 
-async fn read_until_closed(stream: &mut TcpStream) -> Vec<u8> {
-    let mut got = Vec::new();
-    let _ = within("endpoint closing the connection", stream.read_to_end(&mut got)).await;
-    got
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn fragmented_messages_arrive_whole_in_order_and_pings_between_fragments_are_answered() {
     let ep = endpoint(&Limits::default()).await;

@@ -19,6 +19,14 @@ pub async fn within<F: std::future::Future>(what: &str, fut: F) -> F::Output {
     }
 }
 
+/// Reads until the endpoint closes the connection; returns what it sent (a reset counts as closed).
+pub async fn read_until_closed(stream: &mut tokio::net::TcpStream) -> Vec<u8> {
+    use tokio::io::AsyncReadExt;
+    let mut got = Vec::new();
+    let _ = within("endpoint closing the connection", stream.read_to_end(&mut got)).await;
+    got
+}
+
 pub async fn endpoint(limits: &Limits) -> Endpoint {
     Endpoint::bind_loopback(SECRET, limits.clone()).await.expect("bind 127.0.0.1:0")
 }
