@@ -75,6 +75,7 @@ mod outbox;
 pub mod raw;
 mod reader;
 mod tcp;
+mod upgrade;
 mod writer;
 mod ws;
 mod wsframe;

@@ -1,9 +1,8 @@
 //! The WebSocket transport (FRAMING.md, "WebSocket mapping"): one channel message per WebSocket message,
 //! text as text and bytes as binary, the hello and accept as text messages, close as a close frame.
 //!
-//! tungstenite performs the HTTP upgrade; from then on both sides frame the connection themselves
-//! (`wsframe`). Neither side says anything between the upgrade and the hello, and RFC 6455 has the client wait
-//! for the server's answer before it sends, so tungstenite holds no unread bytes when the stream is taken back.
+//! Both sides do the HTTP upgrade (`upgrade`) and frame the connection (`wsframe`) themselves, from their own
+//! buffers, as the TCP transport does.
 
 use std::io;
 use std::sync::Arc;
@@ -12,14 +11,13 @@ use bytes::BytesMut;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
 use tokio::time::timeout;
-use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
-use tokio_tungstenite::{accept_async_with_config, client_async_with_config};
 
 use crate::endpoint::{Admitted, Inner, Refusal};
 use crate::frame::{accept_json, parse_accept, Hello, MAX_CONTROL, VERSION};
 use crate::inbound::{Decoder, Incoming, Parsed, Peer};
 use crate::outbox::{Frames, Outbox, Queue};
 use crate::reader::Entry;
+use crate::upgrade;
 use crate::writer::{ConnectTo, NetSink, Sink};
 use crate::wsframe::{
     apply_mask, close_payload, key_before, parse_header, whole_frame, ClientWire, Inbox, MaskKeys, ReadError, Received,
@@ -33,11 +31,6 @@ const LINGER_UNTIL: usize = 128 * 1024;
 /// so every chunk starts at mask phase 0.
 const MASK_CHUNK: usize = 256 * 1024;
 
-/// The upgrade request and response are all tungstenite reads; its limits only bound those.
-fn upgrade_config() -> WebSocketConfig {
-    WebSocketConfig::default().max_message_size(Some(MAX_CONTROL)).max_frame_size(Some(MAX_CONTROL))
-}
-
 // ---------------------------------------------------------------------------------------------------------
 // Writer side
 
@@ -46,16 +39,15 @@ pub(crate) async fn connect(t: &ConnectTo<'_>) -> Result<(Sink, usize), ChannelE
     let refused =
         |reason: String| ChannelError::Refused { channel: t.channel.to_owned(), writer: t.writer.to_owned(), reason };
     let handshake = async {
-        let stream = TcpStream::connect(t.addr).await.map_err(|source| ChannelError::Connect {
+        let mut stream = TcpStream::connect(t.addr).await.map_err(|source| ChannelError::Connect {
             channel: t.channel.to_owned(),
             addr: t.addr.to_string(),
             source,
         })?;
         let _ = stream.set_nodelay(true);
-        let (ws, _) = client_async_with_config(format!("ws://{}/", t.addr), stream, Some(upgrade_config()))
+        let read = upgrade::request(&mut stream, &t.addr.to_string())
             .await
             .map_err(|e| refused(format!("WebSocket upgrade failed: {e}")))?;
-        let mut stream = ws.into_inner();
         let mut keys = MaskKeys::default();
         let hello = Hello {
             version: VERSION,
@@ -68,7 +60,7 @@ pub(crate) async fn connect(t: &ConnectTo<'_>) -> Result<(Sink, usize), ChannelE
             .await
             .map_err(|e| refused(format!("sending the hello failed: {e}")))?;
         // The writer only ever receives control-sized messages (accept, close).
-        let mut inbox = Inbox::new(false, MAX_CONTROL);
+        let mut inbox = Inbox::new(read, false, MAX_CONTROL);
         match inbox.next_message(&mut stream, Some(&mut keys)).await {
             Ok(Received::Text(accept)) => {
                 let limit = parse_accept(&accept).map_err(refused)?;
@@ -237,13 +229,10 @@ async fn finish_writer(socket: &mut Socket) -> Result<(), String> {
 
 /// Upgrades, reads the hello text message and answers it. Returns the stream and whatever was read past the
 /// hello.
-pub(crate) async fn handshake(inner: &Inner, stream: TcpStream) -> Result<(TcpStream, BytesMut, Admitted), String> {
-    let ws = accept_async_with_config(stream, Some(upgrade_config()))
-        .await
-        .map_err(|e| format!("WebSocket upgrade failed: {e}"))?;
-    let mut stream = ws.into_inner();
+pub(crate) async fn handshake(inner: &Inner, mut stream: TcpStream) -> Result<(TcpStream, BytesMut, Admitted), String> {
+    let read = upgrade::accept(&mut stream).await?;
     // Until the writer is admitted it may only send control-sized messages.
-    let mut inbox = Inbox::new(true, MAX_CONTROL);
+    let mut inbox = Inbox::new(read, true, MAX_CONTROL);
     let hello = match inbox.next_message(&mut stream, None).await {
         Ok(Received::Text(text)) => Hello::parse(&text)?,
         Ok(Received::Close(..)) | Err(ReadError::Eof) => return Err("closed before its hello".into()),

@@ -1,5 +1,5 @@
 //! The parts of RFC 6455 that the WebSocket transport does itself: frame headers, masking, close payloads,
-//! and reading whole control-sized messages. tungstenite performs the HTTP upgrade only. Framing from our own
+//! and reading whole control-sized messages (`upgrade` does the HTTP upgrade before them). Framing from our own
 //! buffers, as the TCP transport does, lets a writer encode thousands of messages into one `write` and a
 //! reader index thousands of them in one read, instead of a poll, a waker and a copy per message through
 //! tungstenite's message stream, which held WebSocket channels to half the speed of a raw WebSocket link.
@@ -265,8 +265,9 @@ pub(crate) struct Inbox {
 }
 
 impl Inbox {
-    pub(crate) fn new(from_client: bool, max: usize) -> Inbox {
-        Inbox { buf: BytesMut::with_capacity(4096), from_client, max, partial: None }
+    /// `buf` holds what was read already (past the HTTP upgrade).
+    pub(crate) fn new(buf: BytesMut, from_client: bool, max: usize) -> Inbox {
+        Inbox { buf, from_client, max, partial: None }
     }
 
     /// Takes the next message or control frame out of the buffer, if it has arrived whole.
@@ -365,9 +366,7 @@ mod tests {
     use super::*;
 
     fn inbox_of(bytes: &[u8], from_client: bool, max: usize) -> Inbox {
-        let mut inbox = Inbox::new(from_client, max);
-        inbox.buf.extend_from_slice(bytes);
-        inbox
+        Inbox::new(BytesMut::from(bytes), from_client, max)
     }
 
     #[test]
