@@ -7,8 +7,8 @@
 mod support;
 
 use support::{
-    example, finish, run_fixture as fixture, runner_pid, signal, start_fixture, start_running, text, wait_for_line,
-    SAFETY,
+    example, finish, run_fixture as fixture, runner_pid, signal, start_fixture, start_running_and_seen, text,
+    wait_for_line, SAFETY,
 };
 
 use std::io::{BufRead, BufReader};
@@ -182,7 +182,8 @@ fn a_runner_started_by_hand_joins_the_run() {
 
 /// The stubborn runner (runner-core/examples/stubborn_runner.rs, built by `cargo test`) follows the
 /// protocol up to `start` and then ignores `stop`.
-fn start_stubborn(tag: &str, stop_grace: &str) -> (Child, mpsc::Receiver<String>) {
+/// Returns once every processor runs and riffle printed each of `also`.
+fn start_stubborn(tag: &str, stop_grace: &str, also: &[&str]) -> (Child, mpsc::Receiver<String>) {
     let examples = PathBuf::from(env!("CARGO_BIN_EXE_riffle")).with_file_name("examples");
     let path = std::env::join_paths(
         std::iter::once(examples).chain(std::env::split_paths(&std::env::var_os("PATH").unwrap_or_default())),
@@ -195,13 +196,13 @@ fn start_stubborn(tag: &str, stop_grace: &str) -> (Child, mpsc::Receiver<String>
         "--stop-grace",
         stop_grace,
     ]);
-    start_running(&mut command, tag)
+    start_running_and_seen(&mut command, tag, also)
 }
 
 #[test]
 fn a_runner_that_ignores_stop_is_killed_after_the_grace_period() {
     let tag = support::unique_tag();
-    let (child, lines) = start_stubborn(&tag, "0.5");
+    let (child, lines) = start_stubborn(&tag, "0.5", &[]);
     signal(child.id(), "INT");
     let (code, stderr) = finish(child, lines);
     assert_eq!(code, Some(130), "{stderr}");
@@ -217,7 +218,7 @@ fn a_runner_that_ignores_stop_is_killed_after_the_grace_period() {
 fn a_second_signal_kills_every_runner_at_once() {
     let tag = support::unique_tag();
     // A grace period no test waits for: only the second signal can end this run.
-    let (mut child, lines) = start_stubborn(&tag, "3600");
+    let (mut child, lines) = start_stubborn(&tag, "3600", &[]);
     signal(child.id(), "INT");
     wait_for_line(&mut child, &lines, "riffle: stopping: interrupted (SIGINT)");
     signal(child.id(), "INT");
@@ -265,8 +266,8 @@ fn the_progress_line_shows_messages_and_rate_per_channel() {
 #[test]
 fn a_runner_that_dies_is_named_with_its_last_log_lines() {
     let tag = support::unique_tag();
-    let (mut child, lines) = start_stubborn(&tag, "2");
-    wait_for_line(&mut child, &lines, "[runner stubborn] started; I will ignore stop");
+    // The runner's log line is on stdout, riffle's "starting" on stderr.
+    let (child, lines) = start_stubborn(&tag, "2", &["[runner stubborn] started; I will ignore stop"]);
     signal(runner_pid(&tag, "stubborn"), "KILL");
     let (code, stderr) = finish(child, lines);
     assert_eq!(code, Some(1), "{stderr}");

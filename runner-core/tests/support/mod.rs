@@ -147,6 +147,13 @@ pub fn sigterm_stops_with_143(name: &str) -> String {
 /// Starts riffle as `command` says and returns once every processor runs, with riffle's output
 /// lines (stderr and stdout, each in order) still arriving on the receiver.
 pub fn start_running(command: &mut Command, tag: &str) -> (Child, mpsc::Receiver<String>) {
+    start_running_and_seen(command, tag, &[])
+}
+
+/// Like [`start_running`], and returns only once each of `also` was printed too. Stdout and stderr are
+/// read by two threads, so a line on one may come before an earlier line on the other: waiting for
+/// both here, in any order, is the only safe way to wait for a line of each.
+pub fn start_running_and_seen(command: &mut Command, tag: &str, also: &[&str]) -> (Child, mpsc::Receiver<String>) {
     let mut child = command
         .env("RIFFLE_TEST_TAG", tag)
         .env("RIFFLE_DEBUG", "1")
@@ -167,19 +174,29 @@ pub fn start_running(command: &mut Command, tag: &str) -> (Child, mpsc::Receiver
             }
         });
     }
-    wait_for_line(&mut child, &receiver, "riffle: every processor is initialised; starting");
+    let mut wanted: Vec<&str> = also.to_vec();
+    wanted.push("riffle: every processor is initialised; starting");
+    for _ in 0..wanted.len() {
+        let seen = wait_for_any(&mut child, &receiver, &wanted);
+        wanted.retain(|w| *w != seen);
+    }
     (child, receiver)
 }
 
 pub fn wait_for_line(child: &mut Child, receiver: &mpsc::Receiver<String>, wanted: &str) {
+    wait_for_any(child, receiver, &[wanted]);
+}
+
+/// Waits until riffle prints one of `wanted`; returns which.
+fn wait_for_any(child: &mut Child, receiver: &mpsc::Receiver<String>, wanted: &[&str]) -> String {
     loop {
         match receiver.recv_timeout(SAFETY) {
-            Ok(line) if line == wanted => return,
+            Ok(line) if wanted.contains(&line.as_str()) => return line,
             Ok(_) => {}
             Err(e) => {
                 let _ = child.kill();
                 let _ = child.wait();
-                panic!("riffle never printed {wanted:?}: {e}");
+                panic!("riffle never printed one of {wanted:?}: {e}");
             }
         }
     }
