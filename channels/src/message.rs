@@ -7,8 +7,7 @@ use tokio_tungstenite::tungstenite::Utf8Bytes;
 ///
 /// Both kinds are backed by [`Bytes`], so cloning a message for fan-out is a reference-count bump and the memory
 /// transport hands the very same buffer to the reader. Text is stored as tungstenite's `Utf8Bytes`, which is
-/// `Bytes` plus a proof of UTF-8 validity, so the WebSocket transport converts in both directions without
-/// re-validating or copying.
+/// `Bytes` plus a proof of UTF-8 validity, so reading a text message as `&str` never checks it again.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Message(Body);
 
