@@ -96,8 +96,8 @@ impl Socket {
         self.stream.write_all(&whole_frame(opcode, payload, Some(self.keys.next_key()))).await
     }
 
-    /// Handles what the reader sent while the writer had nothing to say. The reader says nothing before the
-    /// writer's close, so anything but a ping or pong means it went away.
+    /// Handles what the reader has sent: it says nothing before the writer's close, so anything but a ping
+    /// or a pong means it went away.
     async fn heard(&mut self) -> Result<(), String> {
         loop {
             match self.inbox.take() {
