@@ -72,6 +72,7 @@ mod limits;
 pub mod memory;
 mod message;
 mod outbox;
+mod outgoing;
 pub mod raw;
 mod reader;
 mod tcp;

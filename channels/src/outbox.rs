@@ -21,9 +21,10 @@ const PER_MESSAGE_COST: usize = 32;
 const MAX_LINGER_YIELDS: usize = 64;
 
 /// What a socket task drains: a queue of outgoing messages in some transport-specific shape.
-pub(crate) trait Queue: Default + Send + 'static {
+pub(crate) trait Queue: Default + Send + Sync + 'static {
     fn push(&mut self, msg: Message);
     fn is_empty(&self) -> bool;
+    fn clear(&mut self);
 }
 
 /// Payloads at least this long are queued by reference instead of being copied into the frame buffer.
@@ -31,7 +32,7 @@ const BIG: usize = 16 * 1024;
 
 /// How a transport puts a message on the wire: the header before it, and the payload (copied, for the small
 /// ones) after it.
-pub(crate) trait Wire: Default + Send + 'static {
+pub(crate) trait Wire: Default + Send + Sync + 'static {
     fn put_header(&mut self, buf: &mut Vec<u8>, text: bool, len: usize);
     fn put_payload(&mut self, buf: &mut Vec<u8>, payload: &[u8]);
 }
@@ -80,10 +81,8 @@ impl<W: Wire> Queue for Frames<W> {
         // Every message adds a header to `buf`.
         self.buf.is_empty()
     }
-}
 
-impl<W> Frames<W> {
-    pub(crate) fn clear(&mut self) {
+    fn clear(&mut self) {
         self.buf.clear();
         self.big.clear();
     }

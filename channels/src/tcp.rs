@@ -13,13 +13,12 @@ use crate::frame::{
     accept_json, control_frame, parse_accept, parse_header, Hello, Kind, HEADER_LEN, MAX_CONTROL, VERSION,
 };
 use crate::inbound::{Decoder, Incoming, Parsed, Peer};
-use crate::outbox::{Frames, Outbox, Queue, TcpWire};
+use crate::outbox::{Frames, Outbox, TcpWire};
+use crate::outgoing::{write_loop, Connection};
 use crate::reader::Entry;
 use crate::writer::{ConnectTo, NetSink, Sink};
 use crate::ChannelError;
 
-/// The socket task waits for the sender to queue this much (see `Outbox::linger`) before writing.
-const LINGER_UNTIL: usize = 128 * 1024;
 /// Slices per vectored write (well under every platform's IOV_MAX).
 const MAX_IOV: usize = 64;
 
@@ -58,7 +57,8 @@ pub(crate) async fn connect(t: &ConnectTo<'_>) -> Result<(Sink, usize), ChannelE
         .await
         .map_err(|_| refused(format!("no answer to the hello within {:?}", t.limits.hello_timeout)))??;
     let outbox = Arc::new(Outbox::new(t.limits.writer_buffer));
-    let task = tokio::spawn(write_loop(stream, outbox.clone(), channel.clone()));
+    let connection = TcpConnection { stream, probe: vec![0u8; 1024] };
+    let task = tokio::spawn(write_loop(connection, outbox.clone(), channel.clone()));
     Ok((Sink::Tcp(NetSink::new(channel, outbox, task)), reader_limit))
 }
 
@@ -86,44 +86,30 @@ async fn read_control(stream: &mut TcpStream) -> Result<(u8, Vec<u8>), String> {
     Ok((kind, payload))
 }
 
-async fn write_loop(
-    mut stream: TcpStream,
-    outbox: Arc<Outbox<Frames<TcpWire>>>,
-    channel: Arc<str>,
-) -> Result<(), ChannelError> {
-    let result = drive_writer(&mut stream, &outbox).await;
-    if let Err(reason) = &result {
-        outbox.fail(reason.clone());
-    }
-    result.map_err(|reason| ChannelError::ReaderVanished { channel: channel.to_string(), reason })
+/// A writer's TCP connection.
+struct TcpConnection {
+    stream: TcpStream,
+    /// What the reader sent unasked: only a refusal or the end of the stream can come.
+    probe: Vec<u8>,
 }
 
-async fn drive_writer(stream: &mut TcpStream, outbox: &Outbox<Frames<TcpWire>>) -> Result<(), String> {
-    let mut batch = Frames::<TcpWire>::default();
-    let mut probe = vec![0u8; 1024];
-    loop {
-        outbox.linger(LINGER_UNTIL).await;
-        let taken = outbox.take(&mut batch);
-        if batch.is_empty() {
-            if taken.closing {
-                return finish_writer(stream).await;
-            }
-            if outbox.linger_idle().await {
-                continue;
-            }
-            // Idle. The reader says nothing before our close, so anything readable now (end of stream, a
-            // reset, a refuse frame) means it went away: notice that now rather than at the next send.
-            let heard = tokio::select! {
-                _ = outbox.work() => None,
-                r = stream.read(&mut probe) => Some(r),
-            };
-            if let Some(r) = heard {
-                return Err(describe_unexpected(r, &probe));
-            }
-            continue;
-        }
-        write_frames(stream, &batch).await.map_err(|e| format!("writing to the reader failed: {e}"))?;
-        batch.clear();
+impl Connection for TcpConnection {
+    type Queue = Frames<TcpWire>;
+
+    async fn write(&mut self, batch: &Frames<TcpWire>) -> Result<(), String> {
+        write_frames(&mut self.stream, batch).await.map_err(|e| format!("writing to the reader failed: {e}"))
+    }
+
+    async fn read(&mut self) -> io::Result<usize> {
+        self.stream.read(&mut self.probe).await
+    }
+
+    async fn heard(&mut self, read: io::Result<usize>) -> Result<(), String> {
+        Err(describe_unexpected(read, &self.probe))
+    }
+
+    async fn finish(&mut self) -> Result<(), String> {
+        finish_writer(&mut self.stream).await
     }
 }
 

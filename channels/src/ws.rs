@@ -15,7 +15,8 @@ use tokio::time::timeout;
 use crate::endpoint::{Admitted, Inner, Refusal};
 use crate::frame::{accept_json, parse_accept, Hello, MAX_CONTROL, VERSION};
 use crate::inbound::{Decoder, Incoming, Parsed, Peer};
-use crate::outbox::{Frames, Outbox, Queue};
+use crate::outbox::{Frames, Outbox};
+use crate::outgoing::{write_loop, Connection};
 use crate::reader::Entry;
 use crate::upgrade;
 use crate::writer::{ConnectTo, NetSink, Sink};
@@ -25,8 +26,6 @@ use crate::wsframe::{
 };
 use crate::ChannelError;
 
-/// The socket task waits for the sender to queue this much (see `Outbox::linger`) before writing.
-const LINGER_UNTIL: usize = 128 * 1024;
 /// Big payloads are masked into a scratch buffer of this size on their way to the socket. A multiple of 4,
 /// so every chunk starts at mask phase 0.
 const MASK_CHUNK: usize = 256 * 1024;
@@ -78,27 +77,50 @@ pub(crate) async fn connect(t: &ConnectTo<'_>) -> Result<(Sink, usize), ChannelE
         .await
         .map_err(|_| refused(format!("no answer to the hello within {:?}", t.limits.hello_timeout)))??;
     let outbox = Arc::new(Outbox::new(t.limits.writer_buffer));
-    let socket = Socket { stream, inbox, keys };
-    let task = tokio::spawn(write_loop(socket, outbox.clone(), channel.clone()));
+    let connection = WsConnection { stream, inbox, keys, scratch: Vec::new() };
+    let task = tokio::spawn(write_loop(connection, outbox.clone(), channel.clone()));
     Ok((Sink::Ws(NetSink::new(channel, outbox, task)), reader_limit))
 }
 
-/// A writer's connection: the stream, what it has read of the reader's frames, and its mask keys for the
-/// frames it sends outside the queue (pongs, the close).
-struct Socket {
+/// A writer's WebSocket connection: the stream, what it has read of the reader's frames, its mask keys for
+/// the frames it sends outside the queue (pongs, the close), and where big payloads are masked.
+struct WsConnection {
     stream: TcpStream,
     inbox: Inbox,
     keys: MaskKeys,
+    scratch: Vec<u8>,
 }
 
-impl Socket {
+impl WsConnection {
     async fn send_control(&mut self, opcode: u8, payload: &[u8]) -> io::Result<()> {
         self.stream.write_all(&whole_frame(opcode, payload, Some(self.keys.next_key()))).await
     }
+}
 
-    /// Handles what the reader has sent: it says nothing before the writer's close, so anything but a ping
-    /// or a pong means it went away.
-    async fn heard(&mut self) -> Result<(), String> {
+impl Connection for WsConnection {
+    type Queue = Frames<ClientWire>;
+
+    async fn write(&mut self, batch: &Frames<ClientWire>) -> Result<(), String> {
+        write_frames(&mut self.stream, batch, &mut self.scratch).await.map_err(write_failed)?;
+        // A writer that never runs out of messages still answers pings. Free unless the socket was reported
+        // readable: tokio only makes the syscall then.
+        match self.stream.try_read_buf(&mut self.inbox.buf) {
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => Ok(()),
+            read => self.heard(read).await,
+        }
+    }
+
+    async fn read(&mut self) -> io::Result<usize> {
+        // Into the inbox's buffer, which keeps what arrived when the read is dropped.
+        tokio::io::AsyncReadExt::read_buf(&mut self.stream, &mut self.inbox.buf).await
+    }
+
+    async fn heard(&mut self, read: io::Result<usize>) -> Result<(), String> {
+        match read {
+            Ok(0) => return Err("the reader closed the connection".into()),
+            Err(e) => return Err(format!("connection to the reader failed: {e}")),
+            Ok(_) => {}
+        }
         loop {
             match self.inbox.take() {
                 Ok(None) => return Ok(()),
@@ -115,56 +137,22 @@ impl Socket {
             }
         }
     }
-}
 
-async fn write_loop(
-    mut socket: Socket,
-    outbox: Arc<Outbox<Frames<ClientWire>>>,
-    channel: Arc<str>,
-) -> Result<(), ChannelError> {
-    let result = drive_writer(&mut socket, &outbox).await;
-    if let Err(reason) = &result {
-        outbox.fail(reason.clone());
-    }
-    result.map_err(|reason| ChannelError::ReaderVanished { channel: channel.to_string(), reason })
-}
-
-async fn drive_writer(socket: &mut Socket, outbox: &Outbox<Frames<ClientWire>>) -> Result<(), String> {
-    let mut batch = Frames::default();
-    let mut scratch = Vec::new();
-    loop {
-        outbox.linger(LINGER_UNTIL).await;
-        let taken = outbox.take(&mut batch);
-        if batch.is_empty() {
-            if taken.closing {
-                return finish_writer(socket).await;
+    /// Sends a normal close frame and waits for the reader's close frame.
+    async fn finish(&mut self) -> Result<(), String> {
+        self.send_control(OP_CLOSE, &close_payload(CLOSE_NORMAL, ""))
+            .await
+            .map_err(|e| format!("sending the close frame failed: {e}"))?;
+        loop {
+            match self.inbox.next_message(&mut self.stream, Some(&mut self.keys)).await {
+                Ok(Received::Close(Some(code), reason)) if code != CLOSE_NORMAL => {
+                    return Err(format!("the reader closed the connection: {reason}"))
+                }
+                Ok(Received::Close(..)) => return Ok(()),
+                Ok(_) => continue,
+                Err(ReadError::Eof) => return Err("no acknowledgement of the close (end of stream)".to_owned()),
+                Err(e) => return Err(format!("no acknowledgement of the close ({e})")),
             }
-            if outbox.linger_idle().await {
-                continue;
-            }
-            // Idle: watch the connection too, to notice a reader that went away now rather than at the next
-            // send. Reading into the inbox's buffer loses nothing when the other branch wins.
-            let heard = tokio::select! {
-                _ = outbox.work() => None,
-                r = tokio::io::AsyncReadExt::read_buf(&mut socket.stream, &mut socket.inbox.buf) => Some(r),
-            };
-            match heard {
-                None => {}
-                Some(Ok(0)) => return Err("the reader closed the connection".into()),
-                Some(Ok(_)) => socket.heard().await?,
-                Some(Err(e)) => return Err(format!("connection to the reader failed: {e}")),
-            }
-            continue;
-        }
-        write_frames(&mut socket.stream, &batch, &mut scratch).await.map_err(write_failed)?;
-        batch.clear();
-        // A writer that never runs out of messages still answers pings. Free unless the socket was reported
-        // readable: tokio only makes the syscall then.
-        match socket.stream.try_read_buf(&mut socket.inbox.buf) {
-            Ok(0) => return Err("the reader closed the connection".into()),
-            Ok(_) => socket.heard().await?,
-            Err(e) if e.kind() == io::ErrorKind::WouldBlock => {}
-            Err(e) => return Err(format!("connection to the reader failed: {e}")),
         }
     }
 }
@@ -202,26 +190,6 @@ async fn write_frames(stream: &mut TcpStream, frames: &Frames<ClientWire>, scrat
         scratch.shrink_to(2 * MASK_CHUNK);
     }
     Ok(())
-}
-
-/// Sends a normal close frame and waits for the reader's close frame, which it sends once it has read every
-/// earlier message.
-async fn finish_writer(socket: &mut Socket) -> Result<(), String> {
-    socket
-        .send_control(OP_CLOSE, &close_payload(CLOSE_NORMAL, ""))
-        .await
-        .map_err(|e| format!("sending the close frame failed: {e}"))?;
-    loop {
-        match socket.inbox.next_message(&mut socket.stream, Some(&mut socket.keys)).await {
-            Ok(Received::Close(Some(code), reason)) if code != CLOSE_NORMAL => {
-                return Err(format!("the reader closed the connection: {reason}"))
-            }
-            Ok(Received::Close(..)) => return Ok(()),
-            Ok(_) => continue,
-            Err(ReadError::Eof) => return Err("no acknowledgement of the close (end of stream)".to_owned()),
-            Err(e) => return Err(format!("no acknowledgement of the close ({e})")),
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------------------------------
