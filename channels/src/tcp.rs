@@ -2,21 +2,17 @@
 //! reader endpoint's handshake, and the decoder its per-connection task (`inbound`) runs over TCP.
 
 use std::io::{self, IoSlice};
-use std::sync::Arc;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tokio::time::timeout;
 
 use crate::endpoint::{Admitted, Inner, Refusal};
-use crate::frame::{
-    accept_json, control_frame, parse_accept, parse_header, Hello, Kind, HEADER_LEN, MAX_CONTROL, VERSION,
-};
+use crate::frame::{accept_json, control_frame, parse_accept, parse_header, Hello, Kind, HEADER_LEN, MAX_CONTROL};
 use crate::inbound::{Decoder, Incoming, Parsed, Peer};
-use crate::outbox::{Frames, Outbox, TcpWire};
-use crate::outgoing::{write_loop, Connection};
+use crate::outbox::{Frames, TcpWire};
+use crate::outgoing::Connection;
 use crate::reader::Entry;
-use crate::writer::{ConnectTo, NetSink, Sink};
+use crate::writer::{ConnectTo, Sink};
 use crate::ChannelError;
 
 /// Slices per vectored write (well under every platform's IOV_MAX).
@@ -26,44 +22,23 @@ const MAX_IOV: usize = 64;
 // Writer side
 
 pub(crate) async fn connect(t: &ConnectTo<'_>) -> Result<(Sink, usize), ChannelError> {
-    let channel: Arc<str> = t.channel.into();
-    let refused =
-        |reason: String| ChannelError::Refused { channel: t.channel.to_owned(), writer: t.writer.to_owned(), reason };
-    let handshake = async {
-        let mut stream = TcpStream::connect(t.addr).await.map_err(|source| connect_error(t, source))?;
-        // Batching is done by the outbox; Nagle would only delay the last batch before an idle period.
-        let _ = stream.set_nodelay(true);
-        let hello = Hello {
-            version: VERSION,
-            secret: t.secret.to_owned(),
-            channel: t.channel.to_owned(),
-            writer: t.writer.to_owned(),
-        };
-        stream
-            .write_all(&control_frame(Kind::Hello, hello.to_json().as_bytes()))
-            .await
-            .map_err(|source| connect_error(t, source))?;
-        let (kind, payload) = read_control(&mut stream).await.map_err(refused)?;
-        match Kind::from_u8(kind) {
-            Some(Kind::Accept) => {
-                let limit = parse_accept(&payload).map_err(refused)?;
-                Ok((stream, limit))
+    let (sink, reader_limit) = t
+        .open(async {
+            let mut stream = t.dial().await?;
+            let hello = control_frame(Kind::Hello, t.hello().as_bytes());
+            stream.write_all(&hello).await.map_err(|source| t.unreachable(source))?;
+            let (kind, payload) = read_control(&mut stream).await.map_err(|reason| t.refused(reason))?;
+            match Kind::from_u8(kind) {
+                Some(Kind::Accept) => {
+                    let limit = parse_accept(&payload).map_err(|reason| t.refused(reason))?;
+                    Ok((TcpConnection { stream, probe: vec![0u8; 1024] }, limit))
+                }
+                Some(Kind::Refuse) => Err(t.refused(String::from_utf8_lossy(&payload).into_owned())),
+                _ => Err(t.refused(format!("unexpected answer to hello (kind byte {kind})"))),
             }
-            Some(Kind::Refuse) => Err(refused(String::from_utf8_lossy(&payload).into_owned())),
-            _ => Err(refused(format!("unexpected answer to hello (kind byte {kind})"))),
-        }
-    };
-    let (stream, reader_limit) = timeout(t.limits.hello_timeout, handshake)
-        .await
-        .map_err(|_| refused(format!("no answer to the hello within {:?}", t.limits.hello_timeout)))??;
-    let outbox = Arc::new(Outbox::new(t.limits.writer_buffer));
-    let connection = TcpConnection { stream, probe: vec![0u8; 1024] };
-    let task = tokio::spawn(write_loop(connection, outbox.clone(), channel.clone()));
-    Ok((Sink::Tcp(NetSink::new(channel, outbox, task)), reader_limit))
-}
-
-fn connect_error(t: &ConnectTo<'_>, source: io::Error) -> ChannelError {
-    ChannelError::Connect { channel: t.channel.to_owned(), addr: t.addr.to_string(), source }
+        })
+        .await?;
+    Ok((Sink::Tcp(sink), reader_limit))
 }
 
 /// Reads one control frame, refusing anything longer than a control payload may be. On end of stream the

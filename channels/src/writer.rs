@@ -1,10 +1,17 @@
 //! The sending end of a channel, whatever transports its readers use.
 
+use std::future::Future;
+use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use tokio::net::TcpStream;
 use tokio::task::JoinHandle;
+use tokio::time::timeout;
+
+use crate::frame::{Hello, VERSION};
+use crate::outgoing::{write_loop, Connection};
 
 use crate::memory::MemorySink;
 use crate::outbox::{Frames, Full, Outbox, Queue, TcpWire};
@@ -54,16 +61,8 @@ impl Sink {
     #[inline]
     fn try_send(&mut self, msg: Message) -> Result<Option<Message>, ChannelError> {
         match self {
-            Sink::Tcp(sink) => match sink.outbox.try_push(msg) {
-                Ok(()) => Ok(None),
-                Err(Full::Yes(msg)) => Ok(Some(msg)),
-                Err(Full::Failed(reason)) => Err(sink.vanished(reason)),
-            },
-            Sink::Ws(sink) => match sink.outbox.try_push(msg) {
-                Ok(()) => Ok(None),
-                Err(Full::Yes(msg)) => Ok(Some(msg)),
-                Err(Full::Failed(reason)) => Err(sink.vanished(reason)),
-            },
+            Sink::Tcp(sink) => sink.try_send(msg),
+            Sink::Ws(sink) => sink.try_send(msg),
             Sink::Memory(sink) => match sink.try_send(msg) {
                 Ok(()) => Ok(None),
                 Err(Some(msg)) => Ok(Some(msg)),
@@ -242,6 +241,51 @@ pub(crate) struct ConnectTo<'a> {
     pub(crate) limits: &'a Limits,
 }
 
+impl ConnectTo<'_> {
+    /// The TCP connection both network transports start from. Batching is done by the outbox; Nagle would
+    /// only delay the last batch before an idle period.
+    pub(crate) async fn dial(&self) -> Result<TcpStream, ChannelError> {
+        let stream = TcpStream::connect(self.addr).await.map_err(|source| self.unreachable(source))?;
+        let _ = stream.set_nodelay(true);
+        Ok(stream)
+    }
+
+    pub(crate) fn unreachable(&self, source: io::Error) -> ChannelError {
+        ChannelError::Connect { channel: self.channel.to_owned(), addr: self.addr.to_string(), source }
+    }
+
+    pub(crate) fn refused(&self, reason: String) -> ChannelError {
+        ChannelError::Refused { channel: self.channel.to_owned(), writer: self.writer.to_owned(), reason }
+    }
+
+    /// The hello this writer introduces itself with, as JSON.
+    pub(crate) fn hello(&self) -> String {
+        let hello = Hello {
+            version: VERSION,
+            secret: self.secret.to_owned(),
+            channel: self.channel.to_owned(),
+            writer: self.writer.to_owned(),
+        };
+        hello.to_json()
+    }
+
+    /// Runs a transport's `handshake` (to the reader's accept: the connection and the reader's message
+    /// limit) within the hello timeout, then starts the connection's socket task.
+    pub(crate) async fn open<C: Connection>(
+        &self,
+        handshake: impl Future<Output = Result<(C, usize), ChannelError>>,
+    ) -> Result<(NetSink<C::Queue>, usize), ChannelError> {
+        let wait = self.limits.hello_timeout;
+        let (connection, reader_limit) = timeout(wait, handshake)
+            .await
+            .map_err(|_| self.refused(format!("no answer to the hello within {wait:?}")))??;
+        let channel: Arc<str> = self.channel.into();
+        let outbox = Arc::new(Outbox::new(self.limits.writer_buffer));
+        let task = tokio::spawn(write_loop(connection, outbox.clone(), channel.clone()));
+        Ok((NetSink::new(channel, outbox, task), reader_limit))
+    }
+}
+
 /// A network sink: an [`Outbox`] drained by a task that owns the socket.
 pub(crate) struct NetSink<Q> {
     channel: Arc<str>,
@@ -252,6 +296,15 @@ pub(crate) struct NetSink<Q> {
 impl<Q: Queue> NetSink<Q> {
     pub(crate) fn new(channel: Arc<str>, outbox: Arc<Outbox<Q>>, task: JoinHandle<Result<(), ChannelError>>) -> Self {
         NetSink { channel, outbox, task: Some(task) }
+    }
+
+    #[inline]
+    fn try_send(&mut self, msg: Message) -> Result<Option<Message>, ChannelError> {
+        match self.outbox.try_push(msg) {
+            Ok(()) => Ok(None),
+            Err(Full::Yes(msg)) => Ok(Some(msg)),
+            Err(Full::Failed(reason)) => Err(self.vanished(reason)),
+        }
     }
 
     #[inline]

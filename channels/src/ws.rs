@@ -5,21 +5,19 @@
 //! buffers, as the TCP transport does.
 
 use std::io;
-use std::sync::Arc;
 
 use bytes::BytesMut;
 use tokio::io::AsyncWriteExt;
 use tokio::net::TcpStream;
-use tokio::time::timeout;
 
 use crate::endpoint::{Admitted, Inner, Refusal};
-use crate::frame::{accept_json, parse_accept, Hello, MAX_CONTROL, VERSION};
+use crate::frame::{accept_json, parse_accept, Hello, MAX_CONTROL};
 use crate::inbound::{Decoder, Incoming, Parsed, Peer};
-use crate::outbox::{Frames, Outbox};
-use crate::outgoing::{write_loop, Connection};
+use crate::outbox::Frames;
+use crate::outgoing::Connection;
 use crate::reader::Entry;
 use crate::upgrade;
-use crate::writer::{ConnectTo, NetSink, Sink};
+use crate::writer::{ConnectTo, Sink};
 use crate::wsframe::{
     apply_mask, close_payload, key_before, parse_header, whole_frame, ClientWire, Inbox, MaskKeys, ReadError, Received,
     CLOSE_NORMAL, CLOSE_POLICY, CLOSE_PROTOCOL, OP_BINARY, OP_CLOSE, OP_CONTINUATION, OP_PING, OP_PONG, OP_TEXT,
@@ -34,52 +32,34 @@ const MASK_CHUNK: usize = 256 * 1024;
 // Writer side
 
 pub(crate) async fn connect(t: &ConnectTo<'_>) -> Result<(Sink, usize), ChannelError> {
-    let channel: Arc<str> = t.channel.into();
-    let refused =
-        |reason: String| ChannelError::Refused { channel: t.channel.to_owned(), writer: t.writer.to_owned(), reason };
-    let handshake = async {
-        let mut stream = TcpStream::connect(t.addr).await.map_err(|source| ChannelError::Connect {
-            channel: t.channel.to_owned(),
-            addr: t.addr.to_string(),
-            source,
-        })?;
-        let _ = stream.set_nodelay(true);
-        let read = upgrade::request(&mut stream, &t.addr.to_string())
-            .await
-            .map_err(|e| refused(format!("WebSocket upgrade failed: {e}")))?;
-        let mut keys = MaskKeys::default();
-        let hello = Hello {
-            version: VERSION,
-            secret: t.secret.to_owned(),
-            channel: t.channel.to_owned(),
-            writer: t.writer.to_owned(),
-        };
-        stream
-            .write_all(&whole_frame(OP_TEXT, hello.to_json().as_bytes(), Some(keys.next_key())))
-            .await
-            .map_err(|e| refused(format!("sending the hello failed: {e}")))?;
-        // The writer only ever receives control-sized messages (accept, close).
-        let mut inbox = Inbox::new(read, false, MAX_CONTROL);
-        match inbox.next_message(&mut stream, Some(&mut keys)).await {
-            Ok(Received::Text(accept)) => {
-                let limit = parse_accept(&accept).map_err(refused)?;
-                Ok((stream, inbox, keys, limit))
+    let (sink, reader_limit) = t
+        .open(async {
+            let mut stream = t.dial().await?;
+            let read = upgrade::request(&mut stream, &t.addr.to_string())
+                .await
+                .map_err(|e| t.refused(format!("WebSocket upgrade failed: {e}")))?;
+            let mut keys = MaskKeys::default();
+            stream
+                .write_all(&whole_frame(OP_TEXT, t.hello().as_bytes(), Some(keys.next_key())))
+                .await
+                .map_err(|e| t.refused(format!("sending the hello failed: {e}")))?;
+            // The writer only ever receives control-sized messages (accept, close).
+            let mut inbox = Inbox::new(read, false, MAX_CONTROL);
+            match inbox.next_message(&mut stream, Some(&mut keys)).await {
+                Ok(Received::Text(accept)) => {
+                    let limit = parse_accept(&accept).map_err(|reason| t.refused(reason))?;
+                    Ok((WsConnection { stream, inbox, keys, scratch: Vec::new() }, limit))
+                }
+                Ok(Received::Close(_, reason)) if !reason.is_empty() => Err(t.refused(reason)),
+                Ok(Received::Close(..)) | Err(ReadError::Eof) => {
+                    Err(t.refused("the endpoint closed the connection without an answer".into()))
+                }
+                Ok(_) => Err(t.refused("unexpected answer to the hello".into())),
+                Err(e) => Err(t.refused(format!("reading the answer failed: {e}"))),
             }
-            Ok(Received::Close(_, reason)) if !reason.is_empty() => Err(refused(reason)),
-            Ok(Received::Close(..)) | Err(ReadError::Eof) => {
-                Err(refused("the endpoint closed the connection without an answer".into()))
-            }
-            Ok(_) => Err(refused("unexpected answer to the hello".into())),
-            Err(e) => Err(refused(format!("reading the answer failed: {e}"))),
-        }
-    };
-    let (stream, inbox, keys, reader_limit) = timeout(t.limits.hello_timeout, handshake)
-        .await
-        .map_err(|_| refused(format!("no answer to the hello within {:?}", t.limits.hello_timeout)))??;
-    let outbox = Arc::new(Outbox::new(t.limits.writer_buffer));
-    let connection = WsConnection { stream, inbox, keys, scratch: Vec::new() };
-    let task = tokio::spawn(write_loop(connection, outbox.clone(), channel.clone()));
-    Ok((Sink::Ws(NetSink::new(channel, outbox, task)), reader_limit))
+        })
+        .await?;
+    Ok((Sink::Ws(sink), reader_limit))
 }
 
 /// A writer's WebSocket connection: the stream, what it has read of the reader's frames, its mask keys for
