@@ -313,31 +313,37 @@ function sameLines(actual, expected, unordered) {
   return a.length === e.length && a.every((l, i) => l === e[i]);
 }
 
-/** Runs Riffle on the case and compares it with the expectation. Returns { ok, problems, run }:
- * problems are human-readable, each one mismatch. */
+/** Runs Riffle on the case and compares it with the expectation. Returns { ok, problems, comparisons,
+ * run }: comparisons are { what, expected, actual } (exit code, stdout lines, each file's text), problems
+ * the human-readable mismatches among them. */
 export async function check(dir) {
   const c = loadCase(dir);
   const r = await runCase(c, "riffle");
-  const problems = [];
-  if (r.exit !== c.spec.exit) problems.push(`exit: expected ${c.spec.exit}, got ${r.exit}`);
-  const stdoutFile = c.spec.stdout ? path.join(c.dir, c.spec.stdout) : null;
-  if (stdoutFile) {
-    const expected = fs.readFileSync(stdoutFile, "utf8").split("\n").filter((l) => l !== "");
-    if (!sameLines(r.lines, expected, c.spec.unordered)) {
-      problems.push(`stdout${c.spec.unordered ? " (unordered)" : ""} differs:\n--- expected\n${expected.join("\n")}\n--- got\n${r.lines.join("\n")}`);
-    }
+  const comparisons = [{ what: "exit code", expected: c.spec.exit, actual: r.exit }];
+  if (c.spec.stdout) {
+    const expected = fs.readFileSync(path.join(c.dir, c.spec.stdout), "utf8").split("\n").filter((l) => l !== "");
+    const sort = (l) => (c.spec.unordered ? [...l].sort() : l);
+    comparisons.push({ what: `stdout${c.spec.unordered ? " (unordered)" : ""}`, expected: sort(expected), actual: sort(r.lines) });
   }
   const filesDir = path.join(c.dir, c.spec.filesDir || "expected/files");
   for (const f of c.spec.files) {
     const got = path.join(r.tmp, f);
-    if (!fs.existsSync(got)) { problems.push(`file ${f}: not produced`); continue; }
-    const a = fs.readFileSync(got), e = fs.readFileSync(path.join(filesDir, f));
-    if (!a.equals(e)) problems.push(`file ${f} differs:\n--- expected\n${e.toString()}\n--- got\n${a.toString()}`);
+    comparisons.push({
+      what: `file ${f}`,
+      expected: fs.readFileSync(path.join(filesDir, f)).toString("latin1"),
+      actual: fs.existsSync(got) ? fs.readFileSync(got).toString("latin1") : "(not produced)",
+    });
   }
+  const show = (v) => (Array.isArray(v) ? v.join("\n") : String(v));
+  const problems = comparisons
+    .filter((x) => JSON.stringify(x.expected) !== JSON.stringify(x.actual))
+    .map((x) => (typeof x.expected === "number" || typeof x.expected === "string" && !x.what.startsWith("file")
+      ? `${x.what}: expected ${x.expected}, got ${x.actual}`
+      : `${x.what} differs:\n--- expected\n${show(x.expected)}\n--- got\n${show(x.actual)}`));
   const ok = problems.length === 0;
   if (ok && !process.env.KEEP) r.cleanup();
   else problems.push(`(temp copy kept: ${r.tmp})`);
-  return { ok, problems, run: r, case: c };
+  return { ok, problems, comparisons, run: r, case: c };
 }
 
 // ---------------------------------------------------------------------------------------------------
