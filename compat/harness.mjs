@@ -341,6 +341,10 @@ export async function check(dir) {
       ? `${x.what}: expected ${x.expected}, got ${x.actual}`
       : `${x.what} differs:\n--- expected\n${show(x.expected)}\n--- got\n${show(x.actual)}`));
   const ok = problems.length === 0;
+  if (!ok) {
+    const own = r.raw.replace(ANSI, "").split(r.tmp).join("$CASE").split("\n").filter((l) => l && !RIFFLE_PROCESSOR.test(l));
+    problems.push(`riffle's own output (last ${Math.min(own.length, 25)} lines):\n${own.slice(-25).join("\n")}`);
+  }
   if (ok && !process.env.KEEP) r.cleanup();
   else problems.push(`(temp copy kept: ${r.tmp})`);
   return { ok, problems, comparisons, run: r, case: c };
