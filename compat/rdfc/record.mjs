@@ -1,0 +1,105 @@
+#!/usr/bin/env node
+// Records RDF-Connect 2 cases: `node compat/rdfc/record.mjs <case-dir>...` (default: every case under
+// compat/rdfc/cases). It runs the original runtime through the shared harness (compat/harness.mjs) and
+// writes expected/ as its `record` does, with one step more that the harness does not do (yet) for
+// RDF-Connect 2: the orchestrator prints every log line as `[<entity>, <entity>] <level>: <message>`
+// (processor lines `[:sender, rdfc:NodeRunner] info: ...`, channel lines under rdfc:logLevel
+// `[:1, channel] info: ...`, its own `[Orchestrator]`, `[start]`, `[rdfc:NodeRunner, cli]`,
+// `[rdfc:NodeRunner, CommandInstantiator]`, ...). Here its own lines are dropped and a processor's or
+// channel's line becomes what Riffle prints after `[<name>] `: the message for info, `warning: ` and
+// `error: ` before it for warn and error, nothing for debug (neither runtime shows debug by default).
+// Lines without a label that follow a kept line (a message of several lines) are kept; other unlabelled
+// lines (the orchestrator's deprecation notice) are its own. Then the case's keep/drop apply.
+import fs from "node:fs";
+import path from "node:path";
+import { fileURLToPath } from "node:url";
+import { loadCase, runCase, COMPAT, RDFC_REF } from "../harness.mjs";
+
+const LABELLED = /^\[([^\]]*)\] (\w+): ?(.*)$/;
+const OWN_LAST = /^(cli|\w*Instantiator|Orchestrator|start|provenance)$/;
+
+/** The processors' and channels' lines of an RDF-Connect 2 run, as Riffle would print them (unprefixed). */
+export function rdfcLines(lines) {
+  const out = [];
+  let keeping = false;
+  for (const line of lines) {
+    const m = LABELLED.exec(line);
+    if (!m) {
+      if (keeping) out.push(line);
+      continue;
+    }
+    const parts = m[1].split(", ");
+    keeping = parts.length >= 2 && !OWN_LAST.test(parts[parts.length - 1]);
+    if (!keeping) continue;
+    const level = m[2];
+    if (level === "debug" || level === "verbose" || level === "silly") {
+      keeping = false;
+      continue;
+    }
+    const prefix = level === "warn" ? "warning: " : level === "error" ? "error: " : "";
+    out.push(prefix + m[3]);
+  }
+  return out;
+}
+
+function version(modules, name) {
+  try {
+    return JSON.parse(fs.readFileSync(path.join(modules, name, "package.json"), "utf8")).version;
+  } catch {
+    return "missing";
+  }
+}
+
+export async function recordRdfc(dir) {
+  const c = loadCase(dir);
+  const modules = path.join(COMPAT, "rdfc", "node_modules");
+  const wrong = (c.spec.packages || []).filter((p) => {
+    const at = p.lastIndexOf("@");
+    return at > 0 && !p.includes("==") && version(modules, p.slice(0, at)) !== p.slice(at + 1);
+  });
+  if (wrong.length) throw new Error(`${c.name}: not installed at these versions: ${wrong.join(", ")}`);
+  const r = await runCase({ ...c, spec: { ...c.spec, keep: undefined, drop: undefined } }, c.spec.original);
+  // The harness's normalisation (ANSI, timestamps, temp path and server placeholders), then ours.
+  const keep = c.spec.keep ? new RegExp(c.spec.keep) : null;
+  const drop = c.spec.drop ? new RegExp(c.spec.drop) : null;
+  const lines = rdfcLines(r.lines).filter((l) => (!keep || keep.test(l)) && !(drop && drop.test(l)));
+  const expected = path.join(c.dir, "expected");
+  fs.mkdirSync(expected, { recursive: true });
+  fs.writeFileSync(path.join(expected, "stdout.txt"), lines.map((l) => l + "\n").join(""));
+  const log = r.raw.split(r.tmp).join("$CASE");
+  fs.writeFileSync(path.join(expected, "original.log"), log);
+  const missing = [];
+  fs.rmSync(path.join(expected, "files"), { recursive: true, force: true });
+  for (const f of c.spec.files) {
+    const src = path.join(r.tmp, f);
+    if (!fs.existsSync(src)) { missing.push(f); continue; }
+    const dst = path.join(expected, "files", f);
+    fs.mkdirSync(path.dirname(dst), { recursive: true });
+    fs.copyFileSync(src, dst);
+  }
+  const py = fs.existsSync(path.join(COMPAT, "rdfc", ".venv")) ? " rdfc-runner@1.0.0 (compat/rdfc/.venv)" : "";
+  const recorded = {
+    runtime: `@rdfc/orchestrator-js@${version(path.join(RDFC_REF, "node_modules"), "@rdfc/orchestrator-js")} @rdfc/js-runner@${version(modules, "@rdfc/js-runner")}${py} node ${process.version}`,
+    date: new Date().toISOString(),
+    exit: r.exit,
+    seconds: r.seconds,
+  };
+  if (missing.length) recorded.missingFiles = missing;
+  if (r.requests.length) recorded.requests = r.requests;
+  fs.writeFileSync(path.join(expected, "recorded.json"), JSON.stringify(recorded, null, 2) + "\n");
+  if (!process.env.KEEP) r.cleanup();
+  else console.log(`  kept ${r.tmp}`);
+  return { lines, exit: r.exit, missing };
+}
+
+if (process.argv[1] && path.resolve(process.argv[1]) === fileURLToPath(import.meta.url)) {
+  let dirs = process.argv.slice(2);
+  if (!dirs.length) {
+    const root = path.join(COMPAT, "rdfc", "cases");
+    dirs = fs.readdirSync(root).sort().map((n) => path.join(root, n)).filter((d) => fs.existsSync(path.join(d, "case.json")));
+  }
+  for (const dir of dirs) {
+    const r = await recordRdfc(dir);
+    console.log(`recorded ${path.basename(dir)}: exit ${r.exit}, ${r.lines.length} lines${r.missing.length ? `, MISSING ${r.missing.join(", ")}` : ""}`);
+  }
+}
