@@ -7,7 +7,7 @@ from collections.abc import Callable
 from typing import Any
 
 from .logs import current_processor
-from .processor import LoadError, bind, construct, load_class
+from .processor import LoadError, bind, construct, load_class, rdfc_processor_base
 from .reader import Reader
 from .writer import Writer
 
@@ -30,6 +30,9 @@ class Hosted:
         self._assignment = assignment
         self.ends: dict[tuple[str, str], Reader | Writer] = {}
         self.instance: Any = None
+        # rdfc_runner starts a processor's transform() as soon as its init() returned, before `start`;
+        # its processors get the same (Riffle's own start both phases at `start`).
+        self.early_transform: asyncio.Task[Any] | None = None
         # Whatever runs for this processor (its init, its tasks and theirs) is attributed to it.
         self.context = contextvars.copy_context()
         self.context.run(current_processor.set, self.id)
@@ -44,13 +47,18 @@ class Hosted:
         init = getattr(self.instance, "init", None)
         if init is not None:
             await init()
+        transform = getattr(self.instance, "transform", None)
+        if transform is not None and rdfc_processor_base(cls) is not None:
+            self.early_transform = asyncio.create_task(transform())
 
     async def run(self, report: Report) -> None:
         """transform and produce concurrently; `finished` when both returned, `failed` at the first throw."""
         phases: dict[asyncio.Task[Any], str] = {}
+        if self.early_transform is not None:
+            phases[self.early_transform] = "transform"
         for phase in ("transform", "produce"):
             method = getattr(self.instance, phase, None)
-            if method is not None:
+            if method is not None and not (phase == "transform" and self.early_transform is not None):
                 phases[asyncio.create_task(method())] = phase
         pending = set(phases)
         try:

@@ -8,6 +8,8 @@ import hashlib
 import importlib
 import importlib.util
 import logging
+import os
+import re
 import sys
 import types
 import typing
@@ -22,13 +24,16 @@ T = TypeVar("T")
 
 
 class Args(dict[str, Any]):
-    """A processor's arguments: a dict whose keys can also be read as attributes (`args.writer`)."""
+    """A processor's arguments: a dict whose keys can also be read as attributes (`args.writer`). An argument
+    the pipeline did not give reads as None (`args.label`), as rdfc_runner's AttrDict does."""
 
     def __getattr__(self, name: str) -> Any:
         try:
             return self[name]
         except KeyError:
-            raise AttributeError(name) from None
+            if name.startswith("__"):
+                raise AttributeError(name) from None
+            return None
 
 
 class Processor(Generic[T]):
@@ -71,11 +76,14 @@ _modules: dict[str, types.ModuleType] = {}
 
 def load_class(processor: str, implementation: dict[str, Any]) -> type:
     """The class named by `implementation`: `class` from the Python file `file` (a file: IRI), or from the
-    importable module `modulePath` (RDF-Connect's form)."""
-    name = implementation.get("class")
+    importable module `modulePath` (RDF-Connect's form). rdfc_runner's own shape names them `module_path` and
+    `clazz`; both spellings are read."""
+    name = implementation.get("class", implementation.get("clazz"))
     if not isinstance(name, str):
         raise LoadError(f"processor {processor}: its implementation names no class (rdfc:class): {implementation}")
-    file, module_path = implementation.get("file"), implementation.get("modulePath")
+    file = implementation.get("file")
+    module_path = implementation.get("modulePath", implementation.get("module_path"))
+    _pipeline_folder_importable()
     if isinstance(file, str):
         module, where = _module_from_file(processor, file), file
     elif isinstance(module_path, str):
@@ -97,11 +105,32 @@ def load_class(processor: str, implementation: dict[str, Any]) -> type:
     return cls
 
 
+def _pipeline_folder_importable() -> None:
+    """Modules in the pipeline's folder (the working directory) import, as under `python -m rdfc_runner`, right
+    after this runner's own folder."""
+    cwd = os.getcwd()
+    if cwd not in sys.path:
+        sys.path.insert(1, cwd)
+
+
+_SITE = re.compile(r"/lib/python3\.\d+/")
+
+
+def venv_path(path: Path) -> Path:
+    """A path into a virtual environment written for one minor version (`.venv/lib/python3.13/site-packages/...`)
+    that does not exist: the same path with the running interpreter's `lib/python3.X`, if that exists."""
+    if path.exists():
+        return path
+    actual = f"/lib/python{sys.version_info.major}.{sys.version_info.minor}/"
+    other = Path(_SITE.sub(lambda _: actual, str(path), count=1))
+    return other if other.exists() else path
+
+
 def _module_from_file(processor: str, iri: str) -> types.ModuleType:
     parsed = urlparse(iri)
     if parsed.scheme != "file":
         raise LoadError(f"processor {processor}: rdfc:file must be a file: IRI, not {iri}")
-    path = Path(unquote(parsed.path))
+    path = venv_path(Path(unquote(parsed.path)))
     if str(path) in _modules:
         return _modules[str(path)]
     if not path.is_file():
@@ -139,10 +168,36 @@ def bind(value: Any, live: dict[tuple[str, str], Reader | Writer]) -> Any:
     return value
 
 
+def rdfc_processor_base(cls: type) -> type | None:
+    """rdfc_runner's Processor when `cls` extends it (a processor written for RDF-Connect's Python runner)."""
+    for base in cls.__mro__:
+        if base.__name__ == "Processor" and base.__module__ in ("rdfc_runner.processor", "rdfc_runner"):
+            return base
+    return None
+
+
 def construct(cls: type, args: Args) -> Any:
-    """`cls(args)`, with args as the dataclass its `__init__` annotates if it annotates one."""
+    """`cls(args)`. A processor of rdfc_runner gets what rdfc_runner 1.0.0 gives it, whatever its annotations
+    say: its AttrDict (a dict, missing keys read as None) of the arguments. Riffle's own processors get the
+    dataclass `__init__` or `Processor[...]` names, else an Args."""
+    if rdfc_processor_base(cls) is not None:
+        return cls(_rdfc_args(args))
     hint = _args_hint(cls)
     return cls(_as_dataclass(hint, args) if hint is not None else args)
+
+
+def _rdfc_args(args: Args) -> dict[str, Any]:
+    try:
+        import rdfc_runner
+        from rdfc_runner.types import AttrDict
+    except ImportError:
+        AttrDict = Args  # noqa: N806 (the same behaviour)
+    else:
+        # isinstance(x, rdfc_runner.Reader) holds for Riffle's live ends.
+        rdfc_runner.Reader.register(Reader)
+        rdfc_runner.Writer.register(Writer)
+    # rdfc_runner ignores arguments whose name starts with "@".
+    return AttrDict({k: v for k, v in args.items() if not k.startswith("@")})
 
 
 def _args_hint(cls: type) -> type | None:

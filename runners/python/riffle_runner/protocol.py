@@ -9,7 +9,9 @@ from .errors import ProtocolError
 PROTOCOL = 1
 PHASES = ("init", "transform", "produce")
 LEVELS = ("debug", "info", "warn", "error")
-TRANSPORTS = ("memory", "tcp", "websocket")
+# "file" and "http" are the connector architecture's own channel ends (conn:FileReaderChannel, ...), which the
+# plan may assign; this runner refuses them when wiring (wiring.py), not as a protocol error.
+TRANSPORTS = ("memory", "tcp", "websocket", "file", "http")
 
 Check = Callable[[Any], bool]
 

@@ -117,7 +117,7 @@ class Session:
         """False when the runner cannot go on."""
         if kind == "assign":
             self._wiring = Wiring(self._config.runner_id, self._config.secret, message["channels"],
-                                  self._endpoint, self._stats)
+                                  self._endpoint, self._stats, emit=self._log)
             self._hosted = [Hosted(p) for p in message["processors"]]
             try:
                 address = await self._endpoint.start(self._config.data_listen)
@@ -154,6 +154,8 @@ class Session:
             except Exception as e:
                 self.send(failed(hosted.id, "init", e))
                 return
+            if hosted.early_transform is not None:
+                self._track(hosted.early_transform)
         self.send({"type": "initialised"})
 
     def _finished(self, message: dict[str, Any]) -> None:
@@ -196,7 +198,10 @@ class Session:
                 return
 
     def _spawn(self, coroutine: Any, context: Any = None) -> None:
-        task = asyncio.create_task(coroutine, context=context)
+        self._track(asyncio.create_task(coroutine, context=context))
+
+    def _track(self, task: asyncio.Task[Any]) -> None:
+        """Cancelled when the runner stops."""
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 

@@ -12,7 +12,10 @@ from .reader import Reader
 from .stats import StatsBoard
 from .tcp import TcpSink
 from .websocket import WsSink
-from .writer import MemorySink, Sink, Writer
+from .writer import Emit, MemorySink, Sink, Writer
+
+# Channel ends only the JavaScript runner hosts (the connector architecture's file and HTTP channels).
+FOREIGN = {"file": "file", "http": "HTTP"}
 
 
 @dataclass
@@ -29,15 +32,29 @@ def _networked(channel: dict[str, Any]) -> bool:
 
 class Wiring:
     def __init__(self, me: str, secret: str, channels: list[dict[str, Any]], endpoint: Endpoint,
-                 stats: StatsBoard) -> None:
+                 stats: StatsBoard, emit: Emit | None = None) -> None:
         self._me = me
         self._secret = secret
-        self._channels = channels
-        self._stats = stats
+        self._emit = emit
         self._inboxes: dict[str, list[Inbox]] = {}
         self._ends: dict[str, dict[tuple[str, str], Reader | Writer]] = {}
         self._writers: list[Writer] = []
+        self._stats = stats
+        # Refused ends (file, http), reported at connect as a failure of the processor that has them.
+        self._refused: list[WireFailure] = []
+        self._channels = []
         for channel in channels:
+            kind = FOREIGN.get(channel["transport"])
+            if kind is not None:
+                for end, role in [(e, "writer") for e in channel["writers"]] + [(e, "reader") for e in channel["readers"]]:
+                    if end["runner"] == me:
+                        self._refused.append(WireFailure(end["processor"], (
+                            f"channel {channel['id']}: its {role} end ({end['processor']}#{end['argument']}) is a "
+                            f"{kind} channel (the connector architecture's {kind} reader or writer), which only the "
+                            f"JavaScript runner hosts; the Python runner has no {kind} channel ends")))
+                continue
+            self._channels.append(channel)
+        for channel in self._channels:
             local = [end for end in channel["readers"] if end["runner"] == me]
             if not local:
                 continue
@@ -54,6 +71,9 @@ class Wiring:
 
     async def connect(self, endpoints: dict[str, str]) -> None:
         """Connects every local writer to every reader; raises WireFailure naming the writer's processor."""
+        if self._refused:
+            self.abort()
+            raise self._refused[0]
         jobs = []
         for channel in self._channels:
             for end in channel["writers"]:
@@ -87,7 +107,10 @@ class Wiring:
                 sink.abort()
             raise WireFailure(end["processor"], f"{writer_id}: {e}") from None
         counters = self._stats.register(channel["id"], end["processor"], "writer")
-        writer = Writer(channel["id"], writer_id, sinks, counters)
+        level = channel.get("logLevel")
+        writer = Writer(channel["id"], writer_id, sinks, counters,
+                        log_level=level if level in ("debug", "info", "warn", "error") else None,
+                        emit=self._emit, processor=end["processor"])
         self._writers.append(writer)
         self._ends.setdefault(end["processor"], {})[("@writer", channel["id"])] = writer
 

@@ -1,7 +1,8 @@
 """The Writer a processor sends with: one message to every reader of its channel, in order."""
 
 import asyncio
-from typing import Protocol
+from collections.abc import AsyncIterable, Callable
+from typing import Any, Protocol
 
 from .errors import ChannelError
 from .inbox import Inbox, Message
@@ -44,16 +45,27 @@ class MemorySink:
         pass
 
 
+# processor, level, message: a `log` message (the channel's logLevel).
+Emit = Callable[[str | None, str, str], None]
+
+
 class Writer:
     """Send text with `await string(text)`, bytes with `await buffer(data)`, and `await close()` at the end
-    (the runner closes a writer its processor left open when the processor finishes)."""
+    (the runner closes a writer its processor left open when the processor finishes). It also offers what
+    rdfc_runner 1.0.0's Writer offers: `stream(chunks, transform)`, `any(obj)`, `close(issued)`.
 
-    def __init__(self, channel: str, writer_id: str, sinks: list[Sink], counters: Counters) -> None:
+    A channel with no reader (`"readers": []`) has no sink: every message is counted and dropped."""
+
+    def __init__(self, channel: str, writer_id: str, sinks: list[Sink], counters: Counters,
+                 log_level: str | None = None, emit: Emit | None = None, processor: str | None = None) -> None:
         self._channel = channel
         self._writer_id = writer_id
         self._sinks = sinks
         self._counters = counters
         self._closed = False
+        self._log_level = log_level if emit is not None else None
+        self._emit = emit
+        self._processor = processor
 
     @property
     def uri(self) -> str:
@@ -78,7 +90,26 @@ class Writer:
         else:
             await self.buffer(message)
 
-    async def close(self) -> None:
+    async def stream(self, chunks: AsyncIterable[Any], transform: Callable[[Any], bytes] | None = None) -> None:
+        """rdfc_runner's stream(): the chunks (bytes, or anything `transform` or `str()` makes bytes of) are
+        sent as ONE message, their concatenation, once the iterable ends."""
+        convert = transform or (lambda x: x if isinstance(x, (bytes, bytearray, memoryview)) else str(x).encode())
+        parts = [bytes(convert(chunk)) async for chunk in chunks]
+        await self.buffer(b"".join(parts))
+
+    async def any(self, value: dict[str, Any]) -> None:
+        """rdfc_runner's any(): `{"stream": ...}`, `{"buffer": ...}` or `{"string": ...}`."""
+        if "stream" in value:
+            await self.stream(value["stream"])
+        elif "buffer" in value:
+            await self.buffer(value["buffer"])
+        elif "string" in value:
+            await self.string(value["string"])
+        else:
+            raise ValueError("Unsupported AnyType object")
+
+    async def close(self, issued: bool = False) -> None:
+        """Closes the channel end (`issued` is rdfc_runner's parameter and changes nothing here)."""
         if self._closed:
             return
         self._closed = True
@@ -106,10 +137,20 @@ class Writer:
         self._counters.messages += 1
         self._counters.bytes += size
         self._counters.blocked_ns += waited
+        if self._log_level is not None:
+            assert self._emit is not None
+            self._emit(self._processor, self._log_level, message if isinstance(message, str) else f"<{size} bytes>")
         if self._counters.messages % YIELD_EVERY == 0:
             # A producer whose readers never push back would otherwise never give the loop a turn, and `stop`
             # or the other processors would wait for it.
             await asyncio.sleep(0)
+
+    # Live ends are shared, never copied: rdfc_runner's Processor runs dataclasses.asdict over its arguments.
+    def __copy__(self) -> "Writer":
+        return self
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> "Writer":
+        return self
 
     def __repr__(self) -> str:
         return f"Writer({self._channel})"
