@@ -58,7 +58,26 @@ export async function recordRdfc(dir) {
     return at > 0 && !p.includes("==") && version(modules, p.slice(0, at)) !== p.slice(at + 1);
   });
   if (wrong.length) throw new Error(`${c.name}: not installed at these versions: ${wrong.join(", ")}`);
-  const r = await runCase({ ...c, spec: { ...c.spec, keep: undefined, drop: undefined } }, c.spec.original);
+  // rdfc-runner 1.0.0's rdfc:PyRunner starts "hatch run python -m rdfc_runner" (through `bash -l -c`), which
+  // needs hatch and a hatch project. For the recording only, a copy of the pipeline names a runner that starts
+  // the same module from the case's .venv instead (as rdfc-reference/processors-py.ttl does); Riffle is
+  // checked on the pipeline as written.
+  let pipeline = c.spec.pipeline;
+  const text = fs.readFileSync(path.join(c.dir, pipeline), "utf8");
+  const substituted = /rdfc:instantiates\s+rdfc:PyRunner\b/.test(text);
+  if (substituted) {
+    pipeline = `.recording-${path.basename(pipeline)}`;
+    fs.writeFileSync(path.join(c.dir, pipeline), text.replace(/(rdfc:instantiates\s+)rdfc:PyRunner\b/g, "$1<urn:riffle-compat:PyRunnerVenv>") +
+      '\n<urn:riffle-compat:PyRunnerVenv> a <https://w3id.org/rdf-connect#Runner>;\n' +
+      '  <https://w3id.org/rdf-connect#handlesSubjectsOf> <https://w3id.org/rdf-connect#pyImplementationOf>;\n' +
+      '  <https://w3id.org/rdf-connect#command> "./.venv/bin/python -m rdfc_runner".\n');
+  }
+  let r;
+  try {
+    r = await runCase({ ...c, spec: { ...c.spec, pipeline, keep: undefined, drop: undefined } }, c.spec.original);
+  } finally {
+    if (substituted) fs.rmSync(path.join(c.dir, pipeline));
+  }
   // The harness's normalisation (ANSI, timestamps, temp path and server placeholders), then ours.
   const keep = c.spec.keep ? new RegExp(c.spec.keep) : null;
   const drop = c.spec.drop ? new RegExp(c.spec.drop) : null;
@@ -84,6 +103,7 @@ export async function recordRdfc(dir) {
     exit: r.exit,
     seconds: r.seconds,
   };
+  if (substituted) recorded.note = "rdfc:PyRunner (hatch run python -m rdfc_runner) replaced by a runner starting ./.venv/bin/python -m rdfc_runner";
   if (missing.length) recorded.missingFiles = missing;
   if (r.requests.length) recorded.requests = r.requests;
   fs.writeFileSync(path.join(expected, "recorded.json"), JSON.stringify(recorded, null, 2) + "\n");
