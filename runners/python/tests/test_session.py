@@ -41,7 +41,9 @@ def local_assign(count: int, generator: str = "Generator") -> dict[str, Any]:
 class Fake:
     """The orchestrator's side: accepts the runner's control connection and talks JSON with it."""
 
-    async def start(self) -> None:
+    async def start(self, cwd: str | None = None, env: dict[str, str] | None = None,
+                    python: str = sys.executable) -> None:
+        """Starts run.py with `python`, in `cwd`, with `env` added to the environment."""
         self.connections: asyncio.Queue[ServerConnection] = asyncio.Queue()
         self.done = asyncio.Event()
 
@@ -51,10 +53,10 @@ class Fake:
 
         self.server = await serve(handler, "127.0.0.1", 0)
         port = self.server.sockets[0].getsockname()[1]
-        env = dict(os.environ, RIFFLE_CONTROL_URL=f"ws://127.0.0.1:{port}", RIFFLE_SECRET=SECRET,
-                   RIFFLE_RUNNER_ID="python")
+        environment = dict(os.environ, RIFFLE_CONTROL_URL=f"ws://127.0.0.1:{port}", RIFFLE_SECRET=SECRET,
+                           RIFFLE_RUNNER_ID="python", **(env or {}))
         self.process = await asyncio.create_subprocess_exec(
-            sys.executable, str(RUNNER / "run.py"), env=env, stderr=asyncio.subprocess.PIPE)
+            python, str(RUNNER / "run.py"), env=environment, cwd=cwd, stderr=asyncio.subprocess.PIPE)
         self.connection = await asyncio.wait_for(self.connections.get(), 30)
 
     async def send(self, message: dict[str, Any]) -> None:
