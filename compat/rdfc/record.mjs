@@ -72,11 +72,23 @@ export async function recordRdfc(dir) {
       '  <https://w3id.org/rdf-connect#handlesSubjectsOf> <https://w3id.org/rdf-connect#pyImplementationOf>;\n' +
       '  <https://w3id.org/rdf-connect#command> "./.venv/bin/python -m rdfc_runner".\n');
   }
+  // "recordSubstitute": [[file, from, to], ...]: for a case where the original does not do what the pipeline
+  // means (case.json "differs" says what it does instead), the recording runs with these text changes in the
+  // case's files, and expected/ holds what the pipeline means; the case's files are restored afterwards.
+  const saved = [];
+  for (const [file, from, to] of c.spec.recordSubstitute || []) {
+    const p = path.join(c.dir, file);
+    const before = fs.readFileSync(p, "utf8");
+    if (!before.includes(from)) throw new Error(`${c.name}: recordSubstitute: ${file} has no ${JSON.stringify(from)}`);
+    if (!saved.some(([q]) => q === p)) saved.push([p, before]);
+    fs.writeFileSync(p, before.split(from).join(to));
+  }
   let r;
   try {
     r = await runCase({ ...c, spec: { ...c.spec, pipeline, keep: undefined, drop: undefined } }, c.spec.original);
   } finally {
     if (substituted) fs.rmSync(path.join(c.dir, pipeline));
+    for (const [p, before] of saved) fs.writeFileSync(p, before);
   }
   // The harness's normalisation (ANSI, timestamps, temp path and server placeholders), then ours.
   const keep = c.spec.keep ? new RegExp(c.spec.keep) : null;
@@ -96,7 +108,7 @@ export async function recordRdfc(dir) {
     fs.mkdirSync(path.dirname(dst), { recursive: true });
     fs.copyFileSync(src, dst);
   }
-  const py = fs.existsSync(path.join(COMPAT, "rdfc", ".venv")) ? " rdfc-runner@1.0.0 (compat/rdfc/.venv)" : "";
+  const py = /rdfc_runner|PyRunner/.test(text) ? " rdfc-runner@1.0.0 (compat/rdfc/.venv, Python 3.12)" : "";
   const recorded = {
     runtime: `@rdfc/orchestrator-js@${version(path.join(RDFC_REF, "node_modules"), "@rdfc/orchestrator-js")} @rdfc/js-runner@${version(modules, "@rdfc/js-runner")}${py} node ${process.version}`,
     date: new Date().toISOString(),
@@ -104,6 +116,7 @@ export async function recordRdfc(dir) {
     seconds: r.seconds,
   };
   if (substituted) recorded.note = "rdfc:PyRunner (hatch run python -m rdfc_runner) replaced by a runner starting ./.venv/bin/python -m rdfc_runner";
+  if (c.spec.recordSubstitute) recorded.substituted = c.spec.recordSubstitute;
   if (missing.length) recorded.missingFiles = missing;
   if (r.requests.length) recorded.requests = r.requests;
   fs.writeFileSync(path.join(expected, "recorded.json"), JSON.stringify(recorded, null, 2) + "\n");
