@@ -61,6 +61,30 @@ class Reader:
             self._trim()
 
     async def _next(self, cursor: _Cursor) -> Message | None:
+        if self._buffer or self._fetching or self._ended or self._error is not None or len(self._cursors) != 1:
+            return await self._next_shared(cursor)
+        # One consumer, nothing buffered: straight from the inbox.
+        self._fetching = True
+        try:
+            item = await self._inbox.get()
+        except ChannelError as e:
+            self._error = e
+            raise
+        finally:
+            self._fetching = False
+            if self._waiters:
+                self._notify()
+        if item is None:
+            self._ended = True
+            return None
+        if len(self._cursors) == 1:
+            self._base += 1
+            cursor.position += 1
+            return item
+        self._buffer.append(item)  # a consumer came while this one waited: it sees this message too
+        return await self._next_shared(cursor)
+
+    async def _next_shared(self, cursor: _Cursor) -> Message | None:
         while True:
             index = cursor.position - self._base
             if index < len(self._buffer):
