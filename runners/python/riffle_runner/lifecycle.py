@@ -50,6 +50,8 @@ class Hosted:
         transform = getattr(self.instance, "transform", None)
         if transform is not None and rdfc_processor_base(cls) is not None:
             self.early_transform = asyncio.create_task(transform())
+            # Its failure is reported at `start`; if the run stops before, it is not an unretrieved exception.
+            self.early_transform.add_done_callback(lambda t: t.cancelled() or t.exception())
 
     async def run(self, report: Report) -> None:
         """transform and produce concurrently; `finished` when both returned, `failed` at the first throw."""

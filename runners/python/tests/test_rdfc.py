@@ -56,6 +56,18 @@ class Ends(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(got[2], [{"buffer": b"a"}, {"buffer": b"b"}, {"buffer": "c\u00e9".encode()}])
         self.assertEqual([await collect(s) for s in got[3]], [[b"a"], [b"b"], ["c\u00e9".encode()]])
 
+    async def test_a_consumer_made_while_another_waits_gets_the_next_message_too(self) -> None:
+        writer, reader, _, _ = pair()
+        first = reader.strings()
+        waiting = asyncio.create_task(first.__anext__())
+        for _ in range(5):
+            await asyncio.sleep(0)  # the first consumer now waits on the inbox
+        second = reader.strings()
+        await self._send(writer, ["m"])
+        self.assertEqual(await waiting, "m")
+        self.assertEqual(await collect(second), ["m"])
+        self.assertEqual(await collect(first), [])
+
     async def test_the_first_consumer_gets_what_arrived_before_it(self) -> None:
         writer, reader, _, _ = pair()
         await self._send(writer, ["early", "late"])
