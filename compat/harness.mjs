@@ -144,7 +144,11 @@ async function prepare(c) {
     tmp,
     vars,
     requests: server ? server.requests : [],
-    stop: () => new Promise((resolve) => (server ? server.close(() => resolve()) : resolve())),
+    stop: () => new Promise((resolve) => {
+      if (!server) return resolve();
+      server.server.close(() => resolve());
+      server.server.closeAllConnections();
+    }),
   };
 }
 
