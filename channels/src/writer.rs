@@ -95,6 +95,18 @@ impl Writer {
         Writer { channel, id, sinks: vec![sink], limit, blocked: Duration::ZERO }
     }
 
+    /// A writer of a channel nobody reads: every message is accepted (up to `limits`) and dropped, as
+    /// RDF-Connect does with an output the pipeline leaves unconnected.
+    pub fn to_nobody(channel_id: &str, writer_id: &str, limits: &Limits) -> Writer {
+        Writer {
+            channel: channel_id.into(),
+            id: writer_id.into(),
+            sinks: Vec::new(),
+            limit: limits.max_message,
+            blocked: Duration::ZERO,
+        }
+    }
+
     /// Connects to the reader endpoint at `addr` and introduces itself as writer `writer_id` of `channel_id`,
     /// proving with `secret` that it belongs to the run. Returns once the endpoint accepted it.
     ///

@@ -81,8 +81,16 @@ pub struct ProcessorAssignment {
 pub struct ChannelAssignment {
     pub id: String,
     pub transport: Transport,
+    /// Either may be empty: a writer nobody reads drops what it writes, a reader nobody writes to
+    /// ends at once. `file` and `http` channels have exactly one end.
     pub writers: Vec<ChannelEnd>,
     pub readers: Vec<ChannelEnd>,
+    /// For `file` and `http`: the end's settings, named as the connector architecture names them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<Map<String, Value>>,
+    /// RDF-Connect's `rdfc:logLevel`: the writers' runners log every message at this level.
+    #[serde(default, rename = "logLevel", skip_serializing_if = "Option::is_none")]
+    pub log_level: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -127,6 +135,11 @@ pub enum Transport {
     Tcp,
     #[serde(rename = "websocket")]
     WebSocket,
+    /// The connector architecture's `:FileReaderChannel` / `:FileWriterChannel`: an end that reads
+    /// or writes a file, hosted by its processor's runner and wired to nothing else.
+    File,
+    /// `:HttpReaderChannel` / `:HttpWriterChannel`: an end that serves or sends HTTP requests.
+    Http,
 }
 
 impl Transport {
@@ -136,7 +149,14 @@ impl Transport {
             Transport::Memory => "memory",
             Transport::Tcp => "tcp",
             Transport::WebSocket => "websocket",
+            Transport::File => "file",
+            Transport::Http => "http",
         }
+    }
+
+    /// File and HTTP ends talk to the outside world, not to other ends of the run.
+    pub fn is_external(self) -> bool {
+        matches!(self, Transport::File | Transport::Http)
     }
 }
 

@@ -5,11 +5,12 @@ use crate::classes::{types_of, Classes};
 use crate::graph_walk::{is_list, list_items, object, values_at};
 use crate::names::Names;
 use crate::problem::{Problem, ProblemKind};
-use crate::shapes::{PropertyShape, Shapes};
+use crate::shapes::{PropertyPath, PropertyShape, Shapes};
 use crate::vocab::{iri, XSD, XSD_INTEGERS};
 use oxigraph::model::{NamedNode, Term};
 use oxigraph::store::Store;
 use serde_json::{Map, Number, Value};
+use std::path::Path;
 
 /// Nested arguments deeper than this are almost surely a loop in the data.
 const MAX_DEPTH: usize = 32;
@@ -44,6 +45,7 @@ pub struct Extractor<'a> {
     pub shapes: &'a Shapes,
     pub classes: &'a Classes,
     pub env: &'a dyn Fn(&str) -> Option<String>,
+    pub order: &'a crate::loader::DocumentOrder,
 }
 
 /// One extraction: a processor's arguments or its class's implementation fields.
@@ -97,8 +99,15 @@ impl<'a, 'b> Extraction<'a, 'b> {
         let subject = names.term(&self.root);
         let name = field.to_string();
         let mut values = Vec::new();
-        for value in values_at(store, node, &property.path) {
-            if property.path != crate::shapes::PropertyPath::Identity && is_list(store, &value) {
+        let mut found = values_at(store, node, &property.path);
+        let order = self.extractor.order;
+        match &property.path {
+            PropertyPath::Predicate(p) => found.sort_by_key(|value| order.of(node, p, value)),
+            PropertyPath::Inverse(p) => found.sort_by_key(|value| order.of(value, p, node)),
+            PropertyPath::Identity => {}
+        }
+        for value in found {
+            if property.path != PropertyPath::Identity && is_list(store, &value) {
                 match list_items(store, &value) {
                     Some(items) => values.extend(items),
                     None => {
@@ -136,7 +145,8 @@ impl<'a, 'b> Extraction<'a, 'b> {
         }
         let mut converted = Vec::with_capacity(count);
         for value in &values {
-            converted.push(self.value(value, property, field, depth)?);
+            let value = self.relative_iri(node, property, value);
+            converted.push(self.value(&value, property, field, depth)?);
         }
         if property.max_count == Some(1) {
             converted.into_iter().next()
@@ -194,6 +204,47 @@ impl<'a, 'b> Extraction<'a, 'b> {
                 }
             },
         }
+    }
+
+    /// `rdfc:file "./procs.mjs"`: a relative path given as a string where an IRI is expected means
+    /// what it would mean as an IRI, relative to the file that says it (RDF-Connect reads it so).
+    fn relative_iri(&self, node: &Term, property: &PropertyShape, value: &Term) -> Term {
+        let (Term::Literal(literal), Some(datatype), PropertyPath::Predicate(predicate)) =
+            (value, &property.datatype, &property.path)
+        else {
+            return value.clone();
+        };
+        let text = literal.value();
+        let relative = text.starts_with("./") || text.starts_with("../") || !text.contains(':');
+        if ![iri::XSD_IRI, iri::XSD_ANY_URI].contains(&datatype.as_str()) || !relative || text.starts_with('/') {
+            return value.clone();
+        }
+        let Some(subject) = crate::graph_walk::as_subject(node) else { return value.clone() };
+        let graph = self
+            .extractor
+            .store
+            .quads_for_pattern(Some(subject), Some(predicate.as_ref()), Some(value.as_ref()), None)
+            .filter_map(Result::ok)
+            .find_map(|q| match q.graph_name {
+                oxigraph::model::GraphName::NamedNode(g) => Some(g),
+                _ => None,
+            });
+        let Some(folder) =
+            graph.and_then(|g| crate::fileurl::to_path(g.as_str())).and_then(|p| p.parent().map(Path::to_path_buf))
+        else {
+            return value.clone();
+        };
+        let mut path = folder;
+        for part in std::path::Path::new(text).components() {
+            match part {
+                std::path::Component::CurDir => {}
+                std::path::Component::ParentDir => {
+                    path.pop();
+                }
+                other => path.push(other),
+            }
+        }
+        Term::NamedNode(NamedNode::new_unchecked(crate::fileurl::from_path(&path)))
     }
 
     /// Resolves `[ a rdfl:EnvVariable; rdfl:envKey "K"; rdfl:envDefault "d" ]` to a string literal.
@@ -306,6 +357,13 @@ impl<'a, 'b> Extraction<'a, 'b> {
         let dt = datatype.as_str();
         let text = match value {
             Term::Literal(l) => l.value().to_string(),
+            // `js:glob <./input.txt>`: a relative IRI where a string is expected is a path to the
+            // author, and RDF-Connect hands it over as the absolute path, not as a file: IRI.
+            Term::NamedNode(n) if dt == iri::XSD_STRING && n.as_str().starts_with("file:") => {
+                let path = crate::fileurl::to_path(n.as_str());
+                let text = path.map(|p| p.display().to_string()).unwrap_or_else(|| n.as_str().to_string());
+                return Some(Value::String(text));
+            }
             Term::NamedNode(n) if is_iri_or_string(dt) => return Some(Value::String(n.as_str().to_string())),
             _ => {
                 let kind = ProblemKind::ExpectedLiteral {

@@ -19,6 +19,7 @@ pub const FILES: &[BundledFile] = &[
     BundledFile { path: "ontology/processors/rust.ttl", text: include_str!("../../ontology/processors/rust.ttl") },
     BundledFile { path: "runners/js/runner.ttl", text: include_str!("../../runners/js/runner.ttl") },
     BundledFile { path: "runners/java/runner.ttl", text: include_str!("../../runners/java/runner.ttl") },
+    BundledFile { path: "runners/python/runner.ttl", text: include_str!("../../runners/python/runner.ttl") },
     BundledFile { path: "ontology/processors/java.ttl", text: include_str!("../../ontology/processors/java.ttl") },
     BundledFile { path: "ontology/conformance.ttl", text: include_str!("../../ontology/conformance.ttl") },
 ];

@@ -12,6 +12,8 @@ use crate::queries;
 use crate::shapes::order_key;
 use oxigraph::model::{NamedNode, Term};
 use oxigraph::store::Store;
+use riffle_protocol::Transport;
+use serde_json::{Map, Value};
 use std::collections::HashMap;
 
 /// A processor argument that is one end of a channel.
@@ -30,6 +32,10 @@ pub struct DeclaredChannel {
     pub transports: Vec<NamedNode>,
     pub readers: Vec<EndUse>,
     pub writers: Vec<EndUse>,
+    /// A file or HTTP end of the connector architecture: its transport and settings.
+    pub external: Option<(Transport, Map<String, Value>)>,
+    /// `rdfc:logLevel`, lower-cased.
+    pub log_level: Option<String>,
 }
 
 #[derive(Default)]
@@ -59,12 +65,17 @@ impl ChannelTable {
                         transports: Vec::new(),
                         readers: Vec::new(),
                         writers: Vec::new(),
+                        external: None,
+                        log_level: None,
                     });
                     table.by_end.insert(channel.clone(), (table.channels.len() - 1, None));
                     table.channels.len() - 1
                 }
             };
             table.add_transport(index, row.get("transport"));
+            if let Some(Term::Literal(level)) = row.get("logLevel") {
+                table.channels[index].log_level = Some(level.value().to_lowercase());
+            }
         }
 
         // Connector architecture: group the rows by channel node, then give each end its channel.
@@ -122,6 +133,8 @@ impl ChannelTable {
                 transports: Vec::new(),
                 readers: Vec::new(),
                 writers: Vec::new(),
+                external: None,
+                log_level: None,
             });
             let index = table.channels.len() - 1;
             for transport in &transports {
@@ -132,6 +145,7 @@ impl ChannelTable {
                 table.by_end.insert(end, (index, Some(role)));
             }
         }
+        table.load_external_ends(store, names, &mut problems);
         let mut several: Vec<(Term, usize)> = claimed.into_iter().filter(|(_, n)| *n > 1).collect();
         several.sort_by_key(|(end, _)| order_key(Some(end)));
         for (end, count) in several {
@@ -141,6 +155,62 @@ impl ChannelTable {
             channel.transports.sort();
         }
         (table, problems)
+    }
+
+    /// File and HTTP ends are channels of their own, whatever `:Channel` links them: what is
+    /// written to a file end goes to the file, and a file end reads what the file receives.
+    fn load_external_ends(&mut self, store: &Store, names: &Names, problems: &mut Vec<(ProblemKind, Term)>) {
+        let mut rows = queries::EXTERNAL_ENDS.select(store, &[]);
+        rows.sort_by_key(|r| order_key(r.get("end")));
+        let mut ends: Vec<(Term, Transport, Role, Map<String, Value>)> = Vec::new();
+        for row in rows {
+            let (Some(end), Some(Term::Literal(kind)), Some(Term::Literal(role))) =
+                (row.get("end"), row.get("kind"), row.get("role"))
+            else {
+                continue;
+            };
+            let index = match ends.iter().position(|(e, ..)| e == end) {
+                Some(i) => i,
+                None => {
+                    let (transport, defaults): (Transport, &[&str]) = match (kind.value(), role.value()) {
+                        ("file", _) => (Transport::File, &["path", "onReplace", "readFirstContent", "encoding"]),
+                        (_, "reader") => {
+                            (Transport::Http, &["endpoint", "port", "binary", "waitHandled", "responseCode"])
+                        }
+                        _ => (Transport::Http, &["endpoint", "method"]),
+                    };
+                    let role = if role.value() == "reader" { Role::Reader } else { Role::Writer };
+                    let options = defaults.iter().map(|name| (name.to_string(), Value::Null)).collect();
+                    ends.push((end.clone(), transport, role, options));
+                    ends.len() - 1
+                }
+            };
+            if let (Some(Term::Literal(option)), Some(value)) = (row.get("option"), row.get("value")) {
+                ends[index].3.insert(option.value().to_string(), setting(value));
+            }
+        }
+        for (end, transport, role, options) in ends {
+            let required: &[&str] = match (transport, role) {
+                (Transport::File, _) => &["path"],
+                (_, Role::Writer) => &["endpoint", "method"],
+                _ => &[],
+            };
+            for name in required.iter().filter(|n| options.get(**n).is_none_or(Value::is_null)) {
+                let kind = ProblemKind::MissingArgument { subject: names.term(&end), name: name.to_string() };
+                problems.push((kind, end.clone()));
+            }
+            self.channels.push(DeclaredChannel {
+                id: term_id(&end),
+                node: end.clone(),
+                shown: names.term(&end),
+                transports: Vec::new(),
+                readers: Vec::new(),
+                writers: Vec::new(),
+                external: Some((transport, options)),
+                log_level: None,
+            });
+            self.by_end.insert(end, (self.channels.len() - 1, Some(role)));
+        }
     }
 
     fn add_transport(&mut self, index: usize, transport: Option<&Term>) {
@@ -183,5 +253,19 @@ impl ChannelEnds for ChannelResolver<'_> {
             Role::Writer => channel.writers.push(used),
         }
         Ok(channel.id.clone())
+    }
+}
+
+/// A setting's value as the connector architecture's runner receives it: booleans and numbers
+/// typed, a file IRI as its path, anything else as text.
+fn setting(value: &Term) -> Value {
+    match value {
+        Term::Literal(l) => crate::arguments::convert(l.value(), l.datatype().as_str())
+            .unwrap_or_else(|| Value::String(l.value().to_string())),
+        Term::NamedNode(n) => match crate::fileurl::to_path(n.as_str()) {
+            Some(path) => Value::String(path.display().to_string()),
+            None => Value::String(n.as_str().to_string()),
+        },
+        other => Value::String(other.to_string()),
     }
 }

@@ -29,11 +29,7 @@ fn edges(plan: &Plan, names: &Names) -> Vec<(usize, usize, String)> {
 }
 
 fn show_id(names: &Names, id: &str) -> String {
-    if id.starts_with("_:") {
-        "[]".to_string()
-    } else {
-        names.iri(id)
-    }
+    names.id(id)
 }
 
 pub fn draw(plan: &Plan, names: &Names, format: DrawingFormat) -> String {

@@ -3,6 +3,7 @@
 
 pub mod arguments;
 pub mod bench;
+pub mod blank_names;
 pub mod bundled;
 pub mod channels;
 pub mod classes;
@@ -22,4 +23,5 @@ pub mod resolve;
 pub mod run;
 pub mod runners;
 pub mod shapes;
+pub mod venv;
 pub mod vocab;

@@ -7,7 +7,7 @@ use crate::names::Names;
 use crate::problem::{Problem, ProblemKind};
 use crate::queries;
 use oxigraph::io::{JsonLdProfileSet, RdfFormat, RdfParseError, RdfParser, SliceQuadParser};
-use oxigraph::model::{BlankNode, GraphName, NamedNode, NamedOrBlankNode, Quad, Term};
+use oxigraph::model::{BlankNode, GraphName, NamedNode, NamedOrBlankNode, Quad, Term, Triple};
 use oxigraph::store::Store;
 use std::collections::{HashMap, HashSet};
 use std::path::{Path, PathBuf};
@@ -28,6 +28,32 @@ pub struct Loaded {
     pub sources: Vec<NamedNode>,
     /// Problems met while loading (unreadable files, syntax errors, missing imports).
     pub problems: Vec<Problem>,
+    /// Where each statement was first written, across files in load order.
+    pub order: DocumentOrder,
+}
+
+/// The position of every statement in the files as read. RDF has no order among the values of a
+/// predicate, but RDF-Connect hands repeated values to processors in the order the file wrote
+/// them, and processors rely on it.
+#[derive(Default)]
+pub struct DocumentOrder(HashMap<Triple, usize>);
+
+impl DocumentOrder {
+    fn add(&mut self, triple: Triple) {
+        let next = self.0.len();
+        self.0.entry(triple).or_insert(next);
+    }
+
+    /// The position of `subject predicate object`; statements never read (inferred, or from the
+    /// plan graph) come last.
+    pub fn of(&self, subject: &Term, predicate: &NamedNode, object: &Term) -> usize {
+        let subject = match subject {
+            Term::NamedNode(n) => NamedOrBlankNode::NamedNode(n.clone()),
+            Term::BlankNode(b) => NamedOrBlankNode::BlankNode(b.clone()),
+            _ => return usize::MAX,
+        };
+        self.0.get(&Triple::new(subject, predicate.clone(), object.clone())).copied().unwrap_or(usize::MAX)
+    }
 }
 
 pub fn format_of(path: &Path) -> Option<RdfFormat> {
@@ -61,15 +87,22 @@ fn load_into(absolute: PathBuf, read_pipeline: bool) -> Loaded {
     let store = Store::new().expect("an in-memory store cannot fail to open");
     let names = Names::new(fileurl::folder_of(&absolute));
     let graph = NamedNode::new_unchecked(fileurl::from_path(&absolute));
-    let mut loader = Loader { store, names, sources: Vec::new(), problems: Vec::new(), seen: HashSet::new() };
+    let mut loader = Loader {
+        store,
+        names,
+        sources: Vec::new(),
+        problems: Vec::new(),
+        seen: HashSet::new(),
+        order: DocumentOrder::default(),
+    };
     for file in bundled::FILES {
         loader.insert_text(file.path, file.text);
     }
     if read_pipeline {
         loader.load_file(&absolute, None);
     }
-    let Loader { store, names, sources, problems, .. } = loader;
-    Loaded { store, path: absolute, graph, names, sources, problems }
+    let Loader { store, names, sources, problems, order, .. } = loader;
+    Loaded { store, path: absolute, graph, names, sources, problems, order }
 }
 
 struct Loader {
@@ -78,6 +111,7 @@ struct Loader {
     sources: Vec<NamedNode>,
     problems: Vec<Problem>,
     seen: HashSet<PathBuf>,
+    order: DocumentOrder,
 }
 
 impl Loader {
@@ -110,6 +144,9 @@ impl Loader {
     /// Reads one file into its own graph; None when it was read before or could not be read.
     /// `importer` is the file that imported it, which is where a missing file is reported.
     fn read_file(&mut self, path: &Path, importer: Option<(&NamedNode, &str)>) -> Option<NamedNode> {
+        // An import into `.venv/lib/python3.13/...` of an environment made with another Python.
+        let other = if path.exists() { None } else { crate::venv::other_python(path) };
+        let path = other.as_deref().unwrap_or(path);
         if !self.seen.insert(path.to_path_buf()) {
             return None;
         }
@@ -219,6 +256,7 @@ impl Loader {
                         Term::BlankNode(b) => Term::BlankNode(relabel(b)),
                         other => other,
                     };
+                    self.order.add(Triple::new(subject.clone(), quad.predicate.clone(), object.clone()));
                     // Also in the default graph: it is then the set union of all files, which a
                     // union view over named graphs is not (it repeats a triple two files share).
                     batch.push(Quad::new(

@@ -7,7 +7,7 @@ use riffle_core::drawing::{self, DrawingFormat};
 use riffle_core::live::{self, server, Live};
 use riffle_core::names::Names;
 use riffle_core::plan::Transport;
-use riffle_core::problem::report;
+use riffle_core::problem::{report, Severity};
 use riffle_core::query::{self, OutputFormat};
 use riffle_core::resolve::{resolve, Options, Resolution};
 use riffle_core::run::{Outcome, Reporter, RunOptions};
@@ -50,6 +50,9 @@ riffle run pipeline.ttl --listen 0.0.0.0:7000   # let runners on other hosts joi
     Validate {
         /// The pipeline file (.ttl, .trig, .nt, .nq, .rdf, .jsonld).
         pipeline: PathBuf,
+        /// Also print notes: processors the pipeline does not list, channels nobody uses.
+        #[arg(short, long)]
+        verbose: bool,
     },
     /// Print the resolved plan as JSON: runners with their argv, processors with typed arguments, channels.
     #[command(after_help = "Example:\n  riffle plan pipeline.ttl | jq '.processors[].arguments'")]
@@ -286,12 +289,13 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     match cli.command {
         Command::Run(args) => return run_pipeline(args),
-        Command::Validate { pipeline } => {
+        Command::Validate { pipeline, verbose } => {
             let resolution = resolved(&pipeline)?;
             if !resolution.problems.is_empty() {
                 eprint!("{}", report(&resolution.problems));
                 return Ok(ExitCode::from(2));
             }
+            eprint!("{}", notices(&resolution.notices, verbose));
             println!("{}", resolution.plan.summary());
         }
         Command::Plan { pipeline, output } => {
@@ -462,7 +466,7 @@ fn run_pipeline(args: RunArgs) -> anyhow::Result<ExitCode> {
         sparql,
         keep_serving,
     } = args;
-    let Resolution { loaded, mut plan, mut problems } = resolved(&pipeline)?;
+    let Resolution { loaded, mut plan, mut problems, notices: found } = resolved(&pipeline)?;
     if problems.is_empty() {
         if let Some(forced) = transport {
             problems.extend(plan.force_transport(forced.into(), &loaded.names));
@@ -483,6 +487,9 @@ fn run_pipeline(args: RunArgs) -> anyhow::Result<ExitCode> {
         ProgressChoice::Never => false,
     };
     let mut reporter = Reporter::new(log_format, quiet, progress_line, loaded.names.clone());
+    for warning in found.iter().filter(|n| n.kind.severity() == Severity::Warning) {
+        reporter.warn(&format!("{} ({})", warning.kind, warning.kind.code()));
+    }
     let live = sparql.map(|_| Live::default());
     let options = RunOptions {
         listen,
@@ -526,6 +533,11 @@ arguments and its state"
         eprintln!("error: {why}");
     }
     Ok(ExitCode::from(outcome.exit_code()))
+}
+
+/// Warnings, and with `verbose` notes, each as the problem report prints it.
+fn notices(found: &[riffle_core::problem::Problem], verbose: bool) -> String {
+    found.iter().filter(|n| verbose || n.kind.severity() == Severity::Warning).map(|n| format!("{n}\n\n")).collect()
 }
 
 /// SIGINT or SIGTERM.

@@ -10,6 +10,8 @@ pub struct Names {
     base: String,
     /// Prefixes declared in the pipeline's own files, used after the well-known ones.
     learned: Vec<(String, String)>,
+    /// Names of blank nodes that need one (processors), by label: see [`crate::blank_names`].
+    blank: std::collections::HashMap<String, String>,
 }
 
 /// IRIs longer than this many characters print shortened.
@@ -27,7 +29,19 @@ fn shorten(iri: &str) -> std::borrow::Cow<'_, str> {
 
 impl Names {
     pub fn new(base_folder_url: String) -> Self {
-        Names { base: base_folder_url, learned: Vec::new() }
+        Names { base: base_folder_url, learned: Vec::new(), blank: Default::default() }
+    }
+
+    pub fn name_blank(&mut self, label: &str, name: String) {
+        self.blank.insert(label.to_string(), name);
+    }
+
+    /// How a plan id prints: an IRI as [`Names::iri`], a blank node (`_:label`) by its name.
+    pub fn id(&self, id: &str) -> String {
+        match id.strip_prefix("_:") {
+            Some(label) => self.blank.get(label).cloned().unwrap_or_else(|| "[]".to_string()),
+            None => self.iri(id),
+        }
     }
 
     /// Remembers a prefix the author declared; the first declaration of a namespace wins.
@@ -58,11 +72,12 @@ impl Names {
         format!("<{}>", shorten(iri))
     }
 
-    /// Blank nodes print as `[]`: their labels are Riffle's, not the author's.
+    /// Blank nodes print as `[]`, their labels being Riffle's, not the author's; named ones
+    /// (processors) by their name.
     pub fn term(&self, term: &Term) -> String {
         match term {
             Term::NamedNode(n) => self.iri(n.as_str()),
-            Term::BlankNode(_) => "[]".to_string(),
+            Term::BlankNode(b) => self.blank.get(b.as_str()).cloned().unwrap_or_else(|| "[]".to_string()),
             Term::Literal(l) => {
                 let value = l.value();
                 let shown: String = if value.chars().count() > 60 {

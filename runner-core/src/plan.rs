@@ -40,6 +40,9 @@ pub struct RunnerInstance {
 pub struct Processor {
     /// The processor's IRI (or `_:label` for a blank node).
     pub id: String,
+    /// For a blank node, how messages name it: its class, file and line.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
     pub class: String,
     /// Id of the runner instance that runs it.
     pub runner: String,
@@ -59,6 +62,12 @@ pub struct Channel {
     pub crosses_runners: bool,
     pub writers: Vec<End>,
     pub readers: Vec<End>,
+    /// For `file` and `http` ends: their settings, as the runner receives them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub options: Option<Map<String, Value>>,
+    /// RDF-Connect's `rdfc:logLevel`: every message is logged at this level.
+    #[serde(default, rename = "logLevel", skip_serializing_if = "Option::is_none")]
+    pub log_level: Option<String>,
 }
 
 /// A processor argument that is an end of a channel.
@@ -94,7 +103,7 @@ impl Plan {
         let runner_of: std::collections::HashMap<&str, &str> =
             self.processors.iter().map(|p| (p.id.as_str(), p.runner.as_str())).collect();
         let mut problems = Vec::new();
-        for channel in &mut self.channels {
+        for channel in self.channels.iter_mut().filter(|c| !c.transport.is_external()) {
             if transport == Transport::Memory && channel.crosses_runners {
                 let mut runners: Vec<&str> = channel
                     .writers

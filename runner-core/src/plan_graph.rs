@@ -66,6 +66,10 @@ pub fn write(store: &Store, plan: &Plan) {
     for processor in &plan.processors {
         let subject = node(&processor.id);
         add(subject.clone(), riffle("processorClass"), NamedNode::new_unchecked(&processor.class).into());
+        if let Some(name) = &processor.name {
+            let label = NamedNode::new_unchecked("http://www.w3.org/2000/01/rdf-schema#label");
+            add(subject.clone(), label, Literal::new_simple_literal(name).into());
+        }
         add(
             subject.clone(),
             riffle("implementationJson"),
@@ -90,6 +94,8 @@ pub fn write(store: &Store, plan: &Plan) {
             crate::plan::Transport::Memory => "Memory",
             crate::plan::Transport::Tcp => "Tcp",
             crate::plan::Transport::WebSocket => "WebSocket",
+            crate::plan::Transport::File => "File",
+            crate::plan::Transport::Http => "Http",
         };
         add(subject.clone(), riffle("transport"), riffle(transport).into());
         add(subject.clone(), riffle("crossesRunners"), Literal::from(channel.crosses_runners).into());

@@ -100,12 +100,18 @@ pub enum ProblemKind {
     ConflictingFields { target: String, name: String, first: String, second: String },
     #[error("processor {processor} uses {end} as its {role}, but {end} is not a channel")]
     NotAChannel { processor: String, end: String, role: String },
-    #[error("channel {channel} has no reader")]
+    #[error("channel {channel} has no reader: what is written to it is dropped")]
     ChannelWithoutReader { channel: String },
-    #[error("channel {channel} has no writer")]
+    #[error("channel {channel} has no writer: its readers end at once")]
     ChannelWithoutWriter { channel: String },
     #[error("channel {channel} is declared, but no processor reads or writes it")]
     UnusedChannel { channel: String },
+    #[error("processor {processor} is not part of the pipeline {pipeline}, so it is not run")]
+    IgnoredProcessor { processor: String, pipeline: String },
+    #[error("implementation of {class} names {path}, which does not exist")]
+    MissingImplementationFile { class: String, path: String },
+    #[error("channel end {end} is a {transport} end, which runner {runner} (of processor {processor}) cannot host")]
+    UnsupportedEnd { end: String, transport: String, runner: String, processor: String },
     #[error("channel end {end} belongs to {count} channels")]
     EndInSeveralChannels { end: String, count: usize },
     #[error("channel end {end} is used as a {used} but declared as the channel's {declared}")]
@@ -166,6 +172,9 @@ impl ProblemKind {
             ChannelWithoutReader { .. } => "channel-without-reader",
             ChannelWithoutWriter { .. } => "channel-without-writer",
             UnusedChannel { .. } => "unused-channel",
+            IgnoredProcessor { .. } => "ignored-processor",
+            UnsupportedEnd { .. } => "unsupported-end",
+            MissingImplementationFile { .. } => "missing-implementation-file",
             EndInSeveralChannels { .. } => "end-in-several-channels",
             EndRoleMismatch { .. } => "end-role-mismatch",
             SeveralTransports { .. } => "several-transports",
@@ -231,11 +240,52 @@ impl ProblemKind {
             ChannelWithoutReader { .. } => "give a processor this channel as a reader argument, or remove the channel".into(),
             ChannelWithoutWriter { .. } => "give a processor this channel as a writer argument, or remove the channel".into(),
             UnusedChannel { .. } => "pass it to a writing and a reading processor, or remove it".into(),
+            IgnoredProcessor { .. } => {
+                "list it under a rdfc:consistsOf part's rdfc:processor to run it; otherwise nothing to do".into()
+            }
+            UnsupportedEnd { .. } => {
+                "run the processor in a runner that declares riffle:supportsTransport for it (the JavaScript runner hosts file and HTTP ends)".into()
+            }
+            MissingImplementationFile { .. } => {
+                "check the path (relative paths resolve against the file that declares the class), or install the package that provides it".into()
+            }
             EndInSeveralChannels { .. } => "link each reader or writer end to one channel only".into(),
             EndRoleMismatch { .. } => "swap :reader and :writer on the channel, or pass the other end to the processor".into(),
             SeveralTransports { .. } => "keep one riffle:transport on the channel".into(),
             UnknownTransport { .. } => "use riffle:Memory, riffle:Tcp or riffle:WebSocket".into(),
             MemoryAcrossRunners { .. } => "put both ends in one runner instance, or use riffle:Tcp or riffle:WebSocket".into(),
+        }
+    }
+}
+
+/// How much a problem matters: only errors stop a pipeline; warnings are printed before a run and
+/// by `validate`; notes only by `validate --verbose`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Severity {
+    Error,
+    Warning,
+    Note,
+}
+
+impl Severity {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Note => "note",
+        }
+    }
+}
+
+impl ProblemKind {
+    /// RDF-Connect runs a pipeline whose optional outputs are left unconnected, and ignores what the
+    /// pipeline does not list; Riffle runs them too, and says so.
+    pub fn severity(&self) -> Severity {
+        use ProblemKind::*;
+        match self {
+            ChannelWithoutReader { .. } | ChannelWithoutWriter { .. } => Severity::Warning,
+            UnusedChannel { .. } | IgnoredProcessor { .. } => Severity::Note,
+            _ => Severity::Error,
         }
     }
 }
@@ -264,7 +314,7 @@ impl Problem {
 
 impl fmt::Display for Problem {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        writeln!(f, "error[{}]: {}", self.kind.code(), self.kind)?;
+        writeln!(f, "{}[{}]: {}", self.kind.severity().as_str(), self.kind.code(), self.kind)?;
         if let Some(file) = &self.file {
             match self.position {
                 Some((line, column)) => writeln!(f, "  --> {file}:{line}:{column}")?,

@@ -26,6 +26,7 @@ query!(PROCESSOR_CLASSES, "processor_classes");
 query!(PROCESSORS, "processors");
 query!(CHANNELS, "channels");
 query!(CONN_CHANNELS, "conn_channels");
+query!(EXTERNAL_ENDS, "external_ends");
 query!(SHAPES, "shapes");
 query!(SHAPE_TARGETS, "shape_targets");
 query!(SUPERCLASSES, "superclasses");
@@ -40,6 +41,7 @@ pub const ALL: &[&Query] = &[
     &PROCESSORS,
     &CHANNELS,
     &CONN_CHANNELS,
+    &EXTERNAL_ENDS,
     &SHAPES,
     &SHAPE_TARGETS,
     &SUPERCLASSES,

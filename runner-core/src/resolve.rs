@@ -7,7 +7,7 @@ use crate::classes::{types_of, Classes};
 use crate::graph_walk::{as_subject, term_id};
 use crate::loader::{self, Loaded};
 use crate::plan::{self, Plan, Transport};
-use crate::problem::{Problem, ProblemKind};
+use crate::problem::{Problem, ProblemKind, Severity};
 use crate::queries;
 use crate::runners::{find_program, RunnerInfo, Runners};
 use crate::shapes::{order_key, OrderKey, Shapes};
@@ -23,6 +23,9 @@ pub struct Resolution {
     pub loaded: Loaded,
     pub plan: Plan,
     pub problems: Vec<Problem>,
+    /// Warnings and notes: what Riffle does differently from what the pipeline may expect, which
+    /// does not stop it ([`crate::problem::Severity`]).
+    pub notices: Vec<Problem>,
 }
 
 pub struct Options<'e> {
@@ -43,7 +46,8 @@ impl Default for Options<'static> {
 }
 
 pub fn resolve(path: &Path, options: &Options<'_>) -> Resolution {
-    let loaded = loader::load(path);
+    let mut loaded = loader::load(path);
+    crate::blank_names::name_blank_processors(&mut loaded);
     let working_dir = loaded.path.parent().map(|p| p.display().to_string()).unwrap_or_default();
     let mut plan = Plan {
         pipeline: None,
@@ -56,12 +60,13 @@ pub fn resolve(path: &Path, options: &Options<'_>) -> Resolution {
     if !loaded.problems.is_empty() {
         // Statements after a syntax error are missing; anything reported beyond it would mislead.
         let problems = loaded.problems.clone();
-        return Resolution { loaded, plan, problems };
+        return Resolution { loaded, plan, problems, notices: Vec::new() };
     }
     let mut problems = Vec::new();
     Resolver { loaded: &loaded, options, problems: &mut problems }.run(&mut plan);
     crate::plan_graph::write(&loaded.store, &plan);
-    Resolution { loaded, plan, problems }
+    let (problems, notices) = problems.into_iter().partition(|p| p.kind.severity() == Severity::Error);
+    Resolution { loaded, plan, problems, notices }
 }
 
 struct Resolver<'r, 'e> {
@@ -185,8 +190,14 @@ impl Resolver<'_, '_> {
         for (kind, node) in channel_problems {
             self.report(kind, Some(&node), None);
         }
-        let extractor =
-            Extractor { store: &store, names: &names, shapes: &shapes, classes: &classes, env: self.options.env };
+        let extractor = Extractor {
+            store: &store,
+            names: &names,
+            shapes: &shapes,
+            classes: &classes,
+            env: self.options.env,
+            order: &self.loaded.order,
+        };
         let mut runner_of: HashMap<usize, String> = HashMap::new();
         for (id, _, members) in &instances {
             for &m in members {
@@ -233,11 +244,13 @@ impl Resolver<'_, '_> {
             let properties = shapes.merged(implementation_shapes.iter(), &class_name, &mut extraction.problems, &names);
             extraction.root = class_node.clone();
             extraction.file = self.file_of(&class_node);
-            let implementation = extraction.object(&class_node, &properties, "", 0);
+            let mut implementation = extraction.object(&class_node, &properties, "", 0);
             self.problems.append(&mut extraction.problems);
+            self.check_implementation_files(&class_node, &mut implementation);
 
             plan.processors.push(plan::Processor {
                 id: term_id(&processor.node),
+                name: matches!(processor.node, Term::BlankNode(_)).then(|| self.show(&processor.node)),
                 class: processor.class.as_str().to_string(),
                 runner: instance.clone(),
                 implementation,
@@ -279,7 +292,31 @@ impl Resolver<'_, '_> {
             });
         }
 
-        self.plan_channels(plan, &table);
+        self.plan_channels(plan, &table, &runners);
+    }
+
+    /// Every local file an implementation names (`rdfc:file`, `rdfc:jar`, `js:file`...) must exist, so
+    /// that a typo is reported before any runner starts. A path into a virtual environment's
+    /// `lib/python3.X/` is taken to mean whichever Python that environment has.
+    fn check_implementation_files(
+        &mut self,
+        class: &Term,
+        implementation: &mut serde_json::Map<String, serde_json::Value>,
+    ) {
+        for value in implementation.values_mut() {
+            let Some(url) = value.as_str() else { continue };
+            let Some(path) = crate::fileurl::to_path(url) else { continue };
+            if path.exists() {
+                continue;
+            }
+            if let Some(found) = crate::venv::other_python(&path) {
+                *value = serde_json::Value::String(crate::fileurl::from_path(&found));
+                continue;
+            }
+            let kind =
+                ProblemKind::MissingImplementationFile { class: self.show(class), path: self.loaded.names.file(url) };
+            self.report(kind, Some(class), None);
+        }
     }
 
     /// Processor instances with their class and, where the pipeline says so, their runner.
@@ -350,8 +387,19 @@ impl Resolver<'_, '_> {
             }
         }
 
+        // RDF-Connect runs what the pipeline's parts list and nothing else: imported files (a
+        // package's examples) may describe processors of their own.
+        let listed_only = !assigned.is_empty();
         let mut found = Vec::new();
         for (key, (node, mut node_classes)) in by_node {
+            if listed_only && !assigned.contains_key(&key) {
+                let kind = ProblemKind::IgnoredProcessor {
+                    processor: self.show(&node),
+                    pipeline: pipeline.map(|p| self.show(p)).unwrap_or_default(),
+                };
+                self.report(kind, Some(&node), None);
+                continue;
+            }
             // A class and its superclass may both be processor classes: keep the most specific.
             let all = node_classes.clone();
             node_classes.retain(|c| !all.iter().any(|other| other != c && classes.is_a(other, c.as_str())));
@@ -467,12 +515,50 @@ impl Resolver<'_, '_> {
         runner.implementation_shapes.iter().filter(|s| targeting.contains(s)).cloned().collect()
     }
 
-    fn plan_channels(&mut self, plan: &mut Plan, table: &ChannelTable) {
+    fn plan_channels(&mut self, plan: &mut Plan, table: &ChannelTable, runners: &Runners) {
         let runner_of: HashMap<&str, &str> =
             plan.processors.iter().map(|p| (p.id.as_str(), p.runner.as_str())).collect();
+        let ends = |uses: &[crate::channels::EndUse]| -> Vec<plan::End> {
+            uses.iter().map(|u| plan::End { processor: term_id(&u.processor), argument: u.argument.clone() }).collect()
+        };
         for declared in &table.channels {
             let node = &declared.node;
             let shown = declared.shown.clone();
+            if let Some((transport, options)) = &declared.external {
+                if declared.writers.is_empty() && declared.readers.is_empty() {
+                    self.report(ProblemKind::UnusedChannel { channel: shown }, Some(node), None);
+                    continue;
+                }
+                for end in declared.writers.iter().chain(&declared.readers) {
+                    let Some(instance) = plan.processors.iter().find(|p| p.id == term_id(&end.processor)) else {
+                        continue;
+                    };
+                    let runner = plan.runners.iter().find(|r| r.id == instance.runner);
+                    let wanted = if *transport == Transport::File { iri::RIFFLE_FILE } else { iri::RIFFLE_HTTP };
+                    let supported = runner
+                        .and_then(|r| runners.get(&NamedNode::new_unchecked(&r.runner)))
+                        .is_some_and(|info| info.transports.iter().any(|t| t.as_str() == wanted));
+                    if !supported {
+                        let kind = ProblemKind::UnsupportedEnd {
+                            end: shown.clone(),
+                            transport: transport.as_str().to_string(),
+                            runner: instance.runner.clone(),
+                            processor: self.show(&end.processor),
+                        };
+                        self.report(kind, Some(node), None);
+                    }
+                }
+                plan.channels.push(plan::Channel {
+                    id: declared.id.clone(),
+                    transport: *transport,
+                    crosses_runners: false,
+                    writers: ends(&declared.writers),
+                    readers: ends(&declared.readers),
+                    options: Some(options.clone()),
+                    log_level: None,
+                });
+                continue;
+            }
             match (declared.writers.is_empty(), declared.readers.is_empty()) {
                 (true, true) => {
                     self.report(ProblemKind::UnusedChannel { channel: shown }, Some(node), None);
@@ -486,11 +572,6 @@ impl Resolver<'_, '_> {
                 }
                 (false, false) => {}
             }
-            let ends = |uses: &[crate::channels::EndUse]| -> Vec<plan::End> {
-                uses.iter()
-                    .map(|u| plan::End { processor: term_id(&u.processor), argument: u.argument.clone() })
-                    .collect()
-            };
             let writers = ends(&declared.writers);
             let readers = ends(&declared.readers);
             let mut instances: Vec<&str> =
@@ -532,7 +613,15 @@ impl Resolver<'_, '_> {
                 };
                 self.report(kind, Some(node), None);
             }
-            plan.channels.push(plan::Channel { id: declared.id.clone(), transport, crosses_runners, writers, readers });
+            plan.channels.push(plan::Channel {
+                id: declared.id.clone(),
+                transport,
+                crosses_runners,
+                writers,
+                readers,
+                options: None,
+                log_level: declared.log_level.clone(),
+            });
         }
     }
 }

@@ -25,6 +25,8 @@ pub struct RunnerInfo {
     pub instances_of: Vec<NamedNode>,
     pub implementation_shapes: Vec<Term>,
     pub replaces: Vec<NamedNode>,
+    /// Transports beyond memory, TCP and WebSocket that it implements (`riffle:File`, `riffle:Http`).
+    pub transports: Vec<NamedNode>,
     /// The graph (file) that describes it.
     pub source: Option<NamedNode>,
 }
@@ -90,6 +92,7 @@ impl Runners {
                 instances_of: Vec::new(),
                 implementation_shapes: Vec::new(),
                 replaces: Vec::new(),
+                transports: Vec::new(),
                 source,
             });
         }
@@ -108,6 +111,7 @@ impl Runners {
                 ("handlesSubjectsOf", Some(n)) => info.subjects_of.push(n),
                 ("handlesInstancesOf", Some(n)) => info.instances_of.push(n),
                 ("replaces", Some(n)) => info.replaces.push(n),
+                ("supportsTransport", Some(n)) => info.transports.push(n),
                 ("implementationShape", _) => info.implementation_shapes.push(value.clone()),
                 _ => {}
             }

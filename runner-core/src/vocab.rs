@@ -90,6 +90,8 @@ pub mod iri {
         RIFFLE_MEMORY = RIFFLE + "Memory";
         RIFFLE_TCP = RIFFLE + "Tcp";
         RIFFLE_WEBSOCKET = RIFFLE + "WebSocket";
+        RIFFLE_FILE = RIFFLE + "File";
+        RIFFLE_HTTP = RIFFLE + "Http";
         XSD_STRING = XSD + "string";
         XSD_BOOLEAN = XSD + "boolean";
         XSD_DECIMAL = XSD + "decimal";

@@ -37,9 +37,21 @@ fn validate_reports_every_problem_and_exits_two() {
     assert_eq!(stdout(&output), "");
     // The report names the pipeline's own file relative to its folder, whatever the machine.
     let report = stderr(&output);
-    assert!(report.starts_with("error[no-runner]: no runner can run processor <p> (class ex:PyThing, declared with rdfc:pyImplementationOf)\n  --> pipeline.ttl\n"), "{report}");
-    assert_eq!(report.matches("error[").count(), 4, "{report}");
-    assert!(report.ends_with("\n4 problems found; nothing was started.\n"), "{report}");
+    assert!(report.starts_with("error[no-runner]: no runner can run processor <p> (class ex:HaskellThing, declared with ex:haskellImplementationOf)\n  --> pipeline.ttl\n"), "{report}");
+    assert_eq!(report.matches("error[").count(), 3, "{report}");
+    assert!(report.ends_with("\n3 problems found; nothing was started.\n"), "{report}");
+}
+
+#[test]
+fn validate_verbose_adds_notes_and_warnings_do_not_stop_it() {
+    let output = riffle(&["validate", "-v", &fixture("broken/27-channel-without-reader/pipeline.ttl")]);
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(
+        stderr(&output),
+        "warning[channel-without-reader]: channel <c> has no reader: what is written to it is dropped\n  --> \
+pipeline.ttl\n  subject: <c>\n  help: give a processor this channel as a reader argument, or remove the channel\n\n"
+    );
+    assert_eq!(stdout(&output), "ok: 1 processor, 1 channel, 1 runner instance (javascript)\n");
 }
 
 #[test]
@@ -151,7 +163,12 @@ fn runners_lists_the_bundled_runners() {
     let headers: Vec<&str> = text.lines().filter(|l| !l.starts_with(' ')).collect();
     assert_eq!(
         headers,
-        ["riffle:JavaRunner  Java (JVM 17)", "riffle:JsRunner  JavaScript (Node.js)", "riffle:RustRunner  Rust"]
+        [
+            "riffle:JavaRunner  Java (JVM 17)",
+            "riffle:JsRunner  JavaScript (Node.js)",
+            "riffle:PythonRunner  Python 3.11+ (asyncio), the pipeline's .venv",
+            "riffle:RustRunner  Rust"
+        ]
     );
     assert!(text.contains("  handles:  subjects of rdfc:jsImplementationOf, instances of js:JsProcess\n  replaces: rdfc:BunRunner, rdfc:JsRunner, rdfc:NodeRunner\n"), "{text}");
 }

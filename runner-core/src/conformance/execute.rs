@@ -81,7 +81,7 @@ pub fn execute(
 ) -> Result<Ran, String> {
     let file = dir.join("pipeline.ttl");
     std::fs::write(&file, sketch.turtle(target)).map_err(|e| format!("cannot write {}: {e}", file.display()))?;
-    let Resolution { loaded, mut plan, mut problems } = resolve(&file, &Options::default());
+    let Resolution { loaded, mut plan, mut problems, .. } = resolve(&file, &Options::default());
     if problems.is_empty() {
         problems.extend(plan.force_transport(transport, &loaded.names));
     }

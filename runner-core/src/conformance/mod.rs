@@ -88,9 +88,5 @@ pub fn run(runner: &str, options: &Options, out: &mut dyn Write) -> Result<bool,
 }
 
 fn transport_name(transport: Transport) -> &'static str {
-    match transport {
-        Transport::Memory => "memory",
-        Transport::Tcp => "tcp",
-        Transport::WebSocket => "websocket",
-    }
+    transport.as_str()
 }

@@ -199,6 +199,8 @@ pub fn assignment(plan: &Plan, runner: &str) -> OrchestratorMessage {
             transport: c.transport,
             writers: ends(&c.writers),
             readers: ends(&c.readers),
+            options: c.options.clone(),
+            log_level: c.log_level.clone(),
         })
         .collect();
     OrchestratorMessage::Assign { processors, channels }
@@ -558,7 +560,7 @@ fn react(
         RunnerMessage::Log { processor, level, message } => {
             // What it said last is worth showing if it dies next.
             let shown = match &processor {
-                Some(p) => format!("[{}] {message}", reporter.name(p)),
+                Some(p) => format!("{} {message}", reporter.tag(p)),
                 None => message.clone(),
             };
             runners[index].remember(shown);

@@ -83,10 +83,16 @@ impl Reporter {
 
     /// How messages name a processor or channel: as the author wrote it.
     pub fn name(&self, id: &str) -> String {
-        if id.starts_with("_:") {
-            "[]".to_string()
+        self.names.id(id)
+    }
+
+    /// The name in brackets, as it starts a log line; a blank processor's name has its own.
+    pub fn tag(&self, id: &str) -> String {
+        let name = self.name(id);
+        if name.starts_with('[') {
+            name
         } else {
-            self.names.iri(id)
+            format!("[{name}]")
         }
     }
 
@@ -146,8 +152,8 @@ impl Reporter {
         match self.format {
             LogFormat::Text => {
                 let who = match processor {
-                    Some(p) => self.name(p),
-                    None => format!("runner {runner}"),
+                    Some(p) => self.tag(p),
+                    None => format!("[runner {runner}]"),
                 };
                 let prefix = match level {
                     Level::Warn => "warning: ",
@@ -155,7 +161,7 @@ impl Reporter {
                     _ => "",
                 };
                 for line in message.lines() {
-                    self.stdout_line(&format!("[{who}] {prefix}{line}"));
+                    self.stdout_line(&format!("{who} {prefix}{line}"));
                 }
             }
             LogFormat::Json => {
@@ -210,6 +216,8 @@ impl Reporter {
     }
 
     pub fn summary(&mut self, report: &RunReport, plan: &Plan) {
+        // What is written to a channel nobody reads is counted, then dropped.
+        let dropped = |c: &crate::plan::Channel| c.readers.is_empty() && !c.transport.is_external();
         self.clear_progress();
         if self.quiet {
             return;
@@ -223,6 +231,9 @@ impl Reporter {
                 .map(|c| {
                     let (messages, bytes) = totals.get(&c.id).copied().unwrap_or((0, 0));
                     let mut channel = serde_json::json!({ "channel": c.id, "messages": messages, "bytes": bytes });
+                    if dropped(c) {
+                        channel["dropped"] = serde_json::json!(messages);
+                    }
                     if let Some(seconds) = blocked.get(&c.id) {
                         channel["blocked_seconds"] = serde_json::json!(seconds);
                     }
@@ -245,7 +256,9 @@ impl Reporter {
         let mut rows = vec![["channel".to_string(), "messages".to_string(), "bytes".to_string()]];
         for channel in &plan.channels {
             let (messages, bytes) = totals.get(&channel.id).copied().unwrap_or((0, 0));
-            rows.push([self.name(&channel.id), grouped(messages), grouped(bytes)]);
+            let name = self.name(&channel.id);
+            let name = if dropped(channel) { format!("{name} (no reader: dropped)") } else { name };
+            rows.push([name, grouped(messages), grouped(bytes)]);
         }
         let mut processor_rows = vec![["processor".to_string(), "state".to_string(), "time".to_string()]];
         for p in &report.processors {

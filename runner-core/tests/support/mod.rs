@@ -12,12 +12,7 @@ use std::sync::mpsc;
 /// under a fixed path, so that expected outputs are the same on every machine, and so does the Python
 /// runner's interpreter; anything else is missing.
 pub fn fake_program(program: &str, _dir: &Path) -> Option<PathBuf> {
-    // The Python runner's interpreter is named by its path in the repository ({runnerDir}/.venv/bin/python),
-    // which the snapshots hold relative to the repository.
-    if program.ends_with("/runners/python/.venv/bin/python") {
-        return Some(PathBuf::from(program));
-    }
-    ["node", "java", "riffle-runner-rust", "my-rust-runner"]
+    ["node", "java", "python3", "riffle-runner-rust", "my-rust-runner"]
         .contains(&program)
         .then(|| PathBuf::from(format!("/opt/fake/bin/{program}")))
 }

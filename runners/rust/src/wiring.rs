@@ -88,6 +88,13 @@ impl Wiring {
             stats,
             pumps: Vec::new(),
         };
+        if let Some(external) = channels.iter().find(|c| c.transport.is_external()) {
+            return Err(RunnerError::Protocol(format!(
+                "assign: channel {} is a {} end, which the Rust runner does not host",
+                external.id,
+                external.transport.as_str()
+            )));
+        }
         for channel in &channels {
             wiring.make_readers(channel).map_err(|e| RunnerError::Protocol(format!("assign: {e}")))?;
         }
@@ -161,6 +168,8 @@ impl Wiring {
                 // is what it would have chosen.
                 riffle_protocol::Transport::Memory | riffle_protocol::Transport::Tcp => Transport::Tcp,
                 riffle_protocol::Transport::WebSocket => Transport::WebSocket,
+                // Refused at assign (`Wiring::listen`): the plan only gives them to runners that declare them.
+                riffle_protocol::Transport::File | riffle_protocol::Transport::Http => continue,
             };
             let mut remote_runners: Vec<&str> = Vec::new();
             for end in &channel.readers {
@@ -263,7 +272,10 @@ async fn connect_one(job: WriterJob, secret: Arc<str>) -> Result<Connected, Wire
     }
     match joined {
         Some(writer) => Ok(Connected { processor, channel, writer }),
-        None => Err(fail(format!("channel {channel} has no reader"))),
+        None => {
+            let writer = riffle_channels::Writer::to_nobody(&channel, &writer_id, &Limits::default());
+            Ok(Connected { processor, channel, writer })
+        }
     }
 }
 
