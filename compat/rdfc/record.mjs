@@ -8,6 +8,8 @@
 // `[rdfc:NodeRunner, CommandInstantiator]`, ...). Here its own lines are dropped and a processor's or
 // channel's line becomes what Riffle prints after `[<name>] `: the message for info, `warning: ` and
 // `error: ` before it for warn and error, nothing for debug (neither runtime shows debug by default).
+// A runner's standard error, which the orchestrator logs as `[<runner>, CommandInstantiator] error: ...`,
+// is what its processors wrote there: `warning: ...`, as Riffle prints a runner's stderr.
 // Lines without a label that follow a kept line (a message of several lines) are kept; other unlabelled
 // lines (the orchestrator's deprecation notice) are its own. Then the case's keep/drop apply.
 import fs from "node:fs";
@@ -29,6 +31,13 @@ export function rdfcLines(lines) {
       continue;
     }
     const parts = m[1].split(", ");
+    if (parts.length === 2 && parts[1] === "CommandInstantiator" && m[2] === "error") {
+      // What the runner process wrote to its standard error (a processor's own logger or console.error):
+      // the orchestrator logs each chunk at level error; Riffle prints a runner's stderr as warnings.
+      keeping = true;
+      out.push("warning: " + m[3]);
+      continue;
+    }
     keeping = parts.length >= 2 && !OWN_LAST.test(parts[parts.length - 1]);
     if (!keeping) continue;
     const level = m[2];
