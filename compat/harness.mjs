@@ -201,9 +201,9 @@ function exec(argv, { cwd, env, timeout }) {
 
 const ANSI = /\x1b\[[0-9;?]*[A-Za-z]/g;
 const TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z /;
-// Riffle prints a processor's output as "[<name>] text" (or "[] text" for a blank node); every other
+// Riffle prints a processor's output as "[<name>] text", or for a blank node "[js:Log at pipeline.ttl:7] text"; every other
 // line ("riffle: ...", the summary, "[runner js] ...", "error: ...") is Riffle's own.
-const RIFFLE_PROCESSOR = /^\[(?!runner )(\[\]|[^\]\s]+)\] /;
+const RIFFLE_PROCESSOR = /^\[(?!runner )(\[\]|[^\]\s]+|[^\]\s]+ (?:at|in) [^\]\s]+)\] /;
 
 /** The lines a run's processors wrote, normalised the same way for every runtime. */
 export function normalise(raw, runtime, { tmp, vars }, spec) {
