@@ -8,6 +8,8 @@
 // Writers a finished processor left open are closed; its readers are cancelled.
 
 import { fileURLToPath } from "node:url";
+import { readFileSync } from "node:fs";
+import { register } from "node:module";
 import { inProcessor, processorLogger } from "./logging.mjs";
 import { RdfcReader, RdfcWriter } from "./api-rdfc.mjs";
 import { ConnReader, ConnWriter } from "./api-conn.mjs";
@@ -45,6 +47,23 @@ async function guarded(id, phase, fn) {
 }
 
 const pathOf = (file) => (file.startsWith("file:") ? fileURLToPath(file) : file);
+
+// The resolve hook that serves `Processor` and `extendLogger` of @rdfc/js-runner 3.x from the runner's own
+// module (js-runner-hook.mjs) runs in a thread of its own, so it is registered only once a processor file
+// names the package. RIFFLE_JS_RUNNER_SHIM=0 turns it off.
+let hooked = false;
+function hookJsRunner(file) {
+  if (hooked || process.env.RIFFLE_JS_RUNNER_SHIM === "0") return;
+  let source;
+  try {
+    source = readFileSync(pathOf(file), "utf8");
+  } catch {
+    return;
+  }
+  if (!source.includes("@rdfc/js-runner")) return;
+  hooked = true;
+  register("./js-runner-hook.mjs", import.meta.url);
+}
 
 export class Hosted {
   constructor(assignment, wiring) {
@@ -89,6 +108,7 @@ export class Hosted {
     if (typeof file !== "string") {
       throw new PhaseError("init", `processor ${this.id} has no implementation file (rdfc:file or js:file on ${this.assignment.class})`, null);
     }
+    hookJsRunner(file);
     try {
       return await import(file);
     } catch (e) {
@@ -115,7 +135,7 @@ export class Hosted {
     const args = this.live(this.assignment.arguments);
     if (this.kind === "class") {
       const Class = this.exportNamed(module, implementation.class ?? "default", "class");
-      const logger = processorLogger(this.id);
+      const logger = processorLogger(this.id, pathOf(implementation.file));
       this.instance = await guarded(this.id, "init", () => new Class(args, logger));
       // Arguments are fields of the instance, as in RDF-Connect; set here too because class field
       // declarations in a subclass reset what a base constructor assigned.

@@ -5,6 +5,9 @@
 
 import { AsyncLocalStorage } from "node:async_hooks";
 import { format } from "node:util";
+import { createRequire } from "node:module";
+import { readFileSync } from "node:fs";
+import { dirname, join } from "node:path";
 
 const current = new AsyncLocalStorage();
 let sink = null; // (processor, level, message) => void, once the control connection is up
@@ -85,12 +88,87 @@ export function detach() {
 
 const LEVELS = { error: "error", warn: "warn", info: "info", http: "info", verbose: "debug", debug: "debug", silly: "debug" };
 
+/** Marks the loggers made here without winston, which `extendLogger` of the runner's own @rdfc/js-runner knows. */
+export const PLAIN_LOGGER = Symbol.for("riffle.plainLogger");
+
 /**
- * The logger handed to class processors: RDF-Connect's js-runner gives a winston Logger, so the methods
- * processors call on one are here (error, warn, info, http, verbose, debug, silly, log(level, message),
- * child()). Messages are formatted like console arguments.
+ * The logger handed to class processors. RDF-Connect's js-runner 3.x gives `new Class(args, logger)` a winston
+ * Logger (`createLogger` with one transport, so at winston's default level, info: debug and verbose are
+ * dropped), and packages use it as one: `extendLogger(logger, ...)` reads its `transports`, `level` and
+ * `format`. So when the processor's own package depends on winston, the logger is a real winston Logger made
+ * with that package's winston (resolved from the processor's file), whose one transport sends every entry
+ * as a `log` message naming the processor. Otherwise it is a plain logger with the same methods (no winston
+ * is loaded, which costs about 100 ms of start-up).
  */
-export function processorLogger(id) {
+export function processorLogger(id, file = null) {
+  const winston = file === null ? null : winstonFor(file);
+  return winston === null ? plainLogger(id) : winstonLogger(winston, id);
+}
+
+const winstons = new Map(); // package folder -> winston module or null
+
+function owningPackage(file) {
+  for (let dir = dirname(file); ; ) {
+    try {
+      return { dir, json: JSON.parse(readFileSync(join(dir, "package.json"), "utf8")) };
+    } catch (e) {
+      if (e.code !== "ENOENT" && e.code !== "ENOTDIR") return null;
+    }
+    const up = dirname(dir);
+    if (up === dir) return null;
+    dir = up;
+  }
+}
+
+/** winston as the package owning `file` sees it, if that package depends on winston; else null. */
+export function winstonFor(file) {
+  const pkg = owningPackage(file);
+  if (pkg === null) return null;
+  if (winstons.has(pkg.dir)) return winstons.get(pkg.dir);
+  const { dependencies = {}, peerDependencies = {}, optionalDependencies = {} } = pkg.json;
+  let winston = null;
+  if ("winston" in dependencies || "winston" in peerDependencies || "winston" in optionalDependencies) {
+    try {
+      winston = createRequire(file)("winston");
+      if (typeof winston?.createLogger !== "function" || typeof winston?.Transport !== "function") winston = null;
+    } catch {
+      winston = null;
+    }
+  }
+  winstons.set(pkg.dir, winston);
+  return winston;
+}
+
+const transportClasses = new WeakMap(); // winston module -> its Transport subclass sending `log` messages
+const LEVEL = Symbol.for("level");
+
+function riffleTransport(winston) {
+  let Class = transportClasses.get(winston);
+  if (Class === undefined) {
+    Class = class RiffleTransport extends winston.Transport {
+      constructor(processor) {
+        super({});
+        this.processor = processor;
+      }
+      log(info, callback) {
+        const level = info[LEVEL] ?? info.level;
+        const message = typeof info.message === "string" ? info.message : format(info.message);
+        emit(this.processor, LEVELS[level] ?? "info", message);
+        callback();
+      }
+    };
+    transportClasses.set(winston, Class);
+  }
+  return Class;
+}
+
+function winstonLogger(winston, id) {
+  const Transport = riffleTransport(winston);
+  return winston.createLogger({ transports: [new Transport(id)] });
+}
+
+/** The logger without winston: the methods processors call on a winston Logger, every level passed on. */
+export function plainLogger(id) {
   const log = (level, ...args) => {
     const message = args.length === 1 && typeof args[0] === "object" && args[0] !== null && "message" in args[0] && !(args[0] instanceof Error)
       ? String(args[0].message)
@@ -102,6 +180,7 @@ export function processorLogger(id) {
     log: (level, ...args) => (typeof level === "object" && level !== null ? log(level.level, level.message) : log(level, ...args)),
     child: () => logger,
     isLevelEnabled: () => true,
+    [PLAIN_LOGGER]: id,
   };
   for (const level of Object.keys(LEVELS)) logger[level] = (...args) => log(level, ...args);
   return logger;
