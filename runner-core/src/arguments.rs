@@ -177,6 +177,9 @@ impl<'a, 'b> Extraction<'a, 'b> {
                     }
                 };
             }
+            if class.as_str() == iri::RDFL_CBD {
+                return Some(self.concise_bounded_description(&value));
+            }
             return self.nested(&value, class, property, field, depth);
         }
         match &property.datatype {
@@ -247,6 +250,43 @@ impl<'a, 'b> Extraction<'a, 'b> {
         Term::NamedNode(NamedNode::new_unchecked(crate::fileurl::from_path(&path)))
     }
 
+    /// `sh:class rdfl:CBD`: the node's concise bounded description, its statements and those of the
+    /// blank nodes it leads to, in document order, as RDF/JS quads in JSON under `@quads` (each runner
+    /// turns them into its language's quads).
+    fn concise_bounded_description(&self, node: &Term) -> Value {
+        let store = self.extractor.store;
+        let order = self.extractor.order;
+        let mut quads = Vec::new();
+        let mut seen = vec![node.clone()];
+        let mut pending = vec![node.clone()];
+        while let Some(subject) = pending.pop() {
+            let Some(s) = crate::graph_walk::as_subject(&subject) else { continue };
+            let mut statements: Vec<(NamedNode, Term)> = store
+                .quads_for_pattern(Some(s), None, None, Some(oxigraph::model::GraphNameRef::DefaultGraph))
+                .filter_map(Result::ok)
+                .map(|q| (q.predicate, q.object))
+                .collect();
+            statements.sort_by_key(|(p, o)| order.of(&subject, p, o));
+            let mut next = Vec::new();
+            for (predicate, object) in statements {
+                if matches!(object, Term::BlankNode(_)) && !seen.contains(&object) {
+                    seen.push(object.clone());
+                    next.push(object.clone());
+                }
+                quads.push(serde_json::json!({
+                    "termType": "Quad",
+                    "subject": rdfjs(&subject),
+                    "predicate": rdfjs(&Term::NamedNode(predicate)),
+                    "object": rdfjs(&object),
+                    "graph": { "termType": "DefaultGraph", "value": "" },
+                }));
+            }
+            // Depth first, each node's own statements before those of the nodes it leads to.
+            pending.extend(next.into_iter().rev());
+        }
+        serde_json::json!({ "@quads": quads })
+    }
+
     /// Resolves `[ a rdfl:EnvVariable; rdfl:envKey "K"; rdfl:envDefault "d" ]` to a string literal.
     /// Outer None: a problem was reported; inner None: not an environment variable.
     fn environment(&mut self, value: &Term, property: &PropertyShape, field: &str) -> Option<Option<Term>> {
@@ -295,7 +335,9 @@ impl<'a, 'b> Extraction<'a, 'b> {
             return None;
         }
         let types = types_of(extractor.store, value);
-        if !types.is_empty() && !types.iter().any(|t| extractor.classes.is_a(t, class.as_str())) {
+        // `sh:class rdfl:TypedExtract`: whatever the value's own type is, extracted by its shapes.
+        let any_type = class.as_str() == iri::RDFL_TYPED_EXTRACT;
+        if !any_type && !types.is_empty() && !types.iter().any(|t| extractor.classes.is_a(t, class.as_str())) {
             let kind = ProblemKind::WrongClass {
                 subject,
                 name: field.to_string(),
@@ -389,6 +431,22 @@ impl<'a, 'b> Extraction<'a, 'b> {
                 None
             }
         }
+    }
+}
+
+/// A term as RDF/JS writes it in JSON (`termType`, `value`, and a literal's language and datatype).
+fn rdfjs(term: &Term) -> Value {
+    match term {
+        Term::NamedNode(n) => serde_json::json!({ "termType": "NamedNode", "value": n.as_str() }),
+        Term::BlankNode(b) => serde_json::json!({ "termType": "BlankNode", "value": b.as_str() }),
+        Term::Literal(l) => serde_json::json!({
+            "termType": "Literal",
+            "value": l.value(),
+            "language": l.language().unwrap_or(""),
+            "datatype": { "termType": "NamedNode", "value": l.datatype().as_str() },
+        }),
+        #[allow(unreachable_patterns)]
+        other => serde_json::json!({ "termType": "NamedNode", "value": other.to_string() }),
     }
 }
 

@@ -87,6 +87,8 @@ pub mod iri {
         RDFL_ENV_VARIABLE = RDFL + "EnvVariable";
         RDFL_ENV_KEY = RDFL + "envKey";
         RDFL_ENV_DEFAULT = RDFL + "envDefault";
+        RDFL_CBD = RDFL + "CBD";
+        RDFL_TYPED_EXTRACT = RDFL + "TypedExtract";
         RIFFLE_MEMORY = RIFFLE + "Memory";
         RIFFLE_TCP = RIFFLE + "Tcp";
         RIFFLE_WEBSOCKET = RIFFLE + "WebSocket";

@@ -13,6 +13,7 @@ import { register } from "node:module";
 import { inProcessor, processorLogger } from "./logging.mjs";
 import { RdfcReader, RdfcWriter } from "./api-rdfc.mjs";
 import { ConnReader, ConnWriter } from "./api-conn.mjs";
+import { quadsFromJson } from "./terms.mjs";
 
 /** A failure in a phase, as the `failed` message carries it. */
 export class PhaseError extends Error {
@@ -76,9 +77,14 @@ export class Hosted {
     this.writers = [];
     this.inboxes = [];
     this.channelWriters = [];
+    this.finished = false;
+    this.idle = new Promise((resolve) => {
+      this.endIdle = resolve;
+    });
   }
 
-  /** Replaces every {"@reader": id} / {"@writer": id} in the arguments with this API's live object. */
+  /** Replaces every {"@reader": id} / {"@writer": id} in the arguments with this API's live object, and
+   * every {"@quads": [...]} (an rdfl:CBD argument) with RDF/JS quads. */
   live(value) {
     if (Array.isArray(value)) return value.map((v) => this.live(v));
     if (value === null || typeof value !== "object") return value;
@@ -90,6 +96,7 @@ export class Hosted {
       this.readers.push(reader);
       return reader;
     }
+    if (Array.isArray(value["@quads"])) return quadsFromJson(value["@quads"]);
     if (typeof value["@writer"] === "string") {
       const writer = this.wiring?.writer(this.id, value["@writer"]);
       if (writer === undefined) throw new PhaseError("init", `processor ${this.id}: no writer of channel ${value["@writer"]} was assigned to it`, null);
@@ -145,6 +152,15 @@ export class Hosted {
       if (typeof this.instance.init === "function") await guarded(this.id, "init", () => this.instance.init());
     } else {
       const fn = this.exportNamed(module, implementation.function, "function");
+      // As @rdfc/js-runner 1.0.0: the working directory is the processor class's js:location while its
+      // instances are set up, and stays the last one's afterwards.
+      if (typeof implementation.location === "string") {
+        try {
+          process.chdir(pathOf(implementation.location));
+        } catch (e) {
+          throw new PhaseError("init", `processor ${this.id}: cannot change to its js:location ${pathOf(implementation.location)}: ${e.message}`, null);
+        }
+      }
       const positional = [];
       const mapping = implementation.mapping?.parameters;
       if (Array.isArray(mapping)) {
@@ -172,7 +188,8 @@ export class Hosted {
       for (const reader of this.readers) parts.push(guarded(this.id, "transform", () => reader.pump()));
       await Promise.all(parts);
       if (this.readers.length === 0) {
-        await Promise.all(this.writers.map((w) => w.whenEnded));
+        // ...or until nothing is pending in the runner (Session.watchIdle), when the original would exit.
+        await Promise.race([Promise.all(this.writers.map((w) => w.whenEnded)), this.idle]);
       }
       // The processor is done; writers it left open are ended as it would (end handlers included).
       await guarded(this.id, this.readers.length ? "transform" : "produce", () => Promise.all(this.writers.map((w) => w.end())));
