@@ -38,8 +38,8 @@ fn every_rdf_format_loads_by_extension() {
 #[test]
 fn rdfc_node_runner_means_riffles_js_runner_even_when_its_definition_is_imported() {
     let (plan, _) = resolved("imported-node-runner/pipeline.ttl");
-    // <gen> is assigned explicitly to rdfc:NodeRunner, <sink> automatically: both land in one
-    // instance of Riffle's runner, and the imported "npx js-runner" command is not used.
+    // Both are assigned to rdfc:NodeRunner, whose imported definition ("npx js-runner") is not
+    // used: they land in one instance of Riffle's runner.
     assert_eq!(plan.runners.len(), 1);
     assert_eq!(plan.runners[0].runner, "https://w3id.org/riffle#JsRunner");
     assert_eq!(plan.runners[0].argv[0], "node");
@@ -75,4 +75,67 @@ fn two_parts_of_one_runner_are_two_instances_and_ws_ends_mean_websocket() {
     assert_eq!(plan.channels.len(), 1);
     assert_eq!(plan.channels[0].transport, Transport::WebSocket);
     assert!(plan.channels[0].crosses_runners);
+}
+
+#[test]
+fn connector_architecture_habits_resolve_as_its_runner_reads_them() {
+    let (plan, folder) = resolved("conn-ends/pipeline.ttl");
+    let names: Vec<Option<&str>> = plan.processors.iter().map(|p| p.name.as_deref()).collect();
+    assert_eq!(names, [Some("[ex:Read at pipeline.ttl:18]"), Some("[ex:Serve at pipeline.ttl:24]")]);
+    let dir = folder.strip_prefix("file://").unwrap();
+    let read = &plan.processors[0];
+    assert_eq!(read.arguments["glob"], json!(format!("{dir}input.txt")));
+    assert_eq!(read.arguments["names"], json!(["b", "a", "c"]));
+    let out = plan.channels.iter().find(|c| c.id == format!("{folder}out")).unwrap();
+    assert_eq!(out.transport, Transport::File);
+    assert_eq!((out.writers.len(), out.readers.len()), (1, 0));
+    assert_eq!(
+        out.options,
+        Some(
+            json!({"path": format!("{dir}out.txt"), "onReplace": true, "readFirstContent": null, "encoding": null})
+                .as_object()
+                .unwrap()
+                .clone()
+        )
+    );
+    let input = plan.channels.iter().find(|c| c.id == format!("{folder}in")).unwrap();
+    assert_eq!(input.transport, Transport::Http);
+    assert_eq!((input.writers.len(), input.readers.len()), (0, 1));
+    assert_eq!(input.options.as_ref().unwrap()["port"], json!(8123));
+}
+
+#[test]
+fn only_listed_processors_run_and_strings_and_descriptions_resolve_as_rdf_connect_does() {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/resolution/rdfc-listed/pipeline.ttl");
+    let resolution = support::resolve_here(&path);
+    assert!(resolution.problems.is_empty(), "{}", riffle_core::problem::report(&resolution.problems));
+    let notes: Vec<String> = resolution.notices.iter().map(|n| n.kind.to_string()).collect();
+    assert_eq!(
+        notes,
+        [
+            "processor <lib/example> is not part of the pipeline <pipeline.ttl>, so it is not run",
+            "channel <c> has no reader: what is written to it is dropped"
+        ]
+    );
+    let folder = riffle_core::fileurl::folder_of(&path);
+    let plan = resolution.plan;
+    assert_eq!(plan.processors.len(), 1);
+    let describe = &plan.processors[0];
+    assert_eq!(describe.implementation["file"], json!(format!("{folder}lib/procs.js")));
+    let quads = describe.arguments["about"]["@quads"].as_array().unwrap();
+    let statements: Vec<(String, String)> = quads
+        .iter()
+        .map(|q| (q["predicate"]["value"].as_str().unwrap().into(), q["object"]["value"].as_str().unwrap().into()))
+        .collect();
+    let part = quads[1]["object"]["value"].as_str().unwrap().to_string();
+    assert_eq!(
+        statements,
+        [
+            ("http://www.w3.org/1999/02/22-rdf-syntax-ns#type".to_string(), "http://example.org/Thing".to_string()),
+            ("http://example.org/part".to_string(), part.clone()),
+            ("http://example.org/size".to_string(), "2".to_string()),
+        ]
+    );
+    assert_eq!(quads[2]["subject"]["value"], json!(part));
+    assert_eq!(quads[2]["object"]["datatype"]["value"], json!("http://www.w3.org/2001/XMLSchema#integer"));
 }
