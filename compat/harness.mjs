@@ -205,10 +205,9 @@ const TIMESTAMP = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z /;
 // line ("riffle: ...", the summary, "[runner js] ...", "error: ...") is Riffle's own.
 const RIFFLE_PROCESSOR = /^\[(?!runner )(\[\]|[^\]\s]+|[^\]\s]+ (?:at|in) [^\]\s]+)\] /;
 
-/** The lines a run's processors wrote, normalised the same way for every runtime. */
-export function normalise(raw, runtime, { tmp, vars }, spec) {
-  let text = raw.replace(ANSI, "");
-  // Paths of the temp copy and the picked ports would differ every run: put the placeholders back.
+/** Paths of the temp copy, the server's URL and the picked ports differ every run: this puts their
+ * placeholders back ($CASE, {{SERVER}}, {{PORT}}...), in the output and in produced files. */
+export function placeholders(text, { tmp, vars }) {
   text = text.split(tmp).join("$CASE");
   for (const [name, value] of Object.entries(vars)) {
     if (name === "{{SERVER}}") text = text.split(value).join(name);
@@ -216,6 +215,17 @@ export function normalise(raw, runtime, { tmp, vars }, spec) {
   for (const [name, value] of Object.entries(vars)) {
     if (name !== "{{SERVER}}") text = text.split(`127.0.0.1:${value}`).join(`127.0.0.1:${name}`).split(`localhost:${value}`).join(`localhost:${name}`);
   }
+  return text;
+}
+
+/** A produced file's bytes with the placeholders put back (ASCII replacements, so any bytes survive). */
+function producedFile(file, prep) {
+  return Buffer.from(placeholders(fs.readFileSync(file).toString("latin1"), prep), "latin1");
+}
+
+/** The lines a run's processors wrote, normalised the same way for every runtime. */
+export function normalise(raw, runtime, { tmp, vars }, spec) {
+  const text = placeholders(raw.replace(ANSI, ""), { tmp, vars });
   const keep = spec.keep ? new RegExp(spec.keep) : null;
   const drop = spec.drop ? new RegExp(spec.drop) : null;
   const out = [];
@@ -248,6 +258,7 @@ export async function runCase(c, runtime) {
   return {
     ...result,
     tmp: prep.tmp,
+    file: (f) => (fs.existsSync(path.join(prep.tmp, f)) ? producedFile(path.join(prep.tmp, f), prep) : null),
     requests: prep.requests,
     lines: normalise(result.raw, runtime, prep, c.spec),
     cleanup: () => fs.rmSync(prep.tmp, { recursive: true, force: true }),
@@ -297,11 +308,11 @@ export async function record(dir) {
   const missing = [];
   fs.rmSync(path.join(expected, "files"), { recursive: true, force: true });
   for (const f of c.spec.files) {
-    const src = path.join(r.tmp, f);
-    if (!fs.existsSync(src)) { missing.push(f); continue; }
+    const bytes = r.file(f);
+    if (!bytes) { missing.push(f); continue; }
     const dst = path.join(expected, "files", f);
     fs.mkdirSync(path.dirname(dst), { recursive: true });
-    fs.copyFileSync(src, dst);
+    fs.writeFileSync(dst, bytes);
   }
   const recorded = { runtime: runtimeVersions(c), date: new Date().toISOString(), exit: r.exit, seconds: r.seconds };
   if (missing.length) recorded.missingFiles = missing;
@@ -331,11 +342,11 @@ export async function check(dir) {
   }
   const filesDir = path.join(c.dir, c.spec.filesDir || "expected/files");
   for (const f of c.spec.files) {
-    const got = path.join(r.tmp, f);
+    const got = r.file(f);
     comparisons.push({
       what: `file ${f}`,
       expected: fs.readFileSync(path.join(filesDir, f)).toString("latin1"),
-      actual: fs.existsSync(got) ? fs.readFileSync(got).toString("latin1") : "(not produced)",
+      actual: got ? got.toString("latin1") : "(not produced)",
     });
   }
   const show = (v) => (Array.isArray(v) ? v.join("\n") : String(v));
