@@ -200,3 +200,35 @@ fn sigterm_to_the_jvm_stops_it_cleanly_with_143_and_ends_the_run() {
     assert!(!stderr.contains("the orchestrator went away"), "{stderr}");
     assert!(support::processes_tagged(&tag).is_empty(), "{:?}", support::processes_tagged(&tag));
 }
+
+#[test]
+fn channels_without_reader_or_writer_run_and_log_levels_log_every_message() {
+    if !java_ready("channels_without_reader_or_writer_run_and_log_levels_log_every_message") {
+        return;
+    }
+    for transport in ["tcp", "websocket"] {
+        let (output, left) =
+            support::riffle_tagged(&["run", "pipeline.ttl", "--transport", transport], Some(&fixture("unconnected")));
+        let stderr = text(&output.stderr);
+        assert_eq!(output.status.code(), Some(0), "{transport}: {stderr}");
+        assert!(left.is_empty(), "{transport}: left running: {left:?}");
+        let mut lines: Vec<String> = text(&output.stdout).lines().map(String::from).collect();
+        lines.sort();
+        assert_eq!(
+            lines,
+            ["[<gen>] abcdefgh", "[<gen>] abcdefgh", "[<gen>] abcdefgh", "[<gen>] sent 3 messages"],
+            "{transport}"
+        );
+        assert!(stderr.contains("riffle: warning: channel <upped> has no reader: what is written to it is dropped (channel-without-reader)\n"), "{stderr}");
+        assert!(
+            stderr.contains(
+                "riffle: warning: channel <nothing> has no writer: its readers end at once (channel-without-writer)\n"
+            ),
+            "{stderr}"
+        );
+        let rows: Vec<Vec<&str>> = stderr.lines().map(|l| l.split_whitespace().collect()).collect();
+        assert!(rows.contains(&vec!["<upped>", "(no", "reader:", "dropped)", "3", "24"]), "{stderr}");
+        assert!(rows.contains(&vec!["<nothing>", "0", "0"]), "{stderr}");
+        assert!(rows.iter().any(|r| r.first() == Some(&"<waiting>") && r.get(1) == Some(&"finished")), "{stderr}");
+    }
+}

@@ -212,10 +212,16 @@ impl Wiring {
         for Connected { processor, channel, writer } in connected {
             let counters = self.stats.register(&channel, &processor, Role::Writer);
             let bin = self.bins.entry(processor.clone()).or_default().clone();
+            let level = self
+                .channels
+                .iter()
+                .find(|c| c.id == channel)
+                .and_then(|c| c.log_level.as_deref())
+                .and_then(|l| serde_json::from_value(serde_json::Value::String(l.to_string())).ok());
             self.ends
                 .entry(processor.clone())
                 .or_insert_with(|| Ends::new(&processor))
-                .add_writer(&channel, Writer::new(writer, counters, bin));
+                .add_writer(&channel, Writer::new(writer, counters, bin).logging_at(level));
         }
     }
 

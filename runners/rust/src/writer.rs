@@ -27,17 +27,25 @@ pub struct Writer {
     tally: Tally,
     /// Where `Drop` leaves an unclosed writer for the runtime; `None` outside a run.
     bin: Option<Arc<WriterBin>>,
+    /// RDF-Connect's `rdfc:logLevel` on the channel: every message sent is logged at this level.
+    log_level: Option<riffle_protocol::Level>,
 }
 
 impl Writer {
     pub(crate) fn new(inner: riffle_channels::Writer, counters: Arc<Counters>, bin: Arc<WriterBin>) -> Self {
-        Writer { inner: Some(inner), tally: Tally::new(counters), bin: Some(bin) }
+        Writer { inner: Some(inner), tally: Tally::new(counters), bin: Some(bin), log_level: None }
+    }
+
+    /// Logs every message sent, as the processor's output (`rdfc:logLevel` on the channel).
+    pub(crate) fn logging_at(mut self, level: Option<riffle_protocol::Level>) -> Self {
+        self.log_level = level;
+        self
     }
 
     /// Wraps a writer made directly with `riffle_channels`, outside any run (tests, embedding). Dropped
     /// unclosed, it ends in-memory readers normally and cuts network ones.
     pub fn from_channel(inner: riffle_channels::Writer) -> Self {
-        Writer { inner: Some(inner), tally: Tally::detached(), bin: None }
+        Writer { inner: Some(inner), tally: Tally::detached(), bin: None, log_level: None }
     }
 
     fn inner(&mut self) -> Result<&mut riffle_channels::Writer, ChannelError> {
@@ -63,6 +71,13 @@ impl Writer {
     pub async fn send(&mut self, message: impl Into<Message>) -> Result<(), ChannelError> {
         let message = message.into();
         let len = message.len();
+        if let Some(level) = self.log_level {
+            let shown = match message.as_text() {
+                Some(text) => text.to_string(),
+                None => format!("<{len} bytes>"),
+            };
+            crate::logging::log(level, shown).await;
+        }
         let inner = self.inner()?;
         if let Some(message) = inner.try_send(message)? {
             inner.send(message).await?;

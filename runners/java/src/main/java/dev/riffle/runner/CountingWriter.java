@@ -12,13 +12,20 @@ import java.util.List;
 final class CountingWriter implements Writer {
     private final String channel;
     private final List<Writer> sinks;
+    /** Sees every message sent, for rdfc:logLevel; null when the channel has none. */
+    private final java.util.function.Consumer<Message> tap;
     private volatile long messages;
     private volatile long bytes;
     private volatile boolean closed;
 
     CountingWriter(String channel, List<Writer> sinks) {
+        this(channel, sinks, null);
+    }
+
+    CountingWriter(String channel, List<Writer> sinks, java.util.function.Consumer<Message> tap) {
         this.channel = channel;
         this.sinks = sinks;
+        this.tap = tap;
     }
 
     @Override
@@ -31,6 +38,9 @@ final class CountingWriter implements Writer {
     public void send(Message message) {
         if (closed) {
             throw new ChannelException("channel " + channel + ": the writer is closed");
+        }
+        if (tap != null) {
+            tap.accept(message);
         }
         for (int i = 0, n = sinks.size(); i < n; i++) {
             sinks.get(i).send(message);

@@ -208,7 +208,7 @@ final class Session {
         }
         background("riffle-wiring", () -> {
             try {
-                wiring.connect(endpoints, secret);
+                wiring.connect(endpoints, secret, this::log);
                 send(Main.message("wired"));
             } catch (Wiring.WireFailure f) {
                 failed(f.processor, "init", f.getMessage(), null);

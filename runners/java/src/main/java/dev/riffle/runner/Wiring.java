@@ -157,8 +157,17 @@ final class Wiring {
         return host + ":" + a.getPort();
     }
 
+    /** Where a channel's {@code logLevel} sends the messages it logs: processor, level, text. */
+    interface ChannelLog {
+        void log(String processor, String level, String message);
+    }
+
     /** Makes every local writer: memory lanes and network connections (all connections at once). */
     void connect(JsonNode endpoints, String secret) throws WireFailure {
+        connect(endpoints, secret, null);
+    }
+
+    void connect(JsonNode endpoints, String secret, ChannelLog log) throws WireFailure {
         ExecutorService pool = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(r, "riffle-connect");
             t.setDaemon(true);
@@ -210,6 +219,10 @@ final class Wiring {
                         }
                         runners.add(runner);
                     }
+                    // rdfc:logLevel: every message this writer sends is logged as the processor's.
+                    JsonNode level = channel.get("logLevel");
+                    java.util.function.Consumer<Message> tap = level == null || !level.isTextual() || log == null ? null
+                            : m -> log.log(processor, level.asText(), m.isText() ? m.asString() : "<" + m.length() + " bytes>");
                     who.add(new String[] {processor, id});
                     made.add(pool.submit(() -> {
                         List<Writer> sinks = new ArrayList<>(memory);
@@ -220,10 +233,8 @@ final class Wiring {
                                 throw new ChannelException(e.getMessage() + " (runner " + runners.get(i) + ")");
                             }
                         }
-                        if (sinks.isEmpty()) {
-                            throw new ChannelException("channel " + id + " has no reader");
-                        }
-                        return new CountingWriter(id, sinks);
+                        // No sinks: a channel nobody reads, whose messages are counted and dropped.
+                        return new CountingWriter(id, sinks, tap);
                     }));
                 }
             }
