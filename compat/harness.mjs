@@ -118,6 +118,10 @@ async function prepare(c) {
   if (fs.existsSync(modules) && !fs.existsSync(path.join(tmp, "node_modules"))) {
     fs.symlinkSync(modules, path.join(tmp, "node_modules"));
   }
+  // Folders several cases share (compat/<suite>/shared/<name>, case.json "shared"), linked like node_modules.
+  for (const name of c.spec.shared ?? []) {
+    fs.symlinkSync(path.join(COMPAT, c.suite, "shared", name), path.join(tmp, name));
+  }
   const venv = path.join(COMPAT, "rdfc", ".venv");
   if (fs.existsSync(venv) && !fs.existsSync(path.join(tmp, ".venv"))) fs.symlinkSync(venv, path.join(tmp, ".venv"));
 
