@@ -38,6 +38,7 @@ export class ConnReader {
   finish() {
     this.endCalled ??= (async () => {
       this.ended = true;
+      if (this.abandoned) return;
       await Promise.all(this.endHandlers.map((handler) => handler()));
     })();
     return this.endCalled;
@@ -89,11 +90,17 @@ export class ConnWriter {
   push(item) {
     return this.writer.send(item);
   }
+  /**
+   * Ends the writer. As in @rdfc/js-runner 1.0.0, where writer and reader of a JS channel are one stream whose
+   * end handlers run in the order they were registered (the writing processor's, set up first, before the
+   * reading one's), this processor's end handlers start before the readers learn of the end.
+   */
   end() {
     this.ended ??= (async () => {
       this.markEnded();
+      const handlers = this.endHandlers.map((handler) => handler());
       await this.writer.close();
-      await Promise.all(this.endHandlers.map((handler) => handler()));
+      await Promise.all(handlers);
     })();
     return this.ended;
   }

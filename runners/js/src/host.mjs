@@ -78,9 +78,18 @@ export class Hosted {
     this.inboxes = [];
     this.channelWriters = [];
     this.finished = false;
+    this.abandoned = false;
     this.idle = new Promise((resolve) => {
-      this.endIdle = resolve;
+      this.markIdle = resolve;
     });
+  }
+
+  /** Nothing is pending in the runner: stop as the original process would, running no handler of its own. */
+  endIdle() {
+    this.abandoned = true;
+    for (const reader of this.readers) reader.abandoned = true;
+    for (const inbox of this.inboxes) inbox.cancel();
+    this.markIdle();
   }
 
   /** Replaces every {"@reader": id} / {"@writer": id} in the arguments with this API's live object, and
@@ -186,10 +195,18 @@ export class Hosted {
       const parts = [];
       if (this.startFn) parts.push(guarded(this.id, "produce", () => this.startFn()));
       for (const reader of this.readers) parts.push(guarded(this.id, "transform", () => reader.pump()));
-      await Promise.all(parts);
-      if (this.readers.length === 0) {
-        // ...or until nothing is pending in the runner (Session.watchIdle), when the original would exit.
+      // ...or until nothing is pending in the runner (Session.watchIdle), when the original would exit.
+      const all = Promise.all(parts);
+      all.catch(() => {});
+      await Promise.race([all, this.idle]);
+      if (this.readers.length === 0 && !this.abandoned) {
         await Promise.race([Promise.all(this.writers.map((w) => w.whenEnded)), this.idle]);
+      }
+      if (this.abandoned) {
+        // The original process would have exited here: no handler of this processor runs any more; its
+        // channels are closed so that readers in other runners end.
+        await Promise.all(this.channelWriters.map((w) => w.close()));
+        return;
       }
       // The processor is done; writers it left open are ended as it would (end handlers included).
       await guarded(this.id, this.readers.length ? "transform" : "produce", () => Promise.all(this.writers.map((w) => w.end())));

@@ -100,6 +100,8 @@ export class Inbox {
     this.wake = null; // resolves a reader waiting on an empty queue
     this.roomWaiters = []; // writers waiting for room
     this.names = new Set(); // writer ids, to refuse duplicates
+    this.onCancel = null; // a connector-architecture source (file, http) to stop when the reader cancels
+    this.takeHook = null; // told how many messages the reader is done with (http waitHandled)
   }
 
   get ended() {
@@ -167,6 +169,7 @@ export class Inbox {
 
   /** The next message, or EMPTY, or END; throws the writer's error once the queue is drained. */
   take() {
+    if (this.takeHook !== null) this.takeHook(this.stats.messages);
     if (this.queue.size > 0) {
       const message = this.queue.shift();
       if (typeof message !== "string") this.queuedBytes -= message?.byteLength ?? 0;
@@ -197,6 +200,7 @@ export class Inbox {
 
   /** The processor wants no more: discard what is queued and what comes, and let writers go on. */
   cancel() {
+    if (!this.cancelled && this.onCancel !== null) this.onCancel();
     this.cancelled = true;
     this.queue.clear();
     this.queuedBytes = 0;

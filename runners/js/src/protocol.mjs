@@ -40,7 +40,7 @@ export const ORCHESTRATOR_MESSAGES = {
   assign: {
     processors: listOf(shape({ id: string, class: string, implementation: object, arguments: object })),
     channels: listOf(
-      shape({ id: string, transport: oneOf(["memory", "tcp", "websocket"]), writers: listOf(end), readers: listOf(end) }),
+      shape({ id: string, transport: oneOf(["memory", "tcp", "websocket", "file", "http"]), writers: listOf(end), readers: listOf(end) }),
     ),
   },
   connect: { endpoints: mapOf(string) },

@@ -13,6 +13,26 @@ const FLUSH_TIMEOUT_MS = 5_000;
 
 export class RunnerError extends Error {}
 
+/**
+ * The order processors are set up in. Connector-architecture function processors are set up class by class,
+ * as @rdfc/js-runner 1.0.0 does (every instance of a class right after one another, classes in the order
+ * their first instance is assigned); class processors in the order assigned.
+ */
+export function setupOrder(assigned) {
+  const isFunction = (a) => typeof a.implementation?.function === "string";
+  const classOf = (a) => `${a.class}\u0000${a.implementation.file}\u0000${a.implementation.function}`;
+  const out = [];
+  const done = new Set();
+  for (const a of assigned) {
+    if (!isFunction(a)) out.push(a);
+    else if (!done.has(classOf(a))) {
+      done.add(classOf(a));
+      out.push(...assigned.filter((b) => isFunction(b) && classOf(b) === classOf(a)));
+    }
+  }
+  return out;
+}
+
 /** Reads the configuration from the environment; throws a RunnerError naming what is missing. */
 export function configFromEnv(env = process.env) {
   const required = (name) => {
@@ -86,6 +106,7 @@ export class Session {
           welcomed = true;
           attach((processor, level, text) => this.send({ type: "log", processor, level, message: text }));
           this.statsTimer = setInterval(() => this.sendStatsIfChanged(), STATS_EVERY_MS);
+          this.statsTimer.unref();
           return;
         }
         if (message.type === "stop") return this.stop(0);
@@ -114,6 +135,7 @@ export class Session {
           secret: this.config.secret,
           channels: message.channels,
           log: (line) => this.send({ type: "log", processor: null, level: "warn", message: line }),
+          processorLog: (processor, level, text) => this.send({ type: "log", processor, level, message: text }),
         });
         this.assigned = message.processors;
         const endpoint = await this.wiring.listen(this.config.dataListen);
@@ -142,7 +164,7 @@ export class Session {
   }
 
   async init() {
-    for (const assignment of this.assigned) {
+    for (const assignment of setupOrder(this.assigned)) {
       const hosted = new Hosted(assignment, this.wiring);
       try {
         await hosted.init();
@@ -153,17 +175,27 @@ export class Session {
       }
       this.hosted.push(hosted);
     }
+    try {
+      await this.wiring.initOwnEnds();
+    } catch (e) {
+      this.send({ type: "failed", processor: e.processor ?? this.assigned[0]?.id ?? "", phase: "init", message: e.message, stack: e.stack ?? null });
+      return;
+    }
     this.send({ type: "initialised" });
   }
 
   start() {
+    this.watchIdle();
     let go;
     const started = new Promise((resolve) => {
       go = resolve;
     });
     for (const hosted of this.hosted) {
       hosted.run(started).then(
-        () => this.send({ type: "finished", processor: hosted.id }),
+        () => {
+          hosted.finished = true;
+          this.send({ type: "finished", processor: hosted.id });
+        },
         (e) => {
           const error = e instanceof PhaseError ? e : new PhaseError("transform", String(e?.message ?? e), e?.stack ?? null);
           this.send({ type: "failed", processor: hosted.id, phase: error.phase, message: error.message, stack: error.jsStack ?? null });
@@ -171,6 +203,54 @@ export class Session {
       );
     }
     go();
+  }
+
+  /**
+   * The end of a connector-architecture run, as the original's: Node exits once its event loop is empty,
+   * whether or not every writer was ended (ldes-client 0.0.19 never ends its own). While processors run,
+   * the runner's own handles (the control connection, the data endpoint, sockets to readers elsewhere, the
+   * stats timer) are unref'd, so `beforeExit` fires exactly when nothing of the processors' own is pending:
+   * no timer, socket, server, file watcher, child process, file or http channel end, nor a connection from a
+   * writer elsewhere. Then every function processor not yet finished stops as the original process would:
+   * none of its handlers runs any more (no end handler either), its writers' channels are closed (so that
+   * readers in other runners end) and it is reported finished. Class processors are left as they are, as
+   * RDF-Connect's runner leaves them.
+   */
+  watchIdle() {
+    if (!this.hosted.some((h) => h.kind === "function")) return;
+    this.refOwn(false);
+    this.onIdle = () => this.idle();
+    process.on("beforeExit", this.onIdle);
+  }
+
+  refOwn(on) {
+    const sockets = [this.ws?._socket, ...(this.wiring?.outboundSockets() ?? [])];
+    for (const socket of sockets) socket?.[on ? "ref" : "unref"]?.();
+    this.wiring?.endpoint.server[on ? "ref" : "unref"]();
+  }
+
+  idle() {
+    if (this.stopping) return;
+    // The runner's own writes still in flight are not idleness: wait for them with their socket held.
+    const busy = [this.ws?._socket, ...this.wiring.outboundSockets()].filter((s) => s && !s.destroyed && (s.writableLength > 0 || s.connecting));
+    if (busy.length > 0) {
+      for (const socket of busy) {
+        socket.ref();
+        const release = () => socket.unref();
+        if (socket.connecting) socket.once("connect", release);
+        else socket.once("drain", release);
+      }
+      return;
+    }
+    process.removeListener("beforeExit", this.onIdle);
+    this.refOwn(true);
+    const queued = this.wiring.queued();
+    if (queued.length > 0) {
+      const [channel, count] = queued[0];
+      runnerLog(`nothing is pending, but ${count} message(s) of channel ${channel} wait for a reader that does not read; waiting for stop`);
+      return;
+    }
+    for (const hosted of this.hosted) if (!hosted.finished && hosted.kind === "function") hosted.endIdle();
   }
 
   sendStatsIfChanged() {

@@ -6,6 +6,10 @@ import { ChannelWriter, MemorySink } from "./writer.mjs";
 import { Endpoint } from "./endpoint.mjs";
 import { connectTcp } from "./tcp.mjs";
 import { connectWs } from "./ws.mjs";
+import { FileSink, FileSource, HttpSink, HttpSource, pairEnds } from "./conn-ends.mjs";
+
+/** Transports whose one end is the connector architecture's own (a file, an HTTP server or client). */
+const OWN_ENDS = { file: { reader: FileSource, writer: FileSink }, http: { reader: HttpSource, writer: HttpSink } };
 
 const key = (processor, channel) => `${processor}\u0000${channel}`;
 
@@ -20,7 +24,7 @@ export function parseAddress(text) {
 }
 
 export class Wiring {
-  constructor({ runnerId, secret, channels, log }) {
+  constructor({ runnerId, secret, channels, log, processorLog = () => {} }) {
     this.runnerId = runnerId;
     this.secret = secret;
     this.channels = channels;
@@ -28,21 +32,36 @@ export class Wiring {
     this.inboxes = new Map();
     this.writers = new Map();
     this.endpoint = new Endpoint(secret, log);
+    this.ownEnds = []; // file and http ends, initialised after the processors' setup
     for (const channel of channels) {
+      const own = OWN_ENDS[channel.transport];
       const local = channel.readers.filter((r) => r.runner === runnerId);
       const inboxes = local.map((reader) => {
-        const inbox = new Inbox(channel.id, channel.writers.length, this.stat(channel.id, reader.processor, "reader"));
+        // A file or http reader is fed by its source, which never closes (as in the original); a reader
+        // whose channel has no writer at all ends at once.
+        const writers = own !== undefined ? 1 : channel.writers.length;
+        const inbox = new Inbox(channel.id, writers, this.stat(channel.id, reader.processor, "reader"));
         this.inboxes.set(key(reader.processor, channel.id), inbox);
+        if (own !== undefined) this.ownEnds.push(Object.assign(new own.reader(channel.options ?? {}, inbox), { processor: reader.processor }));
         return inbox;
       });
-      if (inboxes.length > 0) {
+      if (inboxes.length > 0 && own === undefined) {
         const remote = channel.writers.filter((w) => w.runner !== runnerId).length;
         this.endpoint.register(channel.id, inboxes, remote);
       }
       for (const writer of channel.writers.filter((w) => w.runner === runnerId)) {
         const name = `${writer.processor}#${writer.argument}`;
         const stats = this.stat(channel.id, writer.processor, "writer");
-        this.writers.set(key(writer.processor, channel.id), new ChannelWriter(channel.id, name, stats));
+        const channelWriter = new ChannelWriter(channel.id, name, stats);
+        if (typeof channel.logLevel === "string") {
+          channelWriter.logPayload = (text) => processorLog(writer.processor, channel.logLevel, text);
+        }
+        if (own !== undefined) {
+          const sink = Object.assign(new own.writer(channel.options ?? {}), { processor: writer.processor });
+          channelWriter.sinks.push(sink);
+          this.ownEnds.push(sink);
+        }
+        this.writers.set(key(writer.processor, channel.id), channelWriter);
       }
     }
   }
@@ -77,6 +96,7 @@ export class Wiring {
     const jobs = [];
     const failures = [];
     for (const channel of this.channels) {
+      if (OWN_ENDS[channel.transport] !== undefined) continue; // never wired to other runners
       for (const end of channel.writers.filter((w) => w.runner === this.runnerId)) {
         const writer = this.writer(end.processor, channel.id);
         const remote = new Set();
@@ -112,6 +132,32 @@ export class Wiring {
     return failures;
   }
 
+  /** Opens the file and http ends (truncate, watch, listen), as the original does after every processor's setup. */
+  async initOwnEnds() {
+    pairEnds(this.ownEnds);
+    // Writer ends first: a file writer empties its file before a reader of it takes its size.
+    const writersFirst = [...this.ownEnds.filter((e) => !e.inbox), ...this.ownEnds.filter((e) => e.inbox)];
+    for (const end of writersFirst) {
+      try {
+        await end.init();
+      } catch (e) {
+        throw Object.assign(new Error(`channel end of ${end.processor}: ${e.message}`), { processor: end.processor });
+      }
+    }
+  }
+
+  /** The sockets of this runner's writers to readers elsewhere. */
+  outboundSockets() {
+    const sockets = [];
+    for (const writer of this.writers.values()) for (const sink of writer.sinks) if (sink.socket) sockets.push(sink.socket);
+    return sockets;
+  }
+
+  /** Messages queued in this runner's inboxes that a live reader has not taken: [channel, count]. */
+  queued() {
+    return [...this.inboxes.values()].filter((inbox) => !inbox.cancelled && inbox.queue.size > 0).map((inbox) => [inbox.channel, inbox.queue.size]);
+  }
+
   snapshot() {
     return this.ends.map((end) => ({ ...end }));
   }
@@ -120,6 +166,7 @@ export class Wiring {
   shutDown() {
     for (const writer of this.writers.values()) writer.abort();
     for (const inbox of this.inboxes.values()) inbox.cancel();
+    for (const end of this.ownEnds) end.close?.();
     this.endpoint.close();
   }
 }

@@ -3,6 +3,7 @@
 
 import { FOR_ROOM, RESOLVED, forRoom } from "./inbox.mjs";
 import { ChannelError } from "./errors.mjs";
+import { inspect } from "node:util";
 
 /** The writer end of a channel in memory: puts messages straight into the reader's inbox. */
 export class MemorySink {
@@ -31,6 +32,7 @@ export class ChannelWriter {
     this.stats = stats;
     this.sinks = [];
     this.closed = null;
+    this.logPayload = null; // (text) => void when the channel has a logLevel
     // The wait for room: sends that wait at the same time (a processor need not await each) count once.
     this.waiting = 0;
     this.waitingSince = 0;
@@ -44,6 +46,7 @@ export class ChannelWriter {
 
   /** Sends a string (text) or a Uint8Array (bytes); resolves when the message may be followed by more. */
   send(message) {
+    if (this.logPayload !== null && this.closed === null) this.logPayload(describePayload(message));
     if (this.closed !== null) {
       return Promise.reject(new ChannelError(`channel ${this.channel}: writer ${this.name} is closed; nothing more can be sent`));
     }
@@ -107,6 +110,12 @@ export class ChannelWriter {
   abort() {
     for (const sink of this.sinks) sink.abort();
   }
+}
+
+function describePayload(message) {
+  if (typeof message === "string") return message;
+  if (message instanceof Uint8Array || message instanceof ArrayBuffer) return `<${message.byteLength} bytes>`;
+  return inspect(message);
 }
 
 function describe(value) {
