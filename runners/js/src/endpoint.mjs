@@ -5,7 +5,10 @@ import net from "node:net";
 import { constants as bufferConstants } from "node:buffer";
 import { DEFAULT_MAX_MESSAGE, VERSION, secretMatches } from "./frame.mjs";
 import { serveTcp } from "./tcp.mjs";
-import { WsAcceptor } from "./ws.mjs";
+
+// The WebSocket side (ws.mjs and the `ws` package, about 50 ms to load) is loaded on the first upgrade.
+let wsModule = null;
+const loadWs = () => (wsModule ??= import("./ws.mjs"));
 
 /** Connections still in their handshake at once; beyond this, new ones are dropped on arrival. */
 const MAX_PENDING = 256;
@@ -23,7 +26,8 @@ export class Endpoint {
     this.pending = 0;
     this.sockets = new Set();
     const admit = (hello) => this.admit(hello);
-    this.ws = new WsAcceptor(admit, log, limit);
+    this.admitHello = admit;
+    this.ws = null;
     this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket, admit));
   }
 
@@ -61,11 +65,19 @@ export class Endpoint {
       socket.pause();
       settle();
       if (first[0] === 0x00) serveTcp(socket, first, admit, this.log);
-      else if (first[0] === 0x47) this.ws.take(socket, first);
+      else if (first[0] === 0x47) this.upgrade(socket, first);
       else {
         this.log(`refused connection: garbage first byte 0x${first[0].toString(16).padStart(2, "0")} (neither a frame nor an HTTP upgrade)`);
         socket.destroy();
       }
+    });
+  }
+
+  upgrade(socket, first) {
+    if (this.ws !== null) return this.ws.take(socket, first);
+    loadWs().then(({ WsAcceptor }) => {
+      this.ws ??= new WsAcceptor(this.admitHello, this.log, this.limit);
+      if (!socket.destroyed) this.ws.take(socket, first);
     });
   }
 

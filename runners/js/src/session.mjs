@@ -1,7 +1,7 @@
 // The runner side of the control protocol (docs/protocol.md): hello, assign, connect, init, start, stop.
 // Messages are handled in order; `stop` is handled at once, whatever is still running.
 
-import WebSocket from "ws";
+import { ControlSocket, OPEN } from "./control-socket.mjs";
 import { parseMessage, VERSION } from "./protocol.mjs";
 import { Wiring } from "./wiring.mjs";
 import { Hosted, PhaseError } from "./host.mjs";
@@ -64,7 +64,7 @@ export class Session {
   run() {
     return new Promise((resolve) => {
       this.finish = resolve;
-      const ws = new WebSocket(this.config.controlUrl, { perMessageDeflate: false });
+      const ws = new ControlSocket(this.config.controlUrl);
       this.ws = ws;
       let welcomed = false;
       const timer = setTimeout(() => this.exit(1, `no welcome within ${WELCOME_TIMEOUT_MS / 1000}s`), WELCOME_TIMEOUT_MS);
@@ -122,7 +122,7 @@ export class Session {
   }
 
   send(message) {
-    if (this.ws.readyState === WebSocket.OPEN) this.ws.send(JSON.stringify(message));
+    if (this.ws.readyState === OPEN) this.ws.send(JSON.stringify(message));
   }
 
   async onMessage(message) {

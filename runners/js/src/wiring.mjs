@@ -5,7 +5,7 @@ import { Inbox } from "./inbox.mjs";
 import { ChannelWriter, MemorySink } from "./writer.mjs";
 import { Endpoint } from "./endpoint.mjs";
 import { connectTcp } from "./tcp.mjs";
-import { connectWs } from "./ws.mjs";
+const connectWs = async (options) => (await import("./ws.mjs")).connectWs(options);
 import { FileSink, FileSource, HttpSink, HttpSource, pairEnds } from "./conn-ends.mjs";
 
 /** Transports whose one end is the connector architecture's own (a file, an HTTP server or client). */
