@@ -10,12 +10,12 @@ const BIN = fileURLToPath(new URL("../bin/riffle-runner-js.mjs", import.meta.url
 export const fixture = (name) => JSON.parse(readFileSync(fileURLToPath(new URL(`../../../protocol/fixtures/${name}`, import.meta.url)), "utf8"));
 
 /** Starts a runner (in `cwd`, with `env` added) against a fake orchestrator. */
-export async function session({ cwd, env = {} } = {}) {
+export async function session({ cwd, env = {}, runnerId = "javascript" } = {}) {
   const server = new WebSocketServer({ host: "127.0.0.1", port: 0 });
   await new Promise((resolve) => server.once("listening", resolve));
   const child = spawn(process.execPath, [BIN], {
     cwd,
-    env: { ...process.env, ...env, RIFFLE_CONTROL_URL: `ws://127.0.0.1:${server.address().port}`, RIFFLE_SECRET: SECRET, RIFFLE_RUNNER_ID: "javascript" },
+    env: { ...process.env, ...env, RIFFLE_CONTROL_URL: `ws://127.0.0.1:${server.address().port}`, RIFFLE_SECRET: SECRET, RIFFLE_RUNNER_ID: runnerId },
     stdio: ["ignore", "pipe", "pipe"],
   });
   let stderr = "";
@@ -94,4 +94,4 @@ export async function stop(s) {
   return { ends, rest, exit: await s.done() };
 }
 
-export const end = (processor, argument = "x") => ({ processor, argument, runner: "javascript" });
+export const end = (processor, argument = "x", runner = "javascript") => ({ processor, argument, runner });

@@ -212,3 +212,48 @@ test("an http reader alone answers with its response code and emits bodies as by
   assert.deepEqual(logs([await s.recv().then(async function skip(m) { return m.type === "stats" ? skip(await s.recv()) : m; })]), ["log info log got <3 bytes>"]);
   await stop(s);
 });
+
+for (const transport of ["tcp", "websocket"]) {
+  test(`a source that never ends its writer, read in another runner over ${transport}: both runs end, every message read`, { timeout: 30_000 }, async () => {
+    const a = await session({ runnerId: "a" });
+    const b = await session({ runnerId: "b" });
+    const messages = Array.from({ length: 2000 }, (_, i) => `m${i}`);
+    const assign = (processors) => ({
+      type: "assign",
+      processors,
+      channels: [{ id: "c", transport, writers: [end("src", "writer", "a")], readers: [end("log", "reader", "b")] }],
+    });
+    const src = fn("src", A, "neverEnds", null, ["writer", "messages"], { writer: { "@writer": "c" }, messages });
+    const log = fn("log", A, "collect", null, ["reader", "label"], { reader: { "@reader": "c" }, label: "log" });
+    const endpoints = {};
+    for (const [s, id, processors] of [[a, "a", [src]], [b, "b", [log]]]) {
+      await s.recv();
+      s.send({ type: "welcome", protocol: 1, run: "test" });
+      s.send(assign(processors));
+      let listening = await s.recv();
+      while (listening.type === "stats") listening = await s.recv();
+      endpoints[id] = listening.endpoint;
+    }
+    for (const s of [a, b]) s.send({ type: "connect", endpoints });
+    const next = async (s) => {
+      let m = await s.recv();
+      while (m?.type === "stats") m = await s.recv();
+      return m;
+    };
+    for (const s of [a, b]) assert.equal((await next(s)).type, "wired");
+    for (const s of [a, b]) s.send({ type: "init" });
+    for (const s of [a, b]) assert.equal((await next(s)).type, "initialised");
+    for (const s of [a, b]) s.send({ type: "start" });
+    const fromB = await untilDone(b, 1);
+    const fromA = await untilDone(a, 1);
+    assert.deepEqual(finished(fromA), ["src"]);
+    assert.deepEqual(finished(fromB), ["log"]);
+    const got = logs(fromB).filter((l) => l.startsWith("log info log got "));
+    assert.equal(got.length, 2000);
+    assert.equal(got.at(-1), "log info log got m1999");
+    // The reader is in a runner that did not go idle: its end handler runs when the channel closes.
+    assert.ok(logs(fromB).includes("log info log ended after 2000"), JSON.stringify(logs(fromB).slice(-3)));
+    assert.equal((await stop(a)).exit.code, 0);
+    assert.equal((await stop(b)).exit.code, 0);
+  });
+}
