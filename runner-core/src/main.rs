@@ -101,7 +101,7 @@ riffle query --endpoint http://127.0.0.1:7000/sparql 'SELECT ?channel ?n WHERE {
     Runners { pipeline: Option<PathBuf> },
     /// Check a runner for a new language against the conformance kit, with the Rust runner as its peer.
     #[command(after_help = "RUNNER is a runner.ttl path, a runner IRI (riffle:JsRunner) or a bundled runner's name \
-(rust, js, java). Its conformance.ttl, next to its runner.ttl, says how it implements the kit's processors; see \
+(rust, js, java, python). Its conformance.ttl, next to its runner.ttl, says how it implements the kit's processors; see \
 docs/adding-a-runner.md. Exit code 0 only when every case passed.\n\nExamples:\n  riffle conformance js\n  \
 riffle conformance runners/python/runner.ttl --transport websocket --case fan-in")]
     Conformance {

@@ -131,7 +131,7 @@ fn an_unknown_runner_or_case_is_an_error_that_lists_what_exists() {
     assert_eq!(output.status.code(), Some(1));
     assert_eq!(
         text(&output.stderr),
-        "error: no bundled runner is called \"cobol\" (known: java, javascript, rust); for a runner that is not \
+        "error: no bundled runner is called \"cobol\" (known: java, javascript, python, rust); for a runner that is not \
 bundled, give its runner.ttl\n"
     );
     let (output, _) = support::riffle_tagged(&["conformance", "rust", "--case", "echo"], None);

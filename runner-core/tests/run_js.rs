@@ -138,7 +138,10 @@ fn unmodified_npm_processor_packages_run_and_their_output_is_attributed() {
     );
     let read = lines_of(&stdout, "read");
     assert_eq!(read.len(), 1, "{stdout}");
-    assert!(read[0].ends_with("info\u{1b}[39m: Reading file 'input/greeting.txt' (from glob pattern 'input/*.txt')"));
+    let input = fixture("js-npm").join("input");
+    let (file, glob) = (input.join("greeting.txt"), input.join("*.txt"));
+    let reading = format!("info\u{1b}[39m: Reading file '{}' (from glob pattern '{}')", file.display(), glob.display());
+    assert!(read[0].ends_with(&reading), "{stdout}");
     let substitute = lines_of(&stdout, "substitute");
     assert_eq!(substitute.len(), 2, "{stdout}");
     assert!(substitute[0].ends_with("info\u{1b}[39m: Replacing 'world' by 'Riffle' on input text"));
