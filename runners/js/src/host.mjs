@@ -101,7 +101,7 @@ export class Hosted {
       const inbox = this.wiring?.inbox(this.id, value["@reader"]);
       if (inbox === undefined) throw new PhaseError("init", `processor ${this.id}: no reader of channel ${value["@reader"]} was assigned to it`, null);
       this.inboxes.push(inbox);
-      const reader = this.kind === "class" ? new RdfcReader(inbox) : new ConnReader(inbox);
+      const reader = this.kind === "class" ? new RdfcReader(inbox) : new ConnReader(inbox, this.wiring.connStream(value["@reader"]));
       this.readers.push(reader);
       return reader;
     }
@@ -110,7 +110,7 @@ export class Hosted {
       const writer = this.wiring?.writer(this.id, value["@writer"]);
       if (writer === undefined) throw new PhaseError("init", `processor ${this.id}: no writer of channel ${value["@writer"]} was assigned to it`, null);
       this.channelWriters.push(writer);
-      const api = this.kind === "class" ? new RdfcWriter(writer) : new ConnWriter(writer);
+      const api = this.kind === "class" ? new RdfcWriter(writer) : new ConnWriter(writer, this.wiring.connStream(value["@writer"]));
       this.writers.push(api);
       return api;
     }

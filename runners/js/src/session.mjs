@@ -136,6 +136,7 @@ export class Session {
           channels: message.channels,
           log: (line) => this.send({ type: "log", processor: null, level: "warn", message: line }),
           processorLog: (processor, level, text) => this.send({ type: "log", processor, level, message: text }),
+          functionProcessors: new Set(message.processors.filter((p) => typeof p.implementation?.function === "string").map((p) => p.id)),
         });
         this.assigned = message.processors;
         const endpoint = await this.wiring.listen(this.config.dataListen);

@@ -2,6 +2,7 @@
 // local writer, the data endpoint, and the connections made on `connect`.
 
 import { Inbox } from "./inbox.mjs";
+import { ConnStream } from "./api-conn.mjs";
 import { ChannelWriter, MemorySink } from "./writer.mjs";
 import { Endpoint } from "./endpoint.mjs";
 import { connectTcp } from "./tcp.mjs";
@@ -24,7 +25,7 @@ export function parseAddress(text) {
 }
 
 export class Wiring {
-  constructor({ runnerId, secret, channels, log, processorLog = () => {} }) {
+  constructor({ runnerId, secret, channels, log, processorLog = () => {}, functionProcessors = new Set() }) {
     this.runnerId = runnerId;
     this.secret = secret;
     this.channels = channels;
@@ -33,6 +34,15 @@ export class Wiring {
     this.writers = new Map();
     this.endpoint = new Endpoint(secret, log);
     this.ownEnds = []; // file and http ends, initialised after the processors' setup
+    // JS channels of the connector architecture: one writer and its readers, all function processors here.
+    this.streams = new Map();
+    for (const channel of channels) {
+      const ends = [...channel.writers, ...channel.readers];
+      if (channel.transport === "memory" && channel.writers.length === 1 && channel.readers.length > 0 &&
+          ends.every((e) => e.runner === runnerId && functionProcessors.has(e.processor))) {
+        this.streams.set(channel.id, new ConnStream(channel.readers.length));
+      }
+    }
     for (const channel of channels) {
       const own = OWN_ENDS[channel.transport];
       const local = channel.readers.filter((r) => r.runner === runnerId);
@@ -71,6 +81,11 @@ export class Wiring {
     const end = role === "writer" ? { channel, processor, role, messages: 0, bytes: 0, blocked_us: 0 } : { channel, processor, role, messages: 0, bytes: 0 };
     this.ends.push(end);
     return end;
+  }
+
+  /** The shared stream of a connector-architecture JS channel (see ConnStream), or null. */
+  connStream(channel) {
+    return this.streams.get(channel) ?? null;
   }
 
   inbox(processor, channel) {

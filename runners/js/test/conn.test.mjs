@@ -257,3 +257,33 @@ for (const transport of ["tcp", "websocket"]) {
     assert.equal((await stop(b)).exit.code, 0);
   });
 }
+
+test("a JS channel is one stream: every end(), from writer or reader, runs all its end handlers (file-utils substitute chain)", { timeout: 30_000 }, async () => {
+  const UTILS = dir("../node_modules/@rdfc/file-utils-processors-ts/lib/FileUtils.js");
+  const sub = (id, input, output, source, replace) =>
+    fn(id, UTILS, "substitute", null, ["reader", "writer", "source", "replace", "regexp"], { reader: { "@reader": input }, writer: { "@writer": output }, source, replace, regexp: false });
+  const s = await session();
+  const assign = {
+    type: "assign",
+    processors: [
+      fn("src", A, "sendAll", null, ["writer", "messages"], { writer: { "@writer": "a" }, messages: ["foo bar"] }),
+      sub("sub1", "a", "b", "foo", "f00"),
+      sub("sub2", "b", "c", "ba", "BA"),
+      fn("log", A, "collect", null, ["reader", "label"], { reader: { "@reader": "c" }, label: "log" }),
+    ],
+    channels: [
+      channel("a", [end("src", "writer")], [end("sub1", "reader")]),
+      channel("b", [end("sub1", "writer")], [end("sub2", "reader")]),
+      channel("c", [end("sub2", "writer")], [end("log", "reader")]),
+    ],
+  };
+  await startLocal(s, assign);
+  const after = await untilDone(s, 4);
+  const lines = logs(after)
+    .filter((l) => l.includes("Writer closed") || l.startsWith("log "))
+    .map((l) => (l.includes("Writer closed") ? `${l.split(" ")[0]} writer closed` : l));
+  // As js-runner 1.0.0 prints it (compat/conn/cases/substitute): sub1's writer handler runs again when
+  // sub2's handler ends sub2's reader, the stream sub1 writes.
+  assert.deepEqual(lines, ["log info log got f00 BAr", "sub1 writer closed", "sub2 writer closed", "log info log ended after 1", "sub1 writer closed"]);
+  await stop(s);
+});
