@@ -267,6 +267,7 @@ export class Session {
   stop(code) {
     if (this.stopping) return;
     this.stopping = true;
+    this.ws._socket?.ref(); // held again (see watchIdle) until bye is on the wire and the close is done
     clearInterval(this.statsTimer);
     this.wiring?.shutDown();
     if (this.wiring !== null) this.send({ type: "stats", ends: this.wiring.snapshot() });

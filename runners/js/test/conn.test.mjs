@@ -287,3 +287,21 @@ test("a JS channel is one stream: every end(), from writer or reader, runs all i
   assert.deepEqual(lines, ["log info log got f00 BAr", "sub1 writer closed", "sub2 writer closed", "log info log ended after 1", "sub1 writer closed"]);
   await stop(s);
 });
+
+test("SIGTERM while function processors wait (an http reader listens for ever): bye, then exit 143", { timeout: 30_000 }, async () => {
+  const port = await freePort();
+  const s = await session();
+  const assign = {
+    type: "assign",
+    processors: [fn("log", A, "collect", null, ["reader", "label"], { reader: { "@reader": "r" }, label: "log" })],
+    channels: [{ id: "r", transport: "http", writers: [], readers: [end("log", "reader")], options: { endpoint: "127.0.0.1", port, binary: null, waitHandled: null, responseCode: null } }],
+  };
+  await startLocal(s, assign);
+  // The server listens once the runner has said initialised; a request proves the run is under way.
+  await new Promise((resolve, reject) => http.request({ host: "127.0.0.1", port, method: "POST" }, (res) => res.resume().on("end", resolve)).on("error", reject).end("x"));
+  s.child.kill("SIGTERM");
+  const rest = [];
+  for (let m = await s.recv(); m !== null; m = await s.recv()) rest.push(m.type);
+  assert.equal(rest.at(-1), "bye");
+  assert.equal((await s.done()).code, 143);
+});
