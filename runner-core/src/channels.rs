@@ -186,7 +186,7 @@ impl ChannelTable {
                 }
             };
             if let (Some(Term::Literal(option)), Some(value)) = (row.get("option"), row.get("value")) {
-                ends[index].3.insert(option.value().to_string(), setting(value));
+                ends[index].3.insert(option.value().to_string(), setting(option.value(), value));
             }
         }
         for (end, transport, role, options) in ends {
@@ -256,11 +256,16 @@ impl ChannelEnds for ChannelResolver<'_> {
     }
 }
 
-/// A setting's value as the connector architecture's runner receives it: booleans and numbers
-/// typed, a file IRI as its path, anything else as text.
-fn setting(value: &Term) -> Value {
+/// A setting's value as the connector architecture's runner receives it: typed as its shapes type
+/// it (`:fileOnReplace "false"` is the boolean false), a file IRI as its path, anything else as text.
+fn setting(option: &str, value: &Term) -> Value {
+    let datatype = match option {
+        "onReplace" | "readFirstContent" | "binary" | "waitHandled" => Some(crate::vocab::iri::XSD_BOOLEAN),
+        "port" | "responseCode" => Some(crate::vocab::iri::XSD_INTEGER),
+        _ => None,
+    };
     match value {
-        Term::Literal(l) => crate::arguments::convert(l.value(), l.datatype().as_str())
+        Term::Literal(l) => crate::arguments::convert(l.value(), datatype.unwrap_or(l.datatype().as_str()))
             .unwrap_or_else(|| Value::String(l.value().to_string())),
         Term::NamedNode(n) => match crate::fileurl::to_path(n.as_str()) {
             Some(path) => Value::String(path.display().to_string()),

@@ -96,6 +96,7 @@ pub mod iri {
         RIFFLE_HTTP = RIFFLE + "Http";
         XSD_STRING = XSD + "string";
         XSD_BOOLEAN = XSD + "boolean";
+        XSD_INTEGER = XSD + "integer";
         XSD_DECIMAL = XSD + "decimal";
         XSD_DOUBLE = XSD + "double";
         XSD_FLOAT = XSD + "float";

@@ -101,7 +101,9 @@ fn connector_architecture_habits_resolve_as_its_runner_reads_them() {
     let input = plan.channels.iter().find(|c| c.id == format!("{folder}in")).unwrap();
     assert_eq!(input.transport, Transport::Http);
     assert_eq!((input.writers.len(), input.readers.len()), (0, 1));
+    // Typed as the connector architecture's shapes type them, even when given as strings.
     assert_eq!(input.options.as_ref().unwrap()["port"], json!(8123));
+    assert_eq!(input.options.as_ref().unwrap()["binary"], json!(false));
 }
 
 #[test]

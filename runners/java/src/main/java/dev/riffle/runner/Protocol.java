@@ -28,7 +28,9 @@ public final class Protocol {
     private static final List<String> PHASES = List.of("init", "transform", "produce");
     private static final List<String> LEVELS = List.of("debug", "info", "warn", "error");
     private static final List<String> ROLES = List.of("reader", "writer");
-    private static final List<String> TRANSPORTS = List.of("memory", "tcp", "websocket");
+    // file and http are the connector architecture's file and HTTP ends: parsed here, refused by Wiring (the
+    // plan gives them only to runners that declare riffle:supportsTransport, which this one does not).
+    private static final List<String> TRANSPORTS = List.of("memory", "tcp", "websocket", "file", "http");
 
     /** Field specs: "s" string, "s?" string or null, "i" non-negative integer, "o" object, "a" array. */
     private static final Map<String, String[]> RUNNER = Map.of(

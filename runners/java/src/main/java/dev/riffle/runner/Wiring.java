@@ -63,6 +63,13 @@ final class Wiring {
             ends.put(p.get("id").asText(), new Ends(p.get("id").asText()));
         }
         for (JsonNode c : channels) {
+            String transport = c.get("transport").asText();
+            if ("file".equals(transport) || "http".equals(transport)) {
+                throw new ChannelException("channel " + c.get("id").asText() + " is a " + transport
+                        + " end, which the Java runner does not host");
+            }
+        }
+        for (JsonNode c : channels) {
             makeReaders(c);
         }
     }
