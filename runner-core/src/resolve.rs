@@ -515,6 +515,34 @@ impl Resolver<'_, '_> {
         runner.implementation_shapes.iter().filter(|s| targeting.contains(s)).cloned().collect()
     }
 
+    /// A file or HTTP end is carried by its processor's runner, which must say it can
+    /// (`riffle:supportsTransport`).
+    fn check_external_end_hosts(
+        &mut self,
+        plan: &Plan,
+        runners: &Runners,
+        declared: &crate::channels::DeclaredChannel,
+        transport: Transport,
+    ) {
+        let wanted = if transport == Transport::File { iri::RIFFLE_FILE } else { iri::RIFFLE_HTTP };
+        for end in declared.writers.iter().chain(&declared.readers) {
+            let Some(processor) = plan.processors.iter().find(|p| p.id == term_id(&end.processor)) else { continue };
+            let runner = plan.runners.iter().find(|r| r.id == processor.runner);
+            let supported = runner
+                .and_then(|r| runners.get(&NamedNode::new_unchecked(&r.runner)))
+                .is_some_and(|info| info.transports.iter().any(|t| t.as_str() == wanted));
+            if !supported {
+                let kind = ProblemKind::UnsupportedEnd {
+                    end: declared.shown.clone(),
+                    transport: transport.as_str().to_string(),
+                    runner: processor.runner.clone(),
+                    processor: self.show(&end.processor),
+                };
+                self.report(kind, Some(&declared.node), None);
+            }
+        }
+    }
+
     fn plan_channels(&mut self, plan: &mut Plan, table: &ChannelTable, runners: &Runners) {
         let runner_of: HashMap<&str, &str> =
             plan.processors.iter().map(|p| (p.id.as_str(), p.runner.as_str())).collect();
@@ -527,36 +555,18 @@ impl Resolver<'_, '_> {
             if let Some((transport, options)) = &declared.external {
                 if declared.writers.is_empty() && declared.readers.is_empty() {
                     self.report(ProblemKind::UnusedChannel { channel: shown }, Some(node), None);
-                    continue;
+                } else {
+                    self.check_external_end_hosts(plan, runners, declared, *transport);
+                    plan.channels.push(plan::Channel {
+                        id: declared.id.clone(),
+                        transport: *transport,
+                        crosses_runners: false,
+                        writers: ends(&declared.writers),
+                        readers: ends(&declared.readers),
+                        options: Some(options.clone()),
+                        log_level: None,
+                    });
                 }
-                for end in declared.writers.iter().chain(&declared.readers) {
-                    let Some(instance) = plan.processors.iter().find(|p| p.id == term_id(&end.processor)) else {
-                        continue;
-                    };
-                    let runner = plan.runners.iter().find(|r| r.id == instance.runner);
-                    let wanted = if *transport == Transport::File { iri::RIFFLE_FILE } else { iri::RIFFLE_HTTP };
-                    let supported = runner
-                        .and_then(|r| runners.get(&NamedNode::new_unchecked(&r.runner)))
-                        .is_some_and(|info| info.transports.iter().any(|t| t.as_str() == wanted));
-                    if !supported {
-                        let kind = ProblemKind::UnsupportedEnd {
-                            end: shown.clone(),
-                            transport: transport.as_str().to_string(),
-                            runner: instance.runner.clone(),
-                            processor: self.show(&end.processor),
-                        };
-                        self.report(kind, Some(node), None);
-                    }
-                }
-                plan.channels.push(plan::Channel {
-                    id: declared.id.clone(),
-                    transport: *transport,
-                    crosses_runners: false,
-                    writers: ends(&declared.writers),
-                    readers: ends(&declared.readers),
-                    options: Some(options.clone()),
-                    log_level: None,
-                });
                 continue;
             }
             match (declared.writers.is_empty(), declared.readers.is_empty()) {
