@@ -421,11 +421,12 @@ impl<'a, 'b> Extraction<'a, 'b> {
         match convert(&text, dt) {
             Some(json) => Some(json),
             None => {
-                let kind = ProblemKind::WrongDatatype {
-                    subject: names.term(&self.root),
-                    name: field.to_string(),
-                    value: names.term(value),
-                    datatype: names.iri(dt),
+                let (subject, name, value, datatype) =
+                    (names.term(&self.root), field.to_string(), names.term(value), names.iri(dt));
+                let kind = if is_whole_number(&text) && XSD_INTEGERS.contains(&dt.strip_prefix(XSD).unwrap_or("")) {
+                    ProblemKind::OutOfRange { subject, name, value, datatype }
+                } else {
+                    ProblemKind::WrongDatatype { subject, name, value, datatype }
                 };
                 self.problem(kind, property);
                 None
@@ -448,6 +449,13 @@ fn rdfjs(term: &Term) -> Value {
         #[allow(unreachable_patterns)]
         other => serde_json::json!({ "termType": "NamedNode", "value": other.to_string() }),
     }
+}
+
+/// Digits with an optional sign: a number, even one no integer type can hold.
+fn is_whole_number(text: &str) -> bool {
+    let text = text.trim();
+    let digits = text.strip_prefix(['+', '-']).unwrap_or(text);
+    !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit())
 }
 
 fn is_iri_or_string(datatype: &str) -> bool {

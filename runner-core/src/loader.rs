@@ -164,6 +164,31 @@ impl Loader {
             self.problems.push(problem);
             return None;
         }
+        // Only regular files: a FIFO or /dev/zero (or a link to one) would block or never end.
+        if let Ok(metadata) = std::fs::metadata(path) {
+            let kind = metadata.file_type();
+            if !kind.is_file() {
+                use std::os::unix::fs::FileTypeExt;
+                let kind = if kind.is_fifo() {
+                    "a named pipe (FIFO)"
+                } else if kind.is_char_device() || kind.is_block_device() {
+                    "a device"
+                } else if kind.is_socket() {
+                    "a socket"
+                } else {
+                    "not a file"
+                };
+                let problem = blame(ProblemKind::NotARegularFile { path: shown, kind: kind.into() }, &self.names);
+                self.problems.push(problem);
+                return None;
+            }
+            let limit = max_file_size();
+            if metadata.len() > limit {
+                let kind = ProblemKind::FileTooLarge { path: shown, size: metadata.len(), limit };
+                self.problems.push(blame(kind, &self.names));
+                return None;
+            }
+        }
         let text = match std::fs::read(path) {
             Ok(text) => text,
             // A dangling link or a loop of links: the OS message alone ("too many levels of
@@ -362,6 +387,11 @@ fn check_json_depth(text: &[u8], shown: &str) -> Result<(), Box<Problem>> {
 }
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The largest file read, in bytes: 1 GiB, or `RIFFLE_MAX_FILE_SIZE`.
+fn max_file_size() -> u64 {
+    std::env::var("RIFFLE_MAX_FILE_SIZE").ok().and_then(|v| v.parse().ok()).unwrap_or(1 << 30)
+}
 
 /// RDF files are UTF-8 text. Anything else gets a problem that says what the file looks like
 /// instead of a parser's complaint about its first byte.

@@ -24,6 +24,10 @@ pub enum ProblemKind {
     Unreadable { path: String, reason: String },
     #[error("cannot read {path}: it is a symbolic link that leads to no file ({reason})")]
     BrokenLink { path: String, reason: String },
+    #[error("cannot read {path}: it is {kind}, not a regular file")]
+    NotARegularFile { path: String, kind: String },
+    #[error("cannot read {path}: it holds {size} bytes, more than the limit of {limit}")]
+    FileTooLarge { path: String, size: u64, limit: u64 },
     #[error("{path} has an extension Riffle does not know as RDF")]
     UnknownFormat { path: String },
     #[error("{path} is not UTF-8 text: it looks like {found}")]
@@ -74,6 +78,8 @@ pub enum ProblemKind {
     TooFewValues { subject: String, name: String, min: u64, count: usize },
     #[error("argument \"{name}\" of {subject} is {value}, which is not a valid {datatype}")]
     WrongDatatype { subject: String, name: String, value: String, datatype: String },
+    #[error("argument \"{name}\" of {subject} is {value}, which is out of range for {datatype}")]
+    OutOfRange { subject: String, name: String, value: String, datatype: String },
     #[error("argument \"{name}\" of {subject} is {value}, but a literal of type {datatype} is expected")]
     ExpectedLiteral { subject: String, name: String, value: String, datatype: String },
     #[error("argument \"{name}\" of {subject} is {value}, which is a {actual}, not a {expected}")]
@@ -131,6 +137,8 @@ impl ProblemKind {
         match self {
             Unreadable { .. } => "unreadable",
             BrokenLink { .. } => "broken-link",
+            NotARegularFile { .. } => "not-a-regular-file",
+            FileTooLarge { .. } => "file-too-large",
             UnknownFormat { .. } => "unknown-format",
             NotText { .. } => "not-text",
             NoStatements { .. } => "no-statements",
@@ -156,6 +164,7 @@ impl ProblemKind {
             TooManyValues { .. } => "too-many-values",
             TooFewValues { .. } => "too-few-values",
             WrongDatatype { .. } => "wrong-datatype",
+            OutOfRange { .. } => "out-of-range",
             ExpectedLiteral { .. } => "expected-literal",
             WrongClass { .. } => "wrong-class",
             NoShapeForClass { .. } => "no-shape-for-class",
@@ -188,6 +197,8 @@ impl ProblemKind {
         use ProblemKind::*;
         match self {
             Unreadable { .. } => "check that the path is right and the file readable".into(),
+            NotARegularFile { .. } => "import an RDF file; pipes, devices and sockets are not read, since they may never end".into(),
+            FileTooLarge { .. } => "split the file, or raise the limit with RIFFLE_MAX_FILE_SIZE (bytes)".into(),
             BrokenLink { path, .. } => format!("point the link {path} at the RDF file (`ls -l` shows where it leads), or use the file itself"),
             UnknownFormat { .. } => "name the file .ttl (Turtle), .trig, .nt, .nq, .rdf/.owl (RDF/XML) or .jsonld".into(),
             NotText { found, .. } if found.contains("text") => "save the file as UTF-8 (RDF syntaxes are UTF-8 only)".into(),
@@ -223,6 +234,19 @@ impl ProblemKind {
                     _ => "a value of that type",
                 };
                 format!("write {example}")
+            }
+            OutOfRange { datatype, .. } => {
+                let range = match datatype.as_str() {
+                    "xsd:int" => " (-2147483648 to 2147483647)",
+                    "xsd:short" => " (-32768 to 32767)",
+                    "xsd:byte" => " (-128 to 127)",
+                    "xsd:unsignedInt" => " (0 to 4294967295)",
+                    "xsd:unsignedShort" => " (0 to 65535)",
+                    "xsd:unsignedByte" => " (0 to 255)",
+                    "xsd:long" | "xsd:integer" => " (-9223372036854775808 to 18446744073709551615 here)",
+                    _ => "",
+                };
+                format!("write a number within the range of {datatype}{range}")
             }
             ExpectedLiteral { .. } => "write a literal value instead of a resource".into(),
             WrongClass { expected, .. } => format!("use a resource of class {expected} (or of a subclass)"),

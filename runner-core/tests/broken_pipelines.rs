@@ -59,7 +59,7 @@ mod generated {
     use std::time::Duration;
 
     /// The number of generated cases below; with the committed ones the corpus holds 60+.
-    pub const CASES: usize = 10;
+    pub const CASES: usize = 11;
 
     const PREFIXES: &str = "@prefix rdfc: <https://w3id.org/rdf-connect#>.
 @prefix owl: <http://www.w3.org/2002/07/owl#>.
@@ -346,6 +346,34 @@ mod generated {
   help: point the link shapes.ttl at the RDF file (`ls -l` shows where it leads), or use the file itself
 
 1 problem found; nothing was started.
+"
+        );
+    }
+
+    /// A named pipe or /dev/zero would block the loader or grow it without end: neither is read.
+    #[cfg(unix)]
+    #[test]
+    fn imports_of_a_fifo_and_of_a_link_to_dev_zero_are_refused_unread() {
+        let folder = folder();
+        write(&folder, "pipeline.ttl", &format!("{PREFIXES}<> owl:imports <pipe.ttl>, <zero.ttl>.\n"));
+        let made = std::process::Command::new("mkfifo").arg(folder.join("pipe.ttl")).status().expect("mkfifo runs");
+        assert!(made.success());
+        std::os::unix::fs::symlink("/dev/zero", folder.join("zero.ttl")).unwrap();
+        assert_eq!(
+            report_for(&folder, "pipeline.ttl"),
+            "error[not-a-regular-file]: cannot read pipe.ttl: it is a named pipe (FIFO), not a regular file
+  --> pipeline.ttl
+  subject: <pipe.ttl>
+  predicate: owl:imports
+  help: import an RDF file; pipes, devices and sockets are not read, since they may never end
+
+error[not-a-regular-file]: cannot read zero.ttl: it is a device, not a regular file
+  --> pipeline.ttl
+  subject: <zero.ttl>
+  predicate: owl:imports
+  help: import an RDF file; pipes, devices and sockets are not read, since they may never end
+
+2 problems found; nothing was started.
 "
         );
     }
