@@ -8,6 +8,7 @@ pub mod bundled;
 pub mod channels;
 pub mod classes;
 pub mod conformance;
+pub mod cycles;
 pub mod drawing;
 pub mod fileurl;
 pub mod graph_walk;

@@ -118,6 +118,8 @@ pub enum ProblemKind {
     MissingImplementationFile { class: String, path: String },
     #[error("channel end {end} is a {transport} end, which runner {runner} (of processor {processor}) cannot host")]
     UnsupportedEnd { end: String, transport: String, runner: String, processor: String },
+    #[error("channels form a cycle: {cycle}")]
+    ChannelCycle { cycle: String },
     #[error("channel end {end} belongs to {count} channels")]
     EndInSeveralChannels { end: String, count: usize },
     #[error("channel end {end} is used as a {used} but declared as the channel's {declared}")]
@@ -183,6 +185,7 @@ impl ProblemKind {
             UnusedChannel { .. } => "unused-channel",
             IgnoredProcessor { .. } => "ignored-processor",
             UnsupportedEnd { .. } => "unsupported-end",
+            ChannelCycle { .. } => "channel-cycle",
             MissingImplementationFile { .. } => "missing-implementation-file",
             EndInSeveralChannels { .. } => "end-in-several-channels",
             EndRoleMismatch { .. } => "end-role-mismatch",
@@ -267,6 +270,9 @@ impl ProblemKind {
             IgnoredProcessor { .. } => {
                 "list it under a rdfc:consistsOf part's rdfc:processor to run it; otherwise nothing to do".into()
             }
+            ChannelCycle { .. } => {
+                "a run ends when every processor has, and in a cycle each waits for the one before it: make sure one of them ends its writer by itself".into()
+            }
             UnsupportedEnd { .. } => {
                 "run the processor in a runner that declares riffle:supportsTransport for it (the JavaScript runner hosts file and HTTP ends)".into()
             }
@@ -307,7 +313,7 @@ impl ProblemKind {
     pub fn severity(&self) -> Severity {
         use ProblemKind::*;
         match self {
-            ChannelWithoutReader { .. } | ChannelWithoutWriter { .. } => Severity::Warning,
+            ChannelWithoutReader { .. } | ChannelWithoutWriter { .. } | ChannelCycle { .. } => Severity::Warning,
             UnusedChannel { .. } | IgnoredProcessor { .. } => Severity::Note,
             _ => Severity::Error,
         }

@@ -293,6 +293,11 @@ impl Resolver<'_, '_> {
         }
 
         self.plan_channels(plan, &table, &runners);
+        for cycle in crate::cycles::processor_cycles(plan) {
+            let shown: Vec<String> = cycle.iter().map(|id| self.loaded.names.id(id)).collect();
+            let kind = ProblemKind::ChannelCycle { cycle: format!("{} -> {}", shown.join(" -> "), shown[0]) };
+            self.problems.push(Problem::new(kind).subject(shown[0].clone()));
+        }
     }
 
     /// Every local file an implementation names (`rdfc:file`, `rdfc:jar`, `js:file`...) must exist, so
