@@ -40,7 +40,7 @@ enum Command {
     /// Run a pipeline: start its runners, connect its channels, and stop when every processor finished.
     #[command(
         after_help = "Exit codes: 0 finished, 1 a processor or runner failed, 2 the pipeline is invalid (nothing \
-started), 130 interrupted (SIGINT), 143 terminated (SIGTERM). A second Ctrl-C kills the runners at once.\n\nExamples:\n  \
+started), 130 interrupted (SIGINT), 143 terminated (SIGTERM), 129 hung up (SIGHUP: the terminal closed). A second Ctrl-C kills the runners at once.\n\nExamples:\n  \
 riffle run pipelines/rust-generate-count/pipeline.ttl\n  riffle run pipeline.ttl --transport websocket --quiet\n  \
 riffle run pipeline.ttl --listen 0.0.0.0:7000   # let runners on other hosts join"
     )]
@@ -540,14 +540,16 @@ fn notices(found: &[riffle_core::problem::Problem], verbose: bool) -> String {
     found.iter().filter(|n| verbose || n.kind.severity() == Severity::Warning).map(|n| format!("{n}\n\n")).collect()
 }
 
-/// SIGINT or SIGTERM.
+/// SIGINT, SIGTERM or SIGHUP.
 async fn wait_for_a_signal() {
     use tokio::signal::unix::{signal, SignalKind};
     // Without signal handlers nothing could end the wait: stop serving now.
-    if let (Ok(mut interrupt), Ok(mut terminate)) = (signal(SignalKind::interrupt()), signal(SignalKind::terminate())) {
+    let signals = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()), signal(SignalKind::hangup()));
+    if let (Ok(mut interrupt), Ok(mut terminate), Ok(mut hangup)) = signals {
         tokio::select! {
             _ = interrupt.recv() => {}
             _ = terminate.recv() => {}
+            _ = hangup.recv() => {}
         }
     }
 }

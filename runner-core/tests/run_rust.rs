@@ -99,6 +99,13 @@ fn sigterm_stops_with_143() {
     support::sigterm_stops_with_143("endless");
 }
 
+/// A closed terminal stops the run in order too, with the summary.
+#[test]
+fn sighup_stops_with_129() {
+    let stderr = support::signal_stops("endless", "HUP", 129, "hung up (SIGHUP)");
+    assert!(stderr.contains("riffle: interrupted in "), "{stderr}");
+}
+
 #[test]
 fn an_init_failure_aborts_before_anything_starts() {
     let (output, left) =

@@ -14,6 +14,8 @@ pub enum Stream {
 pub enum Signal {
     Interrupt,
     Terminate,
+    /// SIGHUP: the terminal was closed. Stops the run in order, like SIGTERM.
+    HangUp,
 }
 
 impl Signal {
@@ -22,6 +24,7 @@ impl Signal {
         match self {
             Signal::Interrupt => 130,
             Signal::Terminate => 143,
+            Signal::HangUp => 129,
         }
     }
 }

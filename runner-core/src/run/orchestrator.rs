@@ -598,6 +598,7 @@ async fn stop_all(mut runners: Vec<RunnerState>, outcome: Outcome, stopping: Sto
         Outcome::Failed(why) => why.lines().next().unwrap_or_default().to_string(),
         Outcome::Interrupted(Signal::Interrupt) => "interrupted (SIGINT)".to_string(),
         Outcome::Interrupted(Signal::Terminate) => "terminated (SIGTERM)".to_string(),
+        Outcome::Interrupted(Signal::HangUp) => "hung up (SIGHUP)".to_string(),
     };
     // A failure is told once, at the end, in full; an interruption is worth saying as it happens.
     if let Outcome::Interrupted(_) = outcome {
@@ -669,7 +670,12 @@ async fn stop_all(mut runners: Vec<RunnerState>, outcome: Outcome, stopping: Sto
 
 fn watch_signals(events: mpsc::UnboundedSender<Event>) {
     use tokio::signal::unix::{signal, SignalKind};
-    for (kind, which) in [(SignalKind::interrupt(), Signal::Interrupt), (SignalKind::terminate(), Signal::Terminate)] {
+    let signals = [
+        (SignalKind::interrupt(), Signal::Interrupt),
+        (SignalKind::terminate(), Signal::Terminate),
+        (SignalKind::hangup(), Signal::HangUp),
+    ];
+    for (kind, which) in signals {
         let Ok(mut stream) = signal(kind) else { continue };
         let events = events.clone();
         tokio::spawn(async move {

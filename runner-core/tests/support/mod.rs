@@ -129,12 +129,18 @@ pub fn start_fixture(name: &str, tag: &str) -> (Child, mpsc::Receiver<String>) {
 /// SIGTERM to riffle while the endless run fixture `name` moves data: it stops every runner on request,
 /// exits 143 and leaves no process behind. Returns riffle's stderr for further checks.
 pub fn sigterm_stops_with_143(name: &str) -> String {
+    signal_stops(name, "TERM", 143, "terminated (SIGTERM)")
+}
+
+/// `signal` to riffle while the endless run fixture `name` moves data: it stops every runner in order,
+/// says `reason`, exits with `code` and leaves no process behind. Returns riffle's stderr.
+pub fn signal_stops(name: &str, signal_name: &str, code: i32, reason: &str) -> String {
     let tag = unique_tag();
     let (child, lines) = start_fixture(name, &tag);
-    signal(child.id(), "TERM");
-    let (code, stderr) = finish(child, lines);
-    assert_eq!(code, Some(143), "{stderr}");
-    assert!(stderr.contains("riffle: stopping: terminated (SIGTERM)"), "{stderr}");
+    signal(child.id(), signal_name);
+    let (exit, stderr) = finish(child, lines);
+    assert_eq!(exit, Some(code), "{stderr}");
+    assert!(stderr.contains(&format!("riffle: stopping: {reason}")), "{stderr}");
     assert!(processes_tagged(&tag).is_empty(), "{:?}", processes_tagged(&tag));
     stderr
 }
