@@ -355,8 +355,11 @@ async fn drive(
                 }
                 (Outcome::Failed(why), Some(_)) if is_consequence(why) => {}
                 (_, Some((Outcome::Failed(earlier), _))) => {
+                    // A lost connection is how a crash first shows; its exit status says it all.
                     let first = earlier.lines().next().unwrap_or_default();
-                    reporter.warn(&format!("before that: {first}"));
+                    if !first.contains(LOST_CONNECTION) {
+                        reporter.warn(&format!("before that: {first}"));
+                    }
                     break outcome;
                 }
                 _ => break outcome,
@@ -373,10 +376,13 @@ async fn drive(
 const CAUSE_GRACE: Duration = Duration::from_millis(500);
 
 /// Whether a failure is only the consequence of a peer going away (FRAMING.md: a vanished writer or
-/// reader).
+/// reader), or of a runner's process ending: its control connection closes just before its exit
+/// status arrives, which says more (`exited with signal: 9 (SIGKILL)`).
 fn is_consequence(why: &str) -> bool {
-    why.lines().next().is_some_and(|first| first.contains(" vanished"))
+    why.lines().next().is_some_and(|first| first.contains(" vanished") || first.contains(LOST_CONNECTION))
 }
+
+const LOST_CONNECTION: &str = " lost its control connection";
 
 /// Reacts to one event; Some(outcome) when the run must stop.
 fn handle(
@@ -407,7 +413,7 @@ fn handle(
             state.disconnected = true;
             if !state.said_bye {
                 return Some(Outcome::Failed(format!(
-                    "runner {runner} lost its control connection: {reason}{}",
+                    "runner {runner}{LOST_CONNECTION}: {reason}{}",
                     state.recent_output()
                 )));
             }
