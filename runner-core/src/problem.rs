@@ -263,6 +263,11 @@ impl ProblemKind {
             ShapeWithoutPath { .. } => "add `sh:path <predicate>` to the property shape".into(),
             ShapeWithoutName { .. } => "add `sh:name \"field\"` to the property shape".into(),
             ConflictingFields { .. } => "rename one of the fields (sh:name) or drop one shape".into(),
+            // A literal cannot be declared a channel: suggest the IRI its text would be.
+            NotAChannel { end, .. } if end.starts_with('"') => {
+                let iri = end.trim_matches('"');
+                format!("a channel is an IRI, not a literal: write `<{iri}>` and declare it: `<{iri}> a rdfc:Reader, rdfc:Writer.`")
+            }
             NotAChannel { end, .. } => format!("declare it: `{end} a rdfc:Reader, rdfc:Writer.` (or link it with `[] a :Channel; :reader ...; :writer ...`)"),
             ChannelWithoutReader { .. } => "give a processor this channel as a reader argument, or remove the channel".into(),
             ChannelWithoutWriter { .. } => "give a processor this channel as a writer argument, or remove the channel".into(),

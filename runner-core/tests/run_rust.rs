@@ -50,6 +50,17 @@ fn every_rust_example_runs_to_completion_from_its_folder() {
 }
 
 #[test]
+fn quiet_prints_only_how_the_run_ended() {
+    let (output, left) = support::riffle_tagged(&["run", "pipeline.ttl", "--quiet"], Some(&fixture("two-runners")));
+    assert_eq!(output.status.code(), Some(0));
+    assert!(left.is_empty(), "{left:?}");
+    let stderr = text(&output.stderr);
+    let lines: Vec<&str> = stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "{stderr}");
+    assert!(lines[0].starts_with("riffle: finished in ") && lines[0].ends_with(" s"), "{stderr}");
+}
+
+#[test]
 fn a_failing_processor_stops_the_run_and_is_named_as_the_cause() {
     let (output, left) =
         support::riffle_tagged(&["run", "pipeline.ttl", "--quiet"], Some(&fixture("failing-processor")));

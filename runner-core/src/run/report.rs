@@ -219,7 +219,12 @@ impl Reporter {
         // What is written to a channel nobody reads is counted, then dropped.
         let dropped = |c: &crate::plan::Channel| c.readers.is_empty() && !c.transport.is_external();
         self.clear_progress();
+        // --quiet still says how it ended; a failure's error, printed by the caller, says it then.
         if self.quiet {
+            if !matches!(report.outcome, Outcome::Failed(_)) && self.format == LogFormat::Text {
+                let outcome = outcome_line(report);
+                self.stderr_line(&outcome);
+            }
             return;
         }
         let totals = channel_totals(&report.ends);
@@ -265,15 +270,7 @@ impl Reporter {
             let time = seconds(p).map(|s| format!("{s:.3} s")).unwrap_or_else(|| "-".into());
             processor_rows.push([self.name(&p.id), p.state.as_str().to_string(), time]);
         }
-        let outcome = format!(
-            "riffle: {} in {:.3} s",
-            match report.outcome {
-                Outcome::Finished => "finished",
-                Outcome::Failed(_) => "failed",
-                Outcome::Interrupted(_) => "interrupted",
-            },
-            report.elapsed.as_secs_f64()
-        );
+        let outcome = outcome_line(report);
         self.stderr_line(&outcome);
         let tables: Vec<&Vec<[String; 3]>> =
             if plan.channels.is_empty() { vec![&processor_rows] } else { vec![&rows, &processor_rows] };
@@ -364,4 +361,14 @@ mod tests {
         assert_eq!(compact(1234.0), "1.2k");
         assert_eq!(compact(12.0), "12");
     }
+}
+
+/// `riffle: finished in 1.234 s`.
+fn outcome_line(report: &RunReport) -> String {
+    let how = match report.outcome {
+        Outcome::Finished => "finished",
+        Outcome::Failed(_) => "failed",
+        Outcome::Interrupted(_) => "interrupted",
+    };
+    format!("riffle: {how} in {:.3} s", report.elapsed.as_secs_f64())
 }
