@@ -435,7 +435,7 @@ fn handle(
             reporter.runner_output(&runner, stream == Stream::Stderr, &line);
         }
         Event::Signal(signal) => return Some(Outcome::Interrupted(signal)),
-        Event::Refused { reason } => reporter.warn(&format!("refused a control connection: {reason}")),
+        Event::Refused { reason } => reporter.refused(&reason),
     }
     None
 }

@@ -31,7 +31,12 @@ pub struct Reporter {
     created: Instant,
     last_draw: Option<Instant>,
     meters: BTreeMap<String, RateMeter>,
+    /// Refused control connections not yet warned about, and when the last warning was.
+    refused: (u64, Option<Instant>),
 }
+
+/// A flood of strangers on the control port gets one warning a second, with a count.
+const REFUSED_EVERY: Duration = Duration::from_secs(1);
 
 const REDRAW: Duration = Duration::from_millis(200);
 
@@ -50,7 +55,22 @@ impl Reporter {
             created: Instant::now(),
             last_draw: None,
             meters: BTreeMap::new(),
+            refused: (0, None),
         }
+    }
+
+    /// A control connection was refused (wrong secret, bad hello...): warned at most once a second.
+    pub fn refused(&mut self, reason: &str) {
+        let (pending, last) = self.refused;
+        let now = Instant::now();
+        if last.is_some_and(|at| now.duration_since(at) < REFUSED_EVERY) {
+            self.refused = (pending + 1, last);
+            return;
+        }
+        let more =
+            if pending > 0 { format!(" ({pending} more refused since the last warning)") } else { String::new() };
+        self.warn(&format!("refused a control connection: {reason}{more}"));
+        self.refused = (0, Some(now));
     }
 
     /// A reporter that keeps every line it would print, for [`Reporter::take_captured`].
@@ -352,6 +372,21 @@ fn compact(rate: f64) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_flood_of_refused_connections_is_one_warning_with_a_count() {
+        let mut reporter = Reporter::capturing(Names::new("file:///p/".into()));
+        for _ in 0..100 {
+            reporter.refused("wrong secret");
+        }
+        assert_eq!(reporter.take_captured(), ["riffle: warning: refused a control connection: wrong secret"]);
+        reporter.refused.1 = Some(Instant::now() - REFUSED_EVERY);
+        reporter.refused("wrong secret");
+        assert_eq!(
+            reporter.take_captured(),
+            ["riffle: warning: refused a control connection: wrong secret (99 more refused since the last warning)"]
+        );
+    }
 
     #[test]
     fn numbers_read_well() {
