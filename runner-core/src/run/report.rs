@@ -369,6 +369,16 @@ fn compact(rate: f64) -> String {
     }
 }
 
+/// `riffle: finished in 1.234 s`.
+fn outcome_line(report: &RunReport) -> String {
+    let how = match report.outcome {
+        Outcome::Finished => "finished",
+        Outcome::Failed(_) => "failed",
+        Outcome::Interrupted(_) => "interrupted",
+    };
+    format!("riffle: {how} in {:.3} s", report.elapsed.as_secs_f64())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -396,14 +406,4 @@ mod tests {
         assert_eq!(compact(1234.0), "1.2k");
         assert_eq!(compact(12.0), "12");
     }
-}
-
-/// `riffle: finished in 1.234 s`.
-fn outcome_line(report: &RunReport) -> String {
-    let how = match report.outcome {
-        Outcome::Finished => "finished",
-        Outcome::Failed(_) => "failed",
-        Outcome::Interrupted(_) => "interrupted",
-    };
-    format!("riffle: {how} in {:.3} s", report.elapsed.as_secs_f64())
 }
