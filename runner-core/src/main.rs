@@ -42,7 +42,12 @@ enum Command {
         after_help = "Exit codes: 0 finished, 1 a processor or runner failed, 2 the pipeline is invalid (nothing \
 started), 130 interrupted (SIGINT), 143 terminated (SIGTERM), 129 hung up (SIGHUP: the terminal closed). A second Ctrl-C kills the runners at once.\n\nExamples:\n  \
 riffle run pipelines/rust-generate-count/pipeline.ttl\n  riffle run pipeline.ttl --transport websocket --quiet\n  \
-riffle run pipeline.ttl --listen 0.0.0.0:7000   # let runners on other hosts join"
+riffle run pipeline.ttl --listen 0.0.0.0:7000   # let runners on other hosts join\n  \
+riffle run --sparql pipeline.ttl --keep-serving   # SPARQL and /metrics on a free loopback port\n  \
+riffle run pipeline.ttl --sparql=127.0.0.1:7000 --query-timeout 30\n\n\
+The SPARQL endpoint is read-only; each query has a deadline (--query-timeout, then 503), a result cap \
+(--query-max-rows, --query-max-mib, then 413), and at most 4 run at once (more are answered 503, busy); \
+a query in flight never holds up the run, its state graph, /metrics, or riffle's exit."
     )]
     Run(RunArgs),
     /// Check a pipeline without starting anything: prints a one-line summary, or every problem (exit 2).
@@ -66,7 +71,9 @@ riffle run pipeline.ttl --listen 0.0.0.0:7000   # let runners on other hosts joi
     /// running pipeline's endpoint, which adds its live state graph <urn:riffle:state>.
     #[command(
         after_help = "The default graph is the union of every loaded file and the plan graph; each file is also a \
-named graph (its file: IRI).\n\nExamples:\n  riffle query pipeline.ttl 'SELECT * WHERE { ?channel <https://w3id.org/riffle#transport> ?t }'\n  \
+named graph (its file: IRI). The prefixes rdf, rdfs, xsd, owl, sh, rdfc, conn, js, ws, riffle, rdfl, fno and fnom \
+are declared for every query (a PREFIX in the query wins). Queries are read-only: SPARQL Update is refused; so \
+is a query nesting {, ( or [ more than 64 deep (exit 2).\n\nExamples:\n  riffle query pipeline.ttl 'SELECT * WHERE { ?channel riffle:transport ?t }'\n  \
 riffle query pipeline.ttl -f questions/cross-runner.rq --format csv\n  riffle query pipeline.ttl 'CONSTRUCT WHERE { ?s ?p ?o }' --format ntriples\n  \
 riffle query --endpoint http://127.0.0.1:7000/sparql 'SELECT ?channel ?n WHERE { ?channel riffle:messages ?n }'"
     )]
@@ -151,13 +158,29 @@ struct RunArgs {
     /// on another host, with the variables Riffle prints. Repeatable.
     #[arg(long, value_name = "RUNNER_ID")]
     external: Vec<String>,
-    /// Serve SPARQL over the pipeline, its plan and its live state at http://ADDR/sparql, and
-    /// Prometheus metrics at /metrics (loopback, a free port, unless ADDR says otherwise).
-    #[arg(long, value_name = "ADDR", num_args = 0..=1, default_missing_value = "127.0.0.1:0")]
+    /// Serve SPARQL (read-only) over the pipeline, its plan and its live state at
+    /// http://ADDR/sparql, and Prometheus metrics at /metrics: loopback and a free port, or
+    /// `--sparql=ADDR` (with `=`, so a pipeline after it stays the pipeline).
+    #[arg(
+        long,
+        value_name = "ADDR",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "127.0.0.1:0"
+    )]
     sparql: Option<std::net::SocketAddr>,
     /// With --sparql: keep serving after the run ends, until Ctrl-C, to ask about the outcome.
     #[arg(long, requires = "sparql")]
     keep_serving: bool,
+    /// With --sparql: seconds a query may run; then it is cancelled and answered 503.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, requires = "sparql")]
+    query_timeout: f64,
+    /// With --sparql: the most rows (or triples) one answer may hold; more is answered 413.
+    #[arg(long, value_name = "ROWS", default_value_t = 100_000, requires = "sparql")]
+    query_max_rows: u64,
+    /// With --sparql: the most MiB one answer may take; more is answered 413.
+    #[arg(long, value_name = "MIB", default_value_t = 64, requires = "sparql")]
+    query_max_mib: usize,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
@@ -313,54 +336,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             }
         }
         Command::Query { pipeline, query, endpoint, file, format } => {
-            // With --endpoint there is no pipeline: the one positional argument given is the query.
-            let (pipeline, query) = match (&endpoint, pipeline, query) {
-                (Some(_), Some(query), None) if file.is_none() => (None, Some(query)),
-                (Some(_), Some(_), _) => anyhow::bail!("with --endpoint, give the query (or -f FILE) but no pipeline"),
-                (None, None, _) => anyhow::bail!("give a pipeline file, or --endpoint URL"),
-                (_, pipeline, query) => (pipeline.map(PathBuf::from), query),
-            };
-            let text = match (query, file) {
-                (Some(q), None) => q,
-                (None, Some(f)) => {
-                    std::fs::read_to_string(&f).with_context(|| format!("cannot read query file {}", f.display()))?
-                }
-                (None, None) => anyhow::bail!("give the query text, or -f FILE"),
-                (Some(_), Some(_)) => anyhow::bail!("give the query text or -f FILE, not both"),
-            };
-            let terminal = stdout.is_terminal();
-            if let Some(url) = endpoint {
-                let mut out = stdout.lock();
-                // IRIs under the current folder print relative to it, as they do for a pipeline there.
-                let names = Names::new(riffle_core::fileurl::folder_of(&std::env::current_dir()?.join("query")));
-                if let Err(error) = live::client::run(&url, &text, &names, format, terminal, &mut out) {
-                    out.flush()?;
-                    eprintln!("error: {error}");
-                    return Ok(ExitCode::from(1));
-                }
-                return Ok(ExitCode::SUCCESS);
-            }
-            let pipeline = pipeline.expect("a pipeline when there is no endpoint");
-            let resolution = resolved(&pipeline)?;
-            if !resolution.problems.is_empty() {
-                // Questions about a pipeline that does not validate are still worth answering,
-                // unless its files could not even be read.
-                eprint!(
-                    "warning: the pipeline has problems; answering from what resolved.\n{}",
-                    report(&resolution.problems).replace("nothing was started.", "see `riffle validate`.")
-                );
-                if !resolution.loaded.problems.is_empty() {
-                    return Ok(ExitCode::from(2));
-                }
-            }
-            let mut out = stdout.lock();
-            if let Err(error) =
-                query::run(&resolution.loaded.store, &resolution.loaded.names, &text, format, terminal, &mut out)
-            {
-                out.flush()?;
-                eprintln!("error: {error}");
-                return Ok(ExitCode::from(2));
-            }
+            // On a thread with a large stack: deep but accepted queries parse and evaluate recursively.
+            let worker = std::thread::Builder::new()
+                .name("riffle-query".into())
+                .stack_size(query::QUERY_STACK)
+                .spawn(move || query_command(pipeline, query, endpoint, file, format))?;
+            return worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
         }
         Command::Graph { pipeline, format } => {
             let resolution = resolved(&pipeline)?;
@@ -450,6 +431,66 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// `riffle query`, over a pipeline file or an endpoint.
+fn query_command(
+    pipeline: Option<String>,
+    query: Option<String>,
+    endpoint: Option<String>,
+    file: Option<PathBuf>,
+    format: Option<OutputFormat>,
+) -> anyhow::Result<ExitCode> {
+    let stdout = std::io::stdout();
+    // With --endpoint there is no pipeline: the one positional argument given is the query.
+    let (pipeline, query) = match (&endpoint, pipeline, query) {
+        (Some(_), Some(query), None) if file.is_none() => (None, Some(query)),
+        (Some(_), Some(_), _) => anyhow::bail!("with --endpoint, give the query (or -f FILE) but no pipeline"),
+        (None, None, _) => anyhow::bail!("give a pipeline file, or --endpoint URL"),
+        (_, pipeline, query) => (pipeline.map(PathBuf::from), query),
+    };
+    let text = match (query, file) {
+        (Some(q), None) => q,
+        (None, Some(f)) => {
+            std::fs::read_to_string(&f).with_context(|| format!("cannot read query file {}", f.display()))?
+        }
+        (None, None) => anyhow::bail!("give the query text, or -f FILE"),
+        (Some(_), Some(_)) => anyhow::bail!("give the query text or -f FILE, not both"),
+    };
+    let terminal = stdout.is_terminal();
+    if let Some(url) = endpoint {
+        let mut out = stdout.lock();
+        // IRIs under the current folder print relative to it, as they do for a pipeline there.
+        let names = Names::new(riffle_core::fileurl::folder_of(&std::env::current_dir()?.join("query")));
+        if let Err(error) = live::client::run(&url, &text, &names, format, terminal, &mut out) {
+            out.flush()?;
+            eprintln!("error: {error}");
+            return Ok(ExitCode::from(1));
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let pipeline = pipeline.expect("a pipeline when there is no endpoint");
+    let resolution = resolved(&pipeline)?;
+    if !resolution.problems.is_empty() {
+        // Questions about a pipeline that does not validate are still worth answering,
+        // unless its files could not even be read.
+        eprint!(
+            "warning: the pipeline has problems; answering from what resolved.\n{}",
+            report(&resolution.problems).replace("nothing was started.", "see `riffle validate`.")
+        );
+        if !resolution.loaded.problems.is_empty() {
+            return Ok(ExitCode::from(2));
+        }
+    }
+    let mut out = stdout.lock();
+    if let Err(error) =
+        query::run(&resolution.loaded.store, &resolution.loaded.names, &text, format, terminal, &mut out)
+    {
+        out.flush()?;
+        eprintln!("error: {error}");
+        return Ok(ExitCode::from(2));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
 /// `--transport`: every channel on one transport. Memory cannot join runner instances, which is a
 /// problem to report before anything starts.
 fn run_pipeline(args: RunArgs) -> anyhow::Result<ExitCode> {
@@ -465,7 +506,19 @@ fn run_pipeline(args: RunArgs) -> anyhow::Result<ExitCode> {
         external,
         sparql,
         keep_serving,
+        query_timeout,
+        query_max_rows,
+        query_max_mib,
     } = args;
+    let limits = server::Limits {
+        timeout: Duration::try_from_secs_f64(query_timeout)
+            .ok()
+            .filter(|t| !t.is_zero())
+            .ok_or_else(|| anyhow::anyhow!("--query-timeout {query_timeout}: give a number of seconds above 0"))?,
+        max_rows: query_max_rows,
+        max_bytes: query_max_mib.saturating_mul(1024 * 1024),
+        ..server::Limits::default()
+    };
     let Resolution { loaded, mut plan, mut problems, notices: found } = resolved(&pipeline)?;
     if problems.is_empty() {
         if let Some(forced) = transport {
@@ -515,7 +568,7 @@ arguments and its state"
                 ));
             }
             reporter.status(&format!("SPARQL endpoint http://{local}/sparql, metrics at http://{local}/metrics"));
-            server::serve(listener, loaded.store, loaded.names, live);
+            server::serve(listener, loaded.store, loaded.names, live, limits);
             endpoint = Some(local);
         } else {
             // The store is not needed while the pipeline runs.

@@ -5,9 +5,19 @@ use crate::vocab::PREFIXES;
 use oxigraph::io::{RdfFormat, RdfSerializer};
 use oxigraph::model::Term;
 use oxigraph::sparql::results::{QueryResultsFormat, QueryResultsSerializer};
-use oxigraph::sparql::{QueryResults, SparqlEvaluator};
+use oxigraph::sparql::{CancellationToken, PreparedSparqlQuery, QueryEvaluationError, QueryResults, SparqlEvaluator};
 use oxigraph::store::Store;
 use std::io::Write;
+use std::time::{Duration, Instant};
+
+/// How deep `{`, `(` and `[` may nest in a query. The parser and the evaluator recurse once or more
+/// per level, so a query nested a thousand deep would overflow the stack and abort the process;
+/// such a query is refused before it is parsed. Real queries stay below ten.
+pub const MAX_NESTING: usize = 64;
+
+/// The stack a query is parsed and evaluated on: long flat chains (`1+1+...`, `{} UNION {} ...`)
+/// become deep trees too, which a small stack would not survive. Only what is touched is used.
+pub const QUERY_STACK: usize = 256 * 1024 * 1024;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum OutputFormat {
@@ -29,8 +39,18 @@ pub enum OutputFormat {
 pub enum QueryError {
     #[error("the query does not parse: {0}")]
     Syntax(String),
+    #[error("the query nests `{{`, `(` or `[` deeper than {MAX_NESTING} levels; it is refused unparsed")]
+    TooDeep,
+    #[error("{0} is read-only: SPARQL Update (INSERT, DELETE, LOAD, CLEAR, CREATE, DROP, COPY, MOVE, ADD) is refused; ask with SELECT, ASK, CONSTRUCT or DESCRIBE")]
+    ReadOnly(&'static str),
     #[error("the query failed: {0}")]
     Evaluation(String),
+    #[error("the query ran longer than {} s{} and was cancelled", .0.as_secs_f64(), .1)]
+    Timeout(Duration, &'static str),
+    #[error("the result has more than {0} rows{1}; ask for fewer (LIMIT)")]
+    TooManyRows(u64, &'static str),
+    #[error("the query was cancelled")]
+    Cancelled,
     #[error("--format {format} cannot show the result of a {kind} query; use {allowed}")]
     Format { format: String, kind: &'static str, allowed: &'static str },
     #[error("cannot write the results: {0}")]
@@ -47,13 +67,246 @@ pub fn run(
     terminal: bool,
     out: &mut dyn Write,
 ) -> Result<(), QueryError> {
-    let results = evaluate(store, query)?;
-    render(results, names, format, terminal, out)
+    let prepared = parse(query, "riffle query", None)?;
+    let results = prepared.on_store(store).execute().map_err(evaluation_error)?;
+    render(results, names, format, terminal, &Guard::default(), out)
 }
 
-pub fn evaluate<'a>(store: &'a Store, query: &str) -> Result<QueryResults<'a>, QueryError> {
-    let prepared = SparqlEvaluator::new().parse_query(query).map_err(|e| QueryError::Syntax(e.to_string()))?;
-    prepared.on_store(store).execute().map_err(|e| QueryError::Evaluation(e.to_string()))
+/// What a query may cost while its results are written: checked once per row or triple.
+#[derive(Clone, Default)]
+pub struct Guard {
+    /// Cancelled by whoever gave up waiting (the deadline, a client gone); the evaluator checks it
+    /// too, at every quad it reads.
+    pub cancel: Option<CancellationToken>,
+    /// After this the query is cancelled and [`QueryError::Timeout`] returned.
+    pub deadline: Option<(Instant, Duration)>,
+    pub max_rows: Option<u64>,
+    /// Named in the errors: the option that sets the limits (", see --query-timeout").
+    pub hint: (&'static str, &'static str),
+}
+
+impl Guard {
+    fn row(&self, rows: u64) -> Result<(), QueryError> {
+        if let Some((deadline, timeout)) = self.deadline {
+            if Instant::now() >= deadline {
+                if let Some(token) = &self.cancel {
+                    token.cancel();
+                }
+                return Err(QueryError::Timeout(timeout, self.hint.0));
+            }
+        }
+        if self.cancel.as_ref().is_some_and(CancellationToken::is_cancelled) {
+            return Err(QueryError::Cancelled);
+        }
+        match self.max_rows {
+            Some(max) if rows > max => Err(QueryError::TooManyRows(max, self.hint.1)),
+            _ => Ok(()),
+        }
+    }
+
+    /// An evaluation error, told as the deadline when it was the deadline that cancelled it.
+    pub fn failed(&self, error: QueryEvaluationError) -> QueryError {
+        match (evaluation_error(error), self.deadline) {
+            (QueryError::Cancelled, Some((deadline, timeout))) if Instant::now() >= deadline => {
+                QueryError::Timeout(timeout, self.hint.0)
+            }
+            (other, _) => other,
+        }
+    }
+}
+
+pub fn evaluation_error(error: QueryEvaluationError) -> QueryError {
+    match error {
+        QueryEvaluationError::Cancelled => QueryError::Cancelled,
+        other => QueryError::Evaluation(other.to_string()),
+    }
+}
+
+/// Parses `text` as a query, with Riffle's prefixes and the common ones declared (the query's own
+/// declarations win): refuses it unparsed when it nests too deep, and names an update as one
+/// (`service` says what is read-only). `cancel`, if given, lets another thread stop the evaluation.
+pub fn parse(
+    text: &str,
+    service: &'static str,
+    cancel: Option<CancellationToken>,
+) -> Result<PreparedSparqlQuery, QueryError> {
+    if nesting(text) > MAX_NESTING {
+        return Err(QueryError::TooDeep);
+    }
+    let mut evaluator = SparqlEvaluator::new();
+    for (prefix, namespace) in PREFIXES {
+        evaluator = evaluator.with_prefix(*prefix, *namespace).expect("bundled prefixes are valid");
+    }
+    if let Some(token) = cancel {
+        evaluator = evaluator.with_cancellation_token(token);
+    }
+    evaluator.parse_query(text).map_err(|e| {
+        if is_update(text) {
+            QueryError::ReadOnly(service)
+        } else {
+            QueryError::Syntax(readable(&e.to_string(), text))
+        }
+    })
+}
+
+/// The deepest nesting of `{`, `(` and `[` outside strings, IRIs and comments.
+fn nesting(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let (mut depth, mut deepest, mut i) = (0usize, 0usize, 0usize);
+    while i < bytes.len() {
+        match bytes[i] {
+            b'{' | b'(' | b'[' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b')' | b']' => depth = depth.saturating_sub(1),
+            b'#' => {
+                while i < bytes.len() && bytes[i] != b'\n' {
+                    i += 1;
+                }
+            }
+            // An IRI when it closes before anything an IRI cannot hold; `<` the operator otherwise.
+            b'<' => {
+                let rest = &bytes[i + 1..];
+                let end = rest.iter().position(|b| {
+                    matches!(b, b'>' | b'<' | b'"' | b'{' | b'}' | b'|' | b'^' | b'`' | b'\\') || *b <= b' '
+                });
+                if let Some(n) = end.filter(|n| rest[*n] == b'>') {
+                    i += n + 1;
+                }
+            }
+            quote @ (b'"' | b'\'') => {
+                let long = bytes[i..].starts_with(&[quote; 3]);
+                i += if long { 3 } else { 1 };
+                while i < bytes.len() {
+                    if bytes[i] == b'\\' {
+                        i += 2;
+                        continue;
+                    }
+                    if long && bytes[i..].starts_with(&[quote; 3]) {
+                        i += 2;
+                        break;
+                    }
+                    if !long && (bytes[i] == quote || bytes[i] == b'\n') {
+                        break;
+                    }
+                    i += 1;
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    deepest
+}
+
+const UPDATE_WORDS: &[&str] = &["INSERT", "DELETE", "LOAD", "CLEAR", "CREATE", "DROP", "COPY", "MOVE", "ADD", "WITH"];
+
+/// Whether `text`, past its BASE and PREFIX declarations and comments, starts as an update does.
+fn is_update(text: &str) -> bool {
+    let mut rest = text;
+    loop {
+        rest = rest.trim_start();
+        if rest.starts_with('#') {
+            rest = rest.split_once('\n').map_or("", |(_, after)| after);
+            continue;
+        }
+        let word_end = rest.find(|c: char| !c.is_ascii_alphabetic()).unwrap_or(rest.len());
+        let word = rest[..word_end].to_ascii_uppercase();
+        match word.as_str() {
+            // PREFIX name: <iri> and BASE <iri>: skip to the end of the IRI.
+            "PREFIX" | "BASE" => match rest.find('>') {
+                Some(end) => rest = &rest[end + 1..],
+                None => return false,
+            },
+            word => return UPDATE_WORDS.contains(&word),
+        }
+    }
+}
+
+/// The parser's "error at 1:8: expected one of \"(\", ['a'..='z' | ...], ..." as the position, the
+/// text there, and the keywords and punctuation it expected (character classes left out).
+fn readable(error: &str, text: &str) -> String {
+    let Some(rest) = error.strip_prefix("error at ") else { return error.to_string() };
+    let Some((position, expected)) = rest.split_once(": expected ") else { return error.to_string() };
+    let Some((line, column)) = position.split_once(':') else { return error.to_string() };
+    let (Ok(line), Ok(column)) = (line.parse::<usize>(), column.parse::<usize>()) else {
+        return error.to_string();
+    };
+    let expected = expected.strip_prefix("one of ").unwrap_or(expected);
+    // Items are "punctuation" in quotes, KEYWORDS bare, and character classes in brackets, which
+    // stand for names and values ([_] is any character, which says nothing).
+    let (mut tokens, mut names): (Vec<String>, bool) = (Vec::new(), false);
+    let mut chars = expected.chars().peekable();
+    while let Some(&c) = chars.peek() {
+        match c {
+            ',' | ' ' | '\n' => {
+                chars.next();
+            }
+            '"' => {
+                chars.next();
+                let mut token = String::new();
+                while let Some(c) = chars.next() {
+                    match c {
+                        '\\' => token.extend(chars.next()),
+                        '"' => break,
+                        c => token.push(c),
+                    }
+                }
+                tokens.push(format!("{token:?}"));
+            }
+            '[' => {
+                let mut class = String::new();
+                let mut quoted = false;
+                while let Some(c) = chars.next() {
+                    class.push(c);
+                    match c {
+                        '\\' => class.extend(chars.next()),
+                        '\'' => quoted = !quoted,
+                        ']' if !quoted => break,
+                        _ => {}
+                    }
+                }
+                names |= class != "[_]";
+            }
+            _ => {
+                let mut word = String::new();
+                while let Some(&c) = chars.peek() {
+                    if c == ',' {
+                        break;
+                    }
+                    word.push(c);
+                    chars.next();
+                }
+                tokens.push(word.trim().to_string());
+            }
+        }
+    }
+    tokens.dedup();
+    let more = tokens.len().saturating_sub(12);
+    tokens.truncate(12);
+    if names {
+        tokens.push("a name or value".into());
+    }
+    let listed = match (tokens.len(), more) {
+        (0, _) => "something else".to_string(),
+        (1, 0) => tokens.remove(0),
+        (_, 0) => {
+            let last = tokens.pop().unwrap_or_default();
+            format!("one of {} or {last}", tokens.join(", "))
+        }
+        (_, more) => format!("one of {} or {more} more", tokens.join(", ")),
+    };
+    let near: String = text
+        .lines()
+        .nth(line.saturating_sub(1))
+        .unwrap_or("")
+        .chars()
+        .skip(column.saturating_sub(1))
+        .take(20)
+        .collect();
+    let near = near.split_whitespace().next().map_or_else(|| "at the end".to_string(), |w| format!("at {w:?}"));
+    format!("line {line}, column {column}, {near}: expected {listed}")
 }
 
 /// Writes `results` in `format`; None means Turtle for graphs, and for solutions and booleans a table
@@ -63,8 +316,10 @@ pub fn render(
     names: &Names,
     format: Option<OutputFormat>,
     terminal: bool,
+    guard: &Guard,
     out: &mut dyn Write,
 ) -> Result<(), QueryError> {
+    let mut rows = 0u64;
     let default = if terminal { OutputFormat::Table } else { OutputFormat::Json };
     let format_name = |f: OutputFormat| format!("{f:?}").to_lowercase();
     match results {
@@ -88,7 +343,9 @@ pub fn render(
             }
             let mut writer = serializer.for_writer(out);
             for triple in triples {
-                let triple = triple.map_err(|e| QueryError::Evaluation(e.to_string()))?;
+                rows += 1;
+                guard.row(rows)?;
+                let triple = triple.map_err(|e| guard.failed(e))?;
                 writer.serialize_triple(&triple)?;
             }
             writer.finish()?;
@@ -104,10 +361,12 @@ pub fn render(
             let variables = solutions.variables().to_vec();
             match format.unwrap_or(default) {
                 OutputFormat::Table => {
-                    let mut rows = Vec::new();
+                    let mut table = Vec::new();
                     for solution in solutions {
-                        let solution = solution.map_err(|e| QueryError::Evaluation(e.to_string()))?;
-                        rows.push(
+                        rows += 1;
+                        guard.row(rows)?;
+                        let solution = solution.map_err(|e| guard.failed(e))?;
+                        table.push(
                             variables
                                 .iter()
                                 .map(|v| solution.get(v).map(|t| show(names, t)).unwrap_or_default())
@@ -115,13 +374,15 @@ pub fn render(
                         );
                     }
                     let header: Vec<String> = variables.iter().map(|v| v.as_str().to_string()).collect();
-                    write_table(out, &header, &rows)?;
+                    write_table(out, &header, &table)?;
                 }
                 other => {
                     let serializer = QueryResultsSerializer::from_format(results_format(other, "SELECT")?);
                     let mut writer = serializer.serialize_solutions_to_writer(out, variables)?;
                     for solution in solutions {
-                        let solution = solution.map_err(|e| QueryError::Evaluation(e.to_string()))?;
+                        rows += 1;
+                        guard.row(rows)?;
+                        let solution = solution.map_err(|e| guard.failed(e))?;
                         writer.serialize(&solution)?;
                     }
                     writer.finish()?;
@@ -170,4 +431,42 @@ fn write_table(out: &mut dyn Write, header: &[String], rows: &[Vec<String>]) -> 
         writeln!(out, "{}", line(row))?;
     }
     writeln!(out, "({} row{})", rows.len(), if rows.len() == 1 { "" } else { "s" })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nesting_counts_brackets_outside_strings_iris_and_comments() {
+        assert_eq!(nesting("SELECT * WHERE { { ?s ?p ?o } FILTER((?o > 1)) }"), 3);
+        assert_eq!(nesting("ASK { ?s ?p \"{{{{\" }"), 1);
+        assert_eq!(nesting("ASK { ?s ?p '''{{\n{{''' }"), 1);
+        assert_eq!(nesting("ASK { ?s <urn:a#b> ?o { } } # {{{{\n"), 2);
+        assert_eq!(nesting("ASK { FILTER(?a < (?b)) }"), 3);
+        assert_eq!(nesting("ASK { ?s ?p \"\\\"{{\" }"), 1);
+        assert_eq!(nesting(&"{".repeat(1000)), 1000);
+    }
+
+    #[test]
+    fn updates_are_told_by_their_first_word() {
+        assert!(is_update("INSERT DATA { <a> <b> <c> }"));
+        assert!(is_update("# a comment\nPREFIX ex: <http://example.org/>\nBASE <http://x/> delete where { ?s ?p ?o }"));
+        assert!(is_update("LOAD <http://example.org/>"));
+        assert!(!is_update("SELECT * WHERE { ?s ?p ?o }"));
+        assert!(!is_update("PREFIX insert: <urn:x> SELECT * {}"));
+    }
+
+    #[test]
+    fn parse_errors_say_where_and_what_was_expected() {
+        let error = |q: &str| parse(q, "riffle query", None).err().map(|e| e.to_string());
+        assert_eq!(
+            error("ASK { ?s <a ?o }").as_deref(),
+            Some("the query does not parse: line 1, column 17, at the end: expected \">\"")
+        );
+        assert_eq!(
+            error("SELECT *\nWHERE { ?s ?p ?o . FILTER(?o = ) }").as_deref(),
+            Some("the query does not parse: line 2, column 35, at the end: expected one of ABS, AVG, DAY, IRI, MAX, MD5, MIN, NOT, NOW, PREDICATE, STR, STRBEFORE or 5 more")
+        );
+    }
 }

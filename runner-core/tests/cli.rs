@@ -188,3 +188,50 @@ fn every_subcommand_has_help_with_an_example() {
         assert!(stdout(&output).contains("Example"), "{command} --help shows no example");
     }
 }
+
+#[test]
+fn query_refuses_what_would_break_it_with_exit_two() {
+    let pipeline = fixture("cli/pipeline.ttl");
+    let deep = format!("SELECT * WHERE {}{}", "{".repeat(1000), "}".repeat(1000));
+    let output = riffle(&["query", &pipeline, &deep]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        "error: the query nests `{`, `(` or `[` deeper than 64 levels; it is refused unparsed\n"
+    );
+    let output = riffle(&["query", &pipeline, "INSERT DATA { <urn:a> <urn:b> <urn:c> }"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        "error: riffle query is read-only: SPARQL Update (INSERT, DELETE, LOAD, CLEAR, CREATE, DROP, COPY, MOVE, ADD) \
+is refused; ask with SELECT, ASK, CONSTRUCT or DESCRIBE\n"
+    );
+    let output = riffle(&["query", &pipeline, "SELECT * WHERE { ?s ?p ?o"]);
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        "error: the query does not parse: line 1, column 26, at the end: expected one of \",\", \".\", \";\", \"{\", \
+\"{|\", \"}\", \"~\" or a name or value\n"
+    );
+    // Deep but accepted: 64 levels parse and run.
+    let fine = format!("ASK {}{}", "{".repeat(64), "}".repeat(64));
+    let output = riffle(&["query", &pipeline, &fine, "--format", "table"]);
+    assert_eq!((output.status.code(), stdout(&output).as_str()), (Some(0), "true\n"), "{}", stderr(&output));
+}
+
+#[test]
+fn query_knows_riffles_prefixes_and_the_common_ones_unless_redeclared() {
+    let pipeline = fixture("cli/pipeline.ttl");
+    let undeclared = "SELECT ?processor ?runner WHERE { ?processor riffle:runsOn ?runner; riffle:processorClass ?class . ?class ?implementation rdfc:Processor } ORDER BY ?processor";
+    let output = riffle(&["query", &pipeline, undeclared, "--format", "csv"]);
+    assert_eq!(output.status.code(), Some(0), "{}", stderr(&output));
+    let source = riffle_core::fileurl::from_path(&PathBuf::from(fixture("cli/source")));
+    let sink = riffle_core::fileurl::from_path(&PathBuf::from(fixture("cli/sink")));
+    assert_eq!(
+        stdout(&output),
+        format!("processor,runner\r\n{sink},urn:riffle:runner:testrunner\r\n{source},urn:riffle:runner:testrunner\r\n")
+    );
+    let redeclared = "PREFIX riffle: <urn:elsewhere#> SELECT ?processor WHERE { ?processor riffle:runsOn ?runner }";
+    let output = riffle(&["query", &pipeline, redeclared, "--format", "csv"]);
+    assert_eq!(stdout(&output), "processor\r\n");
+}

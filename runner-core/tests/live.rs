@@ -30,9 +30,15 @@ struct LiveRun {
 
 impl LiveRun {
     fn start(fixture_name: &str, tag: &str, extra: &[&str]) -> LiveRun {
+        let mut argv = vec!["run", "pipeline.ttl", "--sparql", "--keep-serving"];
+        argv.extend(extra);
+        LiveRun::start_with(fixture_name, tag, &argv)
+    }
+
+    /// `riffle ARGV`, which must start the endpoint.
+    fn start_with(fixture_name: &str, tag: &str, argv: &[&str]) -> LiveRun {
         let mut child = Command::new(env!("CARGO_BIN_EXE_riffle"))
-            .args(["run", "pipeline.ttl", "--sparql", "--keep-serving"])
-            .args(extra)
+            .args(argv)
             .current_dir(fixture(fixture_name))
             .env("RIFFLE_TEST_TAG", tag)
             .env("RIFFLE_DEBUG", "1")
@@ -261,7 +267,7 @@ fn a_port_in_use_is_an_error_before_any_runner_starts() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let address = taken.local_addr().unwrap().to_string();
     let (output, left) =
-        support::riffle_tagged(&["run", "pipeline.ttl", "--sparql", &address], Some(&fixture("two-runners")));
+        support::riffle_tagged(&["run", "pipeline.ttl", &format!("--sparql={address}")], Some(&fixture("two-runners")));
     assert_eq!(output.status.code(), Some(1));
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(
@@ -306,5 +312,195 @@ fn keep_serving_needs_sparql() {
         .expect("riffle runs");
     assert_eq!(output.status.code(), Some(2));
     let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("the following required arguments were not provided:\n  --sparql [<ADDR>]"), "{stderr}");
+    assert!(stderr.contains("the following required arguments were not provided:\n  --sparql[=<ADDR>]"), "{stderr}");
+}
+
+/// A query that would run for ages: four unrelated patterns over every quad.
+const RUNAWAY: &str = "SELECT (COUNT(*) AS ?n) WHERE { ?a ?b ?c . ?d ?e ?f . ?g ?h ?i . ?j ?k ?l }";
+
+fn post_request(query: &str) -> String {
+    format!(
+        "POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/sparql-query\r\nAccept: text/csv\r\nContent-Length: {}\r\n\r\n{query}",
+        query.len()
+    )
+}
+
+fn post(address: &str, query: &str) -> (u16, String, String) {
+    http(address, &post_request(query))
+}
+
+/// A query sent and not waited for: the connection stays open until the stream is dropped.
+fn in_flight(address: &str, query: &str) -> TcpStream {
+    let mut stream = TcpStream::connect(address).expect("the endpoint accepts connections");
+    stream.write_all(post_request(query).as_bytes()).unwrap();
+    stream
+}
+
+/// Asks `query` until the answer has `status`; returns its body. Bounded by SAFETY.
+fn until_status(address: &str, query: &str, status: u16) -> String {
+    let give_up = std::time::Instant::now() + SAFETY;
+    loop {
+        let (got, _, body) = post(address, query);
+        if got == status {
+            return body;
+        }
+        assert!(std::time::Instant::now() < give_up, "never answered {status}; last {got}: {body}");
+    }
+}
+
+const BUSY: &str = "busy: 4 queries are running, as many as this endpoint runs at once; try again shortly\n";
+
+#[test]
+fn runaway_queries_hold_up_neither_the_state_the_metrics_nor_the_exit() {
+    let tag = support::unique_tag();
+    let mut run = LiveRun::start_with(
+        "endless",
+        &tag,
+        &["run", "pipeline.ttl", "--sparql", "--progress", "always", "--query-timeout", "600"],
+    );
+    let numbers = file_iri("endless", "numbers");
+    let counted = |line: &str| -> Option<u64> {
+        let count = line.strip_prefix("\x1b[2K<numbers> ")?.split(" msg").next()?;
+        count.replace(',', "").parse().ok().filter(|n| *n > 0)
+    };
+    let address = run.address();
+    let first_runaway = in_flight(&address, RUNAWAY);
+    // While it runs, the state graph still moves and /metrics still answers.
+    run.wait_for(|l| counted(l).is_some());
+    let before = messages_of(&run.endpoint, &numbers);
+    run.wait_for(|l| counted(l).is_some_and(|n| n > before));
+    run.wait_for(|l| counted(l).is_some_and(|n| n > before));
+    let after = messages_of(&run.endpoint, &numbers);
+    assert!(after > before, "the state graph did not move: {after} <= {before}");
+    let (status, _, metrics) = http(&address, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(status, 200, "{metrics}");
+
+    // Four at once; the fifth is told the endpoint is busy.
+    let mut runaways = vec![first_runaway];
+    runaways.extend((0..3).map(|_| in_flight(&address, RUNAWAY)));
+    assert_eq!(until_status(&address, "ASK {}", 503), BUSY);
+    let (status, _, _) = http(&address, "GET /metrics HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(status, 200);
+
+    // Their clients leave: the queries are cancelled and give their places back, long before
+    // their deadline.
+    drop(runaways);
+    assert_eq!(until_status(&address, "ASK {}", 200), "true");
+
+    // A runaway in flight does not hold up SIGTERM.
+    let _last = in_flight(&address, RUNAWAY);
+    assert_eq!(until_status(&address, "ASK {}", 200), "true");
+    let status = Command::new("kill").args(["-TERM", &run.child.id().to_string()]).status().expect("kill runs");
+    assert!(status.success());
+    let (exited, exit) = mpsc::channel();
+    let mut child = run.child;
+    std::thread::spawn(move || {
+        let _ = exited.send(child.wait().expect("riffle exits").code());
+    });
+    assert_eq!(exit.recv_timeout(SAFETY).expect("riffle exits while a query runs"), Some(143));
+    assert!(support::processes_tagged(&tag).is_empty());
+}
+
+#[test]
+fn a_query_past_its_deadline_is_cancelled_and_answered_503() {
+    let tag = support::unique_tag();
+    // The pipeline after a bare --sparql is the pipeline, not an address.
+    let mut run = LiveRun::start_with(
+        "two-runners",
+        &tag,
+        &["run", "--sparql", "pipeline.ttl", "--keep-serving", "--query-timeout", "0.5"],
+    );
+    run.wait_for(|l| l.starts_with("riffle: the run has ended; still serving "));
+    let (status, content_type, body) = post(&run.address(), RUNAWAY);
+    assert_eq!((status, content_type.as_str()), (503, "text/plain; charset=utf-8"));
+    assert_eq!(body, "the query ran longer than 0.5 s (--query-timeout) and was cancelled\n");
+    // A runaway in flight does not hold up Ctrl-C either; the exit code is the run's.
+    let _runaway = in_flight(&run.address(), RUNAWAY);
+    assert_eq!(run.finish(), Some(0));
+    assert!(support::processes_tagged(&tag).is_empty());
+}
+
+#[test]
+fn hostile_queries_are_refused_and_the_run_goes_on() {
+    let tag = support::unique_tag();
+    let mut run = LiveRun::start("two-runners", &tag, &["--query-max-rows", "100", "--query-max-mib", "1"]);
+    run.wait_for(|l| l.starts_with("riffle: the run has ended; still serving "));
+    let address = run.address();
+
+    // A thousand nested groups (2 KB) would overflow the parser's stack.
+    let deep = format!("SELECT * WHERE {}{}", "{".repeat(1000), "}".repeat(1000));
+    let (status, _, body) = post(&address, &deep);
+    assert_eq!(status, 400);
+    assert_eq!(body, "the query nests `{`, `(` or `[` deeper than 64 levels; it is refused unparsed\n");
+
+    // Updates are refused as such, whichever way they come.
+    let read_only =
+        "this endpoint is read-only: SPARQL Update (INSERT, DELETE, LOAD, CLEAR, CREATE, DROP, COPY, MOVE, \
+ADD) is refused; ask with SELECT, ASK, CONSTRUCT or DESCRIBE\n";
+    for update in [
+        "INSERT DATA { <urn:a> <urn:b> <urn:c> }",
+        "PREFIX x: <urn:x#>\nDELETE WHERE { ?s ?p ?o }",
+        "LOAD <http://example.org/>",
+    ] {
+        assert_eq!(post(&address, update), (403, "text/plain; charset=utf-8".to_string(), read_only.to_string()));
+    }
+    let form: String = form_urlencoded::Serializer::new(String::new()).append_pair("query", "CLEAR ALL").finish();
+    let (status, _, body) = http(
+        &address,
+        &format!(
+            "POST /sparql HTTP/1.1\r\nHost: x\r\nContent-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\r\n{form}",
+            form.len()
+        ),
+    );
+    assert_eq!((status, body.as_str()), (403, read_only));
+
+    // Results past the caps are refused with the cap named.
+    let (status, _, body) = post(&address, "SELECT * WHERE { ?s ?p ?o }");
+    assert_eq!(
+        (status, body.as_str()),
+        (413, "the result has more than 100 rows (--query-max-rows); ask for fewer (LIMIT)\n")
+    );
+    let construct = post_request("CONSTRUCT WHERE { ?s ?p ?o }").replace("text/csv", "application/n-triples");
+    let (status, _, body) = http(&address, &construct);
+    assert_eq!(
+        (status, body.as_str()),
+        (413, "the result has more than 100 rows (--query-max-rows); ask for fewer (LIMIT)\n")
+    );
+    // One row, but megabytes long.
+    let wide = "SELECT (GROUP_CONCAT(STR(?o)) AS ?all) WHERE { ?a ?b ?c . ?s ?p ?o FILTER(isLiteral(?o)) }";
+    let (status, _, body) = post(&address, wide);
+    assert_eq!(
+        (status, body.as_str()),
+        (413, "the result is larger than 1 MiB (--query-max-mib); ask for less (LIMIT, fewer variables)\n")
+    );
+
+    // A syntax error is short: where, and what was expected there.
+    let (status, _, body) = post(&address, "SELECT * WHERE { ?s ?p ?o");
+    assert_eq!(status, 400);
+    assert_eq!(
+        body,
+        "the query does not parse: line 1, column 26, at the end: expected one of \",\", \".\", \";\", \"{\", \"{|\", \
+\"}\", \"~\" or a name or value\n"
+    );
+
+    // Still answering, with Riffle's prefixes declared, and a query's own declaration winning.
+    let numbers = file_iri("two-runners", "numbers");
+    let (status, _, body) = post(&address, "SELECT ?n WHERE { ?c riffle:messages ?n; a riffle:PlannedChannel }");
+    assert_eq!((status, body.as_str()), (200, "n\r\n100000\r\n"));
+    let (status, _, body) = post(&address, "PREFIX riffle: <urn:elsewhere#> SELECT ?n WHERE { ?c riffle:messages ?n }");
+    assert_eq!((status, body.as_str()), (200, "n\r\n"));
+    assert_eq!(messages_of(&run.endpoint, &numbers), 100000);
+    assert_eq!(run.finish(), Some(0));
+    assert!(support::processes_tagged(&tag).is_empty());
+}
+
+#[test]
+fn the_help_example_for_an_endpoint_needs_no_prefix() {
+    let tag = support::unique_tag();
+    let mut run = LiveRun::start("two-runners", &tag, &[]);
+    run.wait_for(|l| l.starts_with("riffle: the run has ended; still serving "));
+    let numbers = file_iri("two-runners", "numbers");
+    let csv = query(&run.endpoint, "SELECT ?channel ?n WHERE { ?channel riffle:messages ?n }", "csv");
+    assert_eq!(csv, format!("channel,n\r\n{numbers},100000\r\n"));
+    assert_eq!(run.finish(), Some(0));
 }

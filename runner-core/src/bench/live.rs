@@ -55,7 +55,7 @@ with --sparql, a client asks SPARQL and scrapes /metrics every 100 ms",
             let (address, done, answered) = (address.clone(), done.clone(), answered.clone());
             std::thread::spawn(move || poll(address, done, answered))
         };
-        let measured = run_once_with(&riffle, &folder, &["--sparql", &address]);
+        let measured = run_once_with(&riffle, &folder, &[&format!("--sparql={address}")]);
         done.store(true, Ordering::Relaxed);
         let _ = poller.join();
         let measured = measured?;

@@ -53,7 +53,7 @@ pub fn run(
         }
         other => return Err(unreadable(&format!("it answered in {other:?}, not SPARQL JSON results or N-Triples"))),
     };
-    query::render(results, names, format, terminal, out)?;
+    query::render(results, names, format, terminal, &query::Guard::default(), out)?;
     Ok(())
 }
 

@@ -1,34 +1,78 @@
-//! The live endpoint of `riffle run --sparql ADDR`: the SPARQL 1.1 Protocol at `/sparql` (GET and
+//! The live endpoint of `riffle run --sparql[=ADDR]`: the SPARQL 1.1 Protocol at `/sparql` (GET and
 //! POST, URL-encoded or direct queries, results negotiated by `Accept`) over the pipeline's graphs,
 //! the plan graph and the state graph, and Prometheus metrics at `/metrics`.
 //!
 //! HTTP/1.1, one request per connection (`Connection: close`): this answers people and scrapers, not
-//! traffic. Requests are bounded (64 KiB of head, 1 MiB of body, 10 s to arrive).
+//! traffic. Requests are bounded (64 KiB of head, 1 MiB of body, 10 s to arrive), and so is every
+//! query (see [`Limits`]): a deadline, a result cap, a few at once, read-only.
 
 use super::{metrics, state_graph, Live};
 use crate::names::Names;
-use crate::query::{self, OutputFormat, QueryError};
-use oxigraph::model::Quad;
-use oxigraph::sparql::QueryResults;
+use crate::query::{self, Guard, OutputFormat, QueryError};
+use oxigraph::model::Dataset;
+use oxigraph::sparql::{CancellationToken, QueryResults};
 use oxigraph::store::Store;
 use std::net::SocketAddr;
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 
 const MAX_HEAD: usize = 64 * 1024;
 const MAX_BODY: usize = 1024 * 1024;
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client has to take the answer.
+const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// What the endpoint queries: the loaded store (pipeline files and plan graph), plus the state graph
-/// it rewrites from the live snapshot before each query.
+/// What one query may cost. Every query runs on its own thread, never holding a lock the run or
+/// another query needs; past the deadline it is cancelled (the evaluator checks at every quad it
+/// reads, the writer at every row) and the client is answered 503 at once, whether or not the
+/// thread has stopped yet. A thread that has not stopped still counts against `concurrent`.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Limits {
+    pub timeout: Duration,
+    pub max_rows: u64,
+    pub max_bytes: usize,
+    /// Queries evaluated at once; more are answered 503 (busy).
+    pub concurrent: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { timeout: Duration::from_secs(10), max_rows: 100_000, max_bytes: 64 * 1024 * 1024, concurrent: 4 }
+    }
+}
+
+/// What the endpoint queries: the loaded graphs (pipeline files and plan graph), copied for each
+/// query together with a state graph made from the live snapshot then.
 struct Shared {
-    store: Store,
+    base: Dataset,
     names: Names,
     live: Live,
-    /// The state quads last written, removed before the next are.
-    written: Mutex<Vec<Quad>>,
+    limits: Limits,
+    running: AtomicUsize,
+}
+
+/// One of `limits.concurrent` places for a running query, given back when dropped (by the query's
+/// thread, when it ends).
+struct Permit(Arc<Shared>);
+
+impl Permit {
+    fn take(shared: &Arc<Shared>) -> Option<Permit> {
+        let max = shared.limits.concurrent;
+        shared
+            .running
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| (n < max).then_some(n + 1))
+            .ok()
+            .map(|_| Permit(shared.clone()))
+    }
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        self.0.running.fetch_sub(1, Ordering::AcqRel);
+    }
 }
 
 pub struct Response {
@@ -49,29 +93,27 @@ pub async fn bind(address: SocketAddr) -> Result<TcpListener, String> {
 }
 
 /// Serves on `listener` until the runtime ends.
-pub fn serve(listener: TcpListener, store: Store, names: Names, live: Live) {
-    let shared = Arc::new(Shared { store, names, live, written: Mutex::new(Vec::new()) });
+pub fn serve(listener: TcpListener, store: Store, names: Names, live: Live, limits: Limits) {
+    let base: Dataset = store.iter().filter_map(Result::ok).collect();
+    let shared = Arc::new(Shared { base, names, live, limits, running: AtomicUsize::new(0) });
     tokio::spawn(async move {
         loop {
             let Ok((stream, _)) = listener.accept().await else { continue };
             let shared = shared.clone();
-            tokio::spawn(async move {
-                let _ = tokio::time::timeout(REQUEST_TIMEOUT, connection(stream, shared)).await;
-            });
+            tokio::spawn(connection(stream, shared));
         }
     });
 }
 
 async fn connection(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
-    let response = match read_request(&mut stream).await? {
-        Ok(request) => {
-            let shared = shared.clone();
-            tokio::task::spawn_blocking(move || respond(&request, &shared))
-                .await
-                .unwrap_or_else(|e| Response::text(500, format!("the query task failed: {e}\n")))
-        }
-        Err(response) => response,
+    let response = match tokio::time::timeout(REQUEST_TIMEOUT, read_request(&mut stream)).await {
+        Err(_) => return Ok(()),
+        Ok(Ok(Ok(request))) => respond(&request, &shared, &mut stream).await,
+        Ok(Ok(Err(response))) => Some(response),
+        Ok(Err(e)) => return Err(e),
     };
+    // None: the client left before its answer was ready.
+    let Some(response) = response else { return Ok(()) };
     let head = format!(
         "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
         response.status,
@@ -79,20 +121,28 @@ async fn connection(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Resu
         response.content_type,
         response.body.len()
     );
-    stream.write_all(head.as_bytes()).await?;
-    stream.write_all(&response.body).await?;
-    stream.shutdown().await
+    // The head and the body go out as written: without it, Nagle's algorithm holds the body back
+    // until the client's delayed ACK of the head, some 40 ms per answer.
+    let _ = stream.set_nodelay(true);
+    let write = async {
+        stream.write_all(head.as_bytes()).await?;
+        stream.write_all(&response.body).await?;
+        stream.shutdown().await
+    };
+    tokio::time::timeout(WRITE_TIMEOUT, write).await.unwrap_or(Ok(()))
 }
 
 fn reason(status: u16) -> &'static str {
     match status {
         200 => "OK",
         400 => "Bad Request",
+        403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
         406 => "Not Acceptable",
         413 => "Payload Too Large",
         415 => "Unsupported Media Type",
+        503 => "Service Unavailable",
         _ => "Internal Server Error",
     }
 }
@@ -160,12 +210,13 @@ async fn read_request(stream: &mut TcpStream) -> std::io::Result<Result<Request,
     Ok(Ok(request))
 }
 
-const HELP: &str = "Riffle live endpoint.\n  /sparql   SPARQL 1.1 Protocol (GET ?query=, POST form or application/sparql-query)\n  \
-/metrics  Prometheus metrics\nGraphs: every pipeline file (named by its file: IRI), <urn:riffle:plan>, <urn:riffle:state>; the default graph is their union.\n";
+const HELP: &str = "Riffle live endpoint.\n  /sparql   SPARQL 1.1 Protocol (GET ?query=, POST form or application/sparql-query), read-only\n  \
+/metrics  Prometheus metrics\nGraphs: every pipeline file (named by its file: IRI), <urn:riffle:plan>, <urn:riffle:state>; the default graph is their union.\n\
+Prefixes declared for every query: rdf rdfs xsd owl sh rdfc conn js ws riffle (and rdfl fno fnom).\n";
 
-fn respond(request: &Request, shared: &Shared) -> Response {
+async fn respond(request: &Request, shared: &Arc<Shared>, stream: &mut TcpStream) -> Option<Response> {
     let (path, query_string) = request.target.split_once('?').unwrap_or((&request.target, ""));
-    match (request.method.as_str(), path) {
+    Some(match (request.method.as_str(), path) {
         ("GET", "/") => Response::text(200, HELP),
         ("GET", "/metrics") => Response {
             status: 200,
@@ -173,14 +224,17 @@ fn respond(request: &Request, shared: &Shared) -> Response {
             body: metrics::render(&shared.live.lock()).into_bytes(),
         },
         ("GET" | "POST", "/sparql") => match sparql_query(request, query_string) {
-            Ok(query) => answer(&query, request.header("accept").unwrap_or("*/*"), shared),
+            Ok(query) => {
+                let accept = request.header("accept").unwrap_or("*/*").to_string();
+                return answer(query, accept, shared, stream).await;
+            }
             Err(response) => response,
         },
         (_, "/" | "/metrics" | "/sparql") => {
             Response::text(405, format!("{} is not allowed on {path}\n", request.method))
         }
         _ => Response::text(404, format!("nothing at {path}\n{HELP}")),
-    }
+    })
 }
 
 /// The query text, from the URL (GET), a form (POST) or the body itself (POST application/sparql-query).
@@ -214,30 +268,124 @@ fn sparql_query(request: &Request, query_string: &str) -> Result<String, Respons
     }
 }
 
-fn answer(query: &str, accept: &str, shared: &Shared) -> Response {
-    let mut written = shared.written.lock().unwrap_or_else(|p| p.into_inner());
-    let fresh = state_graph::quads(&shared.live.lock());
-    for quad in written.iter() {
-        let _ = shared.store.remove(quad);
+const TIMEOUT_HINT: &str = " (--query-timeout)";
+const ROWS_HINT: &str = " (--query-max-rows)";
+
+/// Evaluates `text` on a thread of its own and waits for its answer, the deadline or the client
+/// leaving (None), whichever comes first; the last two cancel the query.
+async fn answer(text: String, accept: String, shared: &Arc<Shared>, stream: &mut TcpStream) -> Option<Response> {
+    let limits = shared.limits;
+    let Some(permit) = Permit::take(shared) else {
+        return Some(Response::text(
+            503,
+            format!(
+                "busy: {} queries are running, as many as this endpoint runs at once; try again shortly\n",
+                limits.concurrent
+            ),
+        ));
+    };
+    let token = CancellationToken::new();
+    let deadline = Instant::now() + limits.timeout;
+    let (answered, answer) = tokio::sync::oneshot::channel();
+    let worker = {
+        let (shared, token) = (shared.clone(), token.clone());
+        move || {
+            let _permit = permit;
+            let _ = answered.send(evaluate(&text, &accept, &shared, token, deadline));
+        }
+    };
+    let spawned = std::thread::Builder::new().name("riffle-sparql".into()).stack_size(query::QUERY_STACK).spawn(worker);
+    if let Err(e) = spawned {
+        return Some(Response::text(500, format!("cannot start a thread for the query: {e}\n")));
     }
-    if let Err(e) = shared.store.extend(fresh.iter().cloned()) {
-        return Response::text(500, format!("cannot write the state graph: {e}\n"));
+    tokio::select! {
+        response = answer => Some(response.unwrap_or_else(|_| Response::text(500, "the query ended without an answer\n"))),
+        _ = tokio::time::sleep_until(deadline.into()) => {
+            token.cancel();
+            Some(Response::text(503, format!("{}\n", QueryError::Timeout(limits.timeout, TIMEOUT_HINT))))
+        }
+        _ = gone(stream) => {
+            token.cancel();
+            None
+        }
     }
-    *written = fresh;
-    let results = match query::evaluate(&shared.store, query) {
+}
+
+/// Returns when the client has closed its side of the connection (or it failed): nobody waits for
+/// the answer any more. A client must not half-close after its request.
+async fn gone(stream: &mut TcpStream) {
+    let mut scrap = [0u8; 256];
+    while let Ok(n) = stream.read(&mut scrap).await {
+        if n == 0 {
+            return;
+        }
+    }
+}
+
+/// Parses, evaluates and writes the answer to one query, on the query's own thread.
+fn evaluate(text: &str, accept: &str, shared: &Shared, token: CancellationToken, deadline: Instant) -> Response {
+    let limits = shared.limits;
+    let prepared = match query::parse(text, "this endpoint", Some(token.clone())) {
+        Ok(prepared) => prepared,
+        Err(e @ QueryError::ReadOnly(_)) => return Response::text(403, format!("{e}\n")),
+        Err(e) => return Response::text(400, format!("{e}\n")),
+    };
+    let mut dataset = shared.base.clone();
+    let state = state_graph::quads(&shared.live.lock());
+    dataset.extend(state);
+    let guard = Guard {
+        cancel: Some(token),
+        deadline: Some((deadline, limits.timeout)),
+        max_rows: Some(limits.max_rows),
+        hint: (TIMEOUT_HINT, ROWS_HINT),
+    };
+    let failed = |e: QueryError| match e {
+        QueryError::Timeout(..) | QueryError::Cancelled => Response::text(503, format!("{e}\n")),
+        QueryError::TooManyRows(..) => Response::text(413, format!("{e}\n")),
+        e => Response::text(500, format!("{e}\n")),
+    };
+    let results = match prepared.on_queryable_dataset(&dataset).execute() {
         Ok(results) => results,
-        Err(e @ QueryError::Syntax(_)) => return Response::text(400, format!("{e}\n")),
-        Err(e) => return Response::text(500, format!("{e}\n")),
+        Err(e) => return failed(guard.failed(e)),
     };
     let graph = matches!(results, QueryResults::Graph(_));
     let Some((format, content_type)) = negotiate(accept, graph) else {
         let offered = if graph { "text/turtle, application/n-triples" } else { RESULT_TYPES };
         return Response::text(406, format!("cannot answer in {accept}; this query's results come as {offered}\n"));
     };
-    let mut body = Vec::new();
-    match query::render(results, &shared.names, Some(format), false, &mut body) {
-        Ok(()) => Response { status: 200, content_type, body },
-        Err(e) => Response::text(500, format!("{e}\n")),
+    let mut body = Capped { bytes: Vec::new(), max: limits.max_bytes, exceeded: false };
+    match query::render(results, &shared.names, Some(format), false, &guard, &mut body) {
+        Ok(()) => Response { status: 200, content_type, body: body.bytes },
+        Err(_) if body.exceeded => Response::text(
+            413,
+            format!(
+                "the result is larger than {} MiB (--query-max-mib); ask for less (LIMIT, fewer variables)\n",
+                limits.max_bytes / (1024 * 1024)
+            ),
+        ),
+        Err(e) => failed(e),
+    }
+}
+
+/// A body that refuses to grow past `max` bytes.
+struct Capped {
+    bytes: Vec<u8>,
+    max: usize,
+    exceeded: bool,
+}
+
+impl std::io::Write for Capped {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() + buf.len() > self.max {
+            self.exceeded = true;
+            return Err(std::io::Error::other("the result is too large"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
