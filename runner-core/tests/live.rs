@@ -23,7 +23,8 @@ fn file_iri(fixture_name: &str, local: &str) -> String {
 /// A run with the endpoint on a free loopback port; stderr arrives line by line (split at carriage
 /// returns too, for the progress line).
 struct LiveRun {
-    child: Child,
+    /// None once a test has taken it to wait on it elsewhere ([`LiveRun::take_child`]).
+    child: Option<Child>,
     lines: mpsc::Receiver<String>,
     endpoint: String,
 }
@@ -47,7 +48,7 @@ impl LiveRun {
             .spawn()
             .expect("riffle starts");
         let lines = support::pieces(child.stderr.take().expect("piped"));
-        let mut run = LiveRun { child, lines, endpoint: String::new() };
+        let mut run = LiveRun { child: Some(child), lines, endpoint: String::new() };
         let announced = run.wait_for(|l| l.starts_with("riffle: SPARQL endpoint http://"));
         run.endpoint = announced
             .strip_prefix("riffle: SPARQL endpoint ")
@@ -63,8 +64,8 @@ impl LiveRun {
                 Ok(line) if wanted(&line) => return line,
                 Ok(_) => {}
                 Err(e) => {
-                    let _ = self.child.kill();
-                    let _ = self.child.wait();
+                    let _ = self.child().kill();
+                    let _ = self.child().wait();
                     panic!("riffle never printed the line waited for: {e}");
                 }
             }
@@ -76,14 +77,38 @@ impl LiveRun {
     }
 
     fn interrupt(&self) {
-        let status = Command::new("kill").args(["-INT", &self.child.id().to_string()]).status().expect("kill runs");
+        let status = Command::new("kill").args(["-INT", &self.pid().to_string()]).status().expect("kill runs");
         assert!(status.success());
+    }
+
+    fn child(&mut self) -> &mut Child {
+        self.child.as_mut().expect("the child was not taken")
+    }
+
+    fn pid(&self) -> u32 {
+        self.child.as_ref().expect("the child was not taken").id()
+    }
+
+    fn take_child(&mut self) -> Child {
+        self.child.take().expect("the child was not taken")
     }
 
     /// Ctrl-C ends the serving; returns riffle's exit code.
     fn finish(mut self) -> Option<i32> {
         self.interrupt();
-        self.child.wait().expect("riffle exits").code()
+        self.child().wait().expect("riffle exits").code()
+    }
+}
+
+/// A test that fails before `finish` must not leave a `--keep-serving` riffle behind.
+impl Drop for LiveRun {
+    fn drop(&mut self) {
+        if let Some(child) = &mut self.child {
+            if let Ok(None) = child.try_wait() {
+                let _ = child.kill();
+                let _ = child.wait();
+            }
+        }
     }
 }
 
@@ -390,10 +415,10 @@ fn runaway_queries_hold_up_neither_the_state_the_metrics_nor_the_exit() {
     // A runaway in flight does not hold up SIGTERM.
     let _last = in_flight(&address, RUNAWAY);
     assert_eq!(until_status(&address, "ASK {}", 200), "true");
-    let status = Command::new("kill").args(["-TERM", &run.child.id().to_string()]).status().expect("kill runs");
+    let status = Command::new("kill").args(["-TERM", &run.pid().to_string()]).status().expect("kill runs");
     assert!(status.success());
     let (exited, exit) = mpsc::channel();
-    let mut child = run.child;
+    let mut child = run.take_child();
     std::thread::spawn(move || {
         let _ = exited.send(child.wait().expect("riffle exits").code());
     });
