@@ -1,0 +1,185 @@
+//! Riffle installed as a user installs it: `scripts/dist` writes the distribution into a temporary
+//! folder outside the checkout, its `.tar.gz` is unpacked somewhere else and the first tree deleted, and
+//! the installed `bin/riffle` runs copies of the example pipelines with RIFFLE_HOME unset, the working
+//! directory outside the checkout and PATH reduced to system folders and the interpreters' own (never
+//! the checkout's `target/`), so nothing of the checkout can be reached except by a compiled-in path,
+//! and the plan shows that none is used.
+//!
+//! Needs node and java (skipped, saying so, when either is absent), the Java runner's jar and the Python
+//! runner's environment (`./scripts/build` or `./scripts/test` make them; skipped, saying so, without).
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap().canonicalize().unwrap()
+}
+
+fn on_path(program: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path).map(|dir| dir.join(program)).find(|p| p.is_file())
+}
+
+/// The folder of the interpreter `program` really is (a pyenv shim asks Python itself).
+fn interpreter_dir(program: &str) -> Option<PathBuf> {
+    let found = on_path(program)?;
+    let real = if program == "python3" {
+        let output = Command::new(&found).args(["-c", "import sys; print(sys.executable)"]).output().ok()?;
+        PathBuf::from(String::from_utf8(output.stdout).ok()?.trim())
+    } else {
+        found.canonicalize().ok()?
+    };
+    real.parent().map(Path::to_path_buf)
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(from).unwrap() {
+        let entry = entry.unwrap();
+        let target = to.join(entry.file_name());
+        if entry.file_type().unwrap().is_dir() {
+            copy_dir(&entry.path(), &target);
+        } else {
+            std::fs::copy(entry.path(), &target).unwrap();
+        }
+    }
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn the_distribution_runs_every_runner_from_anywhere_without_the_checkout() {
+    for program in ["node", "java", "python3"] {
+        if on_path(program).is_none() {
+            println!("skipping the install test: `{program}` is not on PATH");
+            return;
+        }
+    }
+    let root = repo_root();
+    for built in ["runners/java/target/riffle-runner-java.jar", "runners/python/.venv/bin/python"] {
+        if !root.join(built).exists() {
+            println!("skipping the install test: {built} is missing (./scripts/build makes it)");
+            return;
+        }
+    }
+    let riffle = PathBuf::from(env!("CARGO_BIN_EXE_riffle"));
+    let bin = riffle.parent().unwrap();
+    assert!(bin.join("riffle-runner-rust").is_file(), "build riffle-runner-rust first (cargo build --release --bins)");
+
+    let temp = std::env::temp_dir().join(format!("riffle-install-{}", std::process::id())).canonicalize_or_self();
+    assert!(!temp.starts_with(&root), "the temporary folder {} is inside the checkout", temp.display());
+    let _ = std::fs::remove_dir_all(&temp);
+    std::fs::create_dir_all(&temp).unwrap();
+
+    // Build the distribution, then install it from its .tar.gz somewhere else and delete the first tree.
+    let built = temp.join("built/riffle");
+    let output = Command::new(root.join("scripts/dist"))
+        .arg(&built)
+        .env("RIFFLE_DIST_PREBUILT", "1")
+        .env("RIFFLE_DIST_BIN", bin)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(0), "scripts/dist: {}", text(&output.stderr));
+    assert_eq!(text(&output.stdout), format!("{}\n{}.tar.gz\n", built.display(), built.display()));
+    let installed = temp.join("opt");
+    std::fs::create_dir_all(&installed).unwrap();
+    let tar = Command::new("tar")
+        .arg("-xzf")
+        .arg(temp.join("built/riffle.tar.gz"))
+        .arg("-C")
+        .arg(&installed)
+        .status()
+        .unwrap();
+    assert!(tar.success());
+    std::fs::remove_dir_all(temp.join("built")).unwrap();
+    let home = installed.join("riffle");
+    let installed_riffle = home.join("bin/riffle");
+
+    // The pipelines, copied out with the folders they import.
+    let pipelines = temp.join("pipelines");
+    for example in ["polyglot", "python-mix", "rdfc-echo"] {
+        copy_dir(&root.join("pipelines").join(example), &pipelines.join(example));
+    }
+
+    // PATH: system folders and the interpreters' own, none of them in the checkout.
+    let mut path: Vec<PathBuf> = ["/usr/bin", "/bin"].iter().map(PathBuf::from).collect();
+    for program in ["node", "java", "python3"] {
+        let dir = interpreter_dir(program).unwrap();
+        assert!(!dir.starts_with(&root), "{program} is in the checkout: {}", dir.display());
+        if !path.contains(&dir) {
+            path.insert(0, dir);
+        }
+    }
+    let path = std::env::join_paths(&path).unwrap();
+    let run = |args: &[&str], dir: &Path| -> Output {
+        Command::new(&installed_riffle)
+            .args(args)
+            .current_dir(dir)
+            .env_clear()
+            .env("PATH", &path)
+            .env("HOME", &temp)
+            .env("RIFFLE_HOME", "")
+            .output()
+            .unwrap()
+    };
+
+    // Every runner is ready, and its files are the installed ones.
+    let output = run(&["runners"], &pipelines);
+    let listing = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(
+        listing.starts_with(&format!("runner files: {} (the distribution riffle runs from)\n", home.display())),
+        "{listing}"
+    );
+    assert_eq!(listing.matches("  ready:    yes\n").count(), 4, "{listing}");
+    assert!(!listing.contains(root.to_str().unwrap()), "{listing}");
+
+    let polyglot = pipelines.join("polyglot");
+    let output = run(&["plan", "pipeline.ttl"], &polyglot);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let plan: serde_json::Value = serde_json::from_slice(&output.stdout).unwrap();
+    let argv: Vec<&serde_json::Value> = plan["runners"].as_array().unwrap().iter().map(|r| &r["argv"]).collect();
+    let js = home.join("runners/js/bin/riffle-runner-js.mjs").display().to_string();
+    assert!(argv.contains(&&serde_json::json!(["node", js])), "{argv:?}");
+    let rust =
+        plan["runners"].as_array().unwrap().iter().find(|r| r["argv"] == serde_json::json!(["riffle-runner-rust"]));
+    let rust_program = home.join("bin/riffle-runner-rust").display().to_string();
+    assert_eq!(rust.unwrap()["program"], serde_json::json!(rust_program));
+    assert!(!text(&output.stdout).contains(root.to_str().unwrap()));
+
+    let output = run(&["run", "pipeline.ttl", "--progress", "never"], &polyglot);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout), "[<log>] shouted: HELLO\n[<log>] shouted: POLYGLOT\n[<log>] shouted: WORLD\n");
+
+    // JavaScript, Python (its websockets from the distribution's lib/), Java and Rust.
+    let output = run(&["run", "pipeline.ttl", "--progress", "never"], &pipelines.join("python-mix"));
+    let stdout = text(&output.stdout);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let (numbered, logged): (Vec<&str>, Vec<&str>) = stdout.lines().partition(|l| l.starts_with("[<number>]"));
+    assert_eq!(numbered, ["[<number>] numbered 3 lines, 8 words"], "{stdout}");
+    assert_eq!(
+        logged,
+        [
+            "[<log>] shouted: 1. HELLO PYTHON",
+            "[<log>] shouted: 2. FROM JAVASCRIPT",
+            "[<log>] shouted: 3. TO JAVA AND RUST"
+        ],
+        "{stdout}"
+    );
+
+    std::fs::remove_dir_all(&temp).unwrap();
+}
+
+trait CanonicalizeOrSelf {
+    fn canonicalize_or_self(self) -> PathBuf;
+}
+
+impl CanonicalizeOrSelf for PathBuf {
+    /// The temporary folder's real path (it may be a symbolic link), once it exists.
+    fn canonicalize_or_self(self) -> PathBuf {
+        let _ = std::fs::create_dir_all(&self);
+        self.canonicalize().unwrap_or(self)
+    }
+}
