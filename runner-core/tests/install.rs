@@ -5,6 +5,10 @@
 //! the checkout's `target/`), so nothing of the checkout can be reached except by a compiled-in path,
 //! and the plan shows that none is used.
 //!
+//! Then `scripts/npm-pack` makes the npm packages from the installed tree, the tree is deleted, and they are
+//! installed from their tarballs into a fresh folder (`npm install --offline --save-dev`) and started with
+//! `npx riffle run`.
+//!
 //! Needs node and java (skipped, saying so, when either is absent), the Java runner's jar and the Python
 //! runner's environment (`./scripts/build` or `./scripts/test` make them; skipped, saying so, without).
 
@@ -168,6 +172,58 @@ fn the_distribution_runs_every_runner_from_anywhere_without_the_checkout() {
         ],
         "{stdout}"
     );
+
+    // The npm packages (scripts/npm-pack, from the installed tree), installed from `npm pack`'s tarballs in
+    // a fresh folder, offline, and started through `npx riffle`.
+    if on_path("npm").is_none() || on_path("npx").is_none() {
+        println!("skipping the npm part of the install test: `npm` or `npx` is not on PATH");
+        std::fs::remove_dir_all(&temp).unwrap();
+        return;
+    }
+    let packed = temp.join("npm");
+    let output = Command::new(root.join("scripts/npm-pack")).arg(&packed).env("RIFFLE_DIST", &home).output().unwrap();
+    assert_eq!(output.status.code(), Some(0), "scripts/npm-pack: {}", text(&output.stderr));
+    let tarballs: Vec<String> = text(&output.stdout).lines().map(str::to_string).collect();
+    let platform = format!("{}-{}", std::env::consts::OS, if cfg!(target_arch = "x86_64") { "x64" } else { "arm64" });
+    assert_eq!(
+        tarballs,
+        [
+            packed.join(format!("riffle-cli-{platform}-0.1.0.tgz")).display().to_string(),
+            packed.join("riffle-cli-0.1.0.tgz").display().to_string()
+        ]
+    );
+    std::fs::remove_dir_all(&home).unwrap();
+    let project = temp.join("project");
+    for example in ["polyglot", "rdfc-echo"] {
+        copy_dir(&root.join("pipelines").join(example), &project.join(example));
+    }
+    let npm = |program: &str, args: &[&str]| -> Output {
+        Command::new(program)
+            .args(args)
+            .current_dir(project.join("polyglot"))
+            .env_clear()
+            .env("PATH", &path)
+            .env("HOME", &temp)
+            .env("npm_config_cache", temp.join("npm-cache"))
+            .env("npm_config_update_notifier", "false")
+            .output()
+            .unwrap()
+    };
+    let mut install = vec!["install", "--offline", "--save-dev", "--no-audit", "--no-fund"];
+    install.extend(tarballs.iter().map(String::as_str));
+    let output = npm("npm", &install);
+    assert_eq!(output.status.code(), Some(0), "npm install: {}", text(&output.stderr));
+    let output = npm("npx", &["--offline", "riffle", "runners"]);
+    let listing = text(&output.stdout);
+    let installed = project.join(format!("polyglot/node_modules/@riffle/cli-{platform}"));
+    assert!(
+        listing.starts_with(&format!("runner files: {} (the distribution riffle runs from)\n", installed.display())),
+        "{listing}"
+    );
+    assert_eq!(listing.matches("  ready:    yes\n").count(), 4, "{listing}");
+    let output = npm("npx", &["--offline", "riffle", "run", "pipeline.ttl", "--progress", "never"]);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert_eq!(text(&output.stdout), "[<log>] shouted: HELLO\n[<log>] shouted: POLYGLOT\n[<log>] shouted: WORLD\n");
 
     std::fs::remove_dir_all(&temp).unwrap();
 }
