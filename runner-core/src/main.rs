@@ -95,9 +95,15 @@ riffle query --endpoint http://127.0.0.1:7000/sparql 'SELECT ?channel ?n WHERE {
         #[arg(long, value_enum, default_value = "dot")]
         format: DrawingFormat,
     },
-    /// List the known runners (bundled, and declared by PIPELINE if given), what they handle, and
-    /// whether their program is found.
-    #[command(after_help = "Example:\n  riffle runners\n  riffle runners pipeline.ttl")]
+    /// List the known runners (bundled: Rust, JavaScript, Java, Python; and those PIPELINE declares),
+    /// what they handle, and whether each is ready: its program, the files it starts, its interpreter's
+    /// version; with the fix for what is missing.
+    #[command(
+        after_help = "The bundled runners need Node.js 20 or later (JavaScript), Java 17 or later (Java) and Python \
+3.11 or later (Python: the pipeline's .venv, else python3; its interpreter is shown). Their files are found beside the \
+riffle executable (<home>/bin/riffle, <home>/runners), else in the source tree riffle was built from; RIFFLE_HOME=<home> \
+overrides that. The first line says which folder is used.\n\nExample:\n  riffle runners\n  riffle runners pipeline.ttl"
+    )]
     Runners { pipeline: Option<PathBuf> },
     /// Check a runner for a new language against the conformance kit, with the Rust runner as its peer.
     #[command(after_help = "RUNNER is a runner.ttl path, a runner IRI (riffle:JsRunner) or a bundled runner's name \
