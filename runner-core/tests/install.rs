@@ -101,6 +101,12 @@ fn the_distribution_runs_every_runner_from_anywhere_without_the_checkout() {
     let home = installed.join("riffle");
     let installed_riffle = home.join("bin/riffle");
 
+    // The Java archive names the jar's absolute path: refused once moved, until train-archive has run.
+    assert!(archive_refused(&home), "the moved archive was accepted");
+    let trained = Command::new(home.join("runners/java/train-archive")).output().unwrap();
+    assert_eq!(trained.status.code(), Some(0), "train-archive: {}", text(&trained.stderr));
+    assert!(!archive_refused(&home), "the retrained archive was refused");
+
     // The pipelines, copied out with the folders they import.
     let pipelines = temp.join("pipelines");
     for example in ["polyglot", "python-mix", "rdfc-echo"] {
@@ -221,11 +227,30 @@ fn the_distribution_runs_every_runner_from_anywhere_without_the_checkout() {
         "{listing}"
     );
     assert_eq!(listing.matches("  ready:    yes\n").count(), 4, "{listing}");
+    assert!(!archive_refused(&installed), "the postinstall did not retrain the Java archive where npm put it");
     let output = npm("npx", &["--offline", "riffle", "run", "pipeline.ttl", "--progress", "never"]);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert_eq!(text(&output.stdout), "[<log>] shouted: HELLO\n[<log>] shouted: POLYGLOT\n[<log>] shouted: WORLD\n");
 
     std::fs::remove_dir_all(&temp).unwrap();
+}
+
+/// Whether the JVM, made to use the Java runner's archive (`-Xshare:on`), refuses it (made for another path).
+fn archive_refused(home: &Path) -> bool {
+    let target = home.join("runners/java/target");
+    let output = Command::new("java")
+        .arg("-Xshare:on")
+        .arg(format!("-XX:SharedArchiveFile={}", target.join("riffle-runner-java.jsa").display()))
+        .args(["-Xlog:cds=off,cds+dynamic=off", "-Xms16m", "-XX:GCTimeRatio=1", "-jar"])
+        .arg(target.join("riffle-runner-java.jar"))
+        .env_remove("RIFFLE_CONTROL_URL")
+        .output()
+        .unwrap();
+    let stderr = text(&output.stderr);
+    // Accepted, the runner itself starts and says it was not started by riffle.
+    let refused = stderr.contains("shared archive");
+    assert!(refused || stderr.contains("RIFFLE_CONTROL_URL is not set"), "{stderr}");
+    refused
 }
 
 trait CanonicalizeOrSelf {
