@@ -1,9 +1,9 @@
 //! Riffle installed as a user installs it: `scripts/dist` writes the distribution into a temporary
 //! folder outside the checkout, its `.tar.gz` is unpacked somewhere else and the first tree deleted, and
 //! the installed `bin/riffle` runs copies of the example pipelines with RIFFLE_HOME unset, the working
-//! directory outside the checkout and PATH reduced to system folders and the interpreters' own (never
-//! the checkout's `target/`), so nothing of the checkout can be reached except by a compiled-in path,
-//! and the plan shows that none is used.
+//! directory outside the checkout, PATH reduced to system folders and the interpreters' own (never the
+//! checkout's `target/`), and, where `unshare` can make a mount namespace, the checkout itself hidden
+//! under an empty tmpfs, so that not even the source path compiled into riffle leads anywhere.
 //!
 //! Then `scripts/npm-pack` makes the npm packages from the installed tree, the tree is deleted, and they are
 //! installed from their tarballs into a fresh folder (`npm install --offline --save-dev`) and started with
@@ -123,8 +123,12 @@ fn the_distribution_runs_every_runner_from_anywhere_without_the_checkout() {
         }
     }
     let path = std::env::join_paths(&path).unwrap();
+    let hide = hiding();
+    if hide.is_none() {
+        println!("note: unshare cannot make a mount namespace here, so the checkout is kept out of reach by PATH and the working directory only");
+    }
     let run = |args: &[&str], dir: &Path| -> Output {
-        Command::new(&installed_riffle)
+        out_of_reach(hide, &root, installed_riffle.as_os_str())
             .args(args)
             .current_dir(dir)
             .env_clear()
@@ -204,7 +208,7 @@ fn the_distribution_runs_every_runner_from_anywhere_without_the_checkout() {
         copy_dir(&root.join("pipelines").join(example), &project.join(example));
     }
     let npm = |program: &str, args: &[&str]| -> Output {
-        Command::new(program)
+        out_of_reach(hide, &root, program.as_ref())
             .args(args)
             .current_dir(project.join("polyglot"))
             .env_clear()
@@ -233,6 +237,28 @@ fn the_distribution_runs_every_runner_from_anywhere_without_the_checkout() {
     assert_eq!(text(&output.stdout), "[<log>] shouted: HELLO\n[<log>] shouted: POLYGLOT\n[<log>] shouted: WORLD\n");
 
     std::fs::remove_dir_all(&temp).unwrap();
+}
+
+/// How this machine lets the test hide the checkout from riffle: `unshare` flags that make a private mount
+/// namespace (root: `-m`; otherwise an unprivileged user namespace: `-r -m`), or None.
+fn hiding() -> Option<&'static [&'static str]> {
+    let ways: [&'static [&'static str]; 2] = [&["-m"], &["-r", "-m"]];
+    ways.into_iter().find(|flags| {
+        Command::new("unshare").args(*flags).arg("true").output().map(|o| o.status.success()).unwrap_or(false)
+    })
+}
+
+/// A command that runs `program` with the checkout hidden under an empty tmpfs (in a mount namespace of
+/// its own, so nothing outside sees it), when `hide` says how; else plainly.
+fn out_of_reach(hide: Option<&[&str]>, root: &Path, program: &std::ffi::OsStr) -> Command {
+    let Some(flags) = hide else { return Command::new(program) };
+    let mut command = Command::new("unshare");
+    command
+        .args(flags)
+        .args(["sh", "-c", "mount -t tmpfs riffle-checkout-hidden \"$0\" && [ -z \"$(ls -A \"$0\")\" ] && exec \"$@\""])
+        .arg(root)
+        .arg(program);
+    command
 }
 
 /// Whether the JVM, made to use the Java runner's archive (`-Xshare:on`), refuses it (made for another path).
