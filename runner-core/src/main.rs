@@ -102,9 +102,15 @@ riffle query --endpoint http://127.0.0.1:7000/sparql 'SELECT ?channel ?n WHERE {
         #[arg(long, value_enum, default_value = "dot")]
         format: DrawingFormat,
     },
-    /// List the known runners (bundled, and declared by PIPELINE if given), what they handle, and
-    /// whether their program is found.
-    #[command(after_help = "Example:\n  riffle runners\n  riffle runners pipeline.ttl")]
+    /// List the known runners (bundled: Rust, JavaScript, Java, Python; and those PIPELINE declares),
+    /// what they handle, and whether each is ready: its program, the files it starts, its interpreter's
+    /// version; with the fix for what is missing.
+    #[command(
+        after_help = "The bundled runners need Node.js 20 or later (JavaScript), Java 17 or later (Java) and Python \
+3.11 or later (Python: the pipeline's .venv, else python3; its interpreter is shown). Their files are found beside the \
+riffle executable (<home>/bin/riffle, <home>/runners), else in the source tree riffle was built from; RIFFLE_HOME=<home> \
+overrides that. The first line says which folder is used.\n\nExample:\n  riffle runners\n  riffle runners pipeline.ttl"
+    )]
     Runners { pipeline: Option<PathBuf> },
     /// Check a runner for a new language against the conformance kit, with the Rust runner as its peer.
     #[command(after_help = "RUNNER is a runner.ttl path, a runner IRI (riffle:JsRunner) or a bundled runner's name \
@@ -368,10 +374,31 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 }
             };
             let runners = Runners::load(&store);
+            // Every runner is checked at once: asking an interpreter its version takes a while.
+            let checks: Vec<(Option<PathBuf>, riffle_core::runners::Readiness)> = std::thread::scope(|scope| {
+                let handles: Vec<_> = runners
+                    .list
+                    .iter()
+                    .map(|runner| {
+                        let dir = &dir;
+                        scope.spawn(move || {
+                            let program = runner.argv.first().cloned().unwrap_or_default();
+                            let found = find_program(&program, dir);
+                            let readiness = if found.is_some() {
+                                riffle_core::runners::check(runner, dir)
+                            } else {
+                                Default::default()
+                            };
+                            (found, readiness)
+                        })
+                    })
+                    .collect();
+                handles.into_iter().map(|h| h.join().unwrap_or_default()).collect()
+            });
             let mut out = stdout.lock();
-            for runner in &runners.list {
+            writeln!(out, "runner files: {}", riffle_core::bundled::locate().describe())?;
+            for (runner, (found, readiness)) in runners.list.iter().zip(checks) {
                 let program = runner.argv.first().cloned().unwrap_or_default();
-                let found = find_program(&program, &dir);
                 writeln!(out, "{}  {}", names.iri(runner.iri.as_str()), runner.label.clone().unwrap_or_default())?;
                 let handles: Vec<String> = runner
                     .subjects_of
@@ -389,9 +416,30 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                     writeln!(out, "  replaces: {}", replaced.join(", "))?;
                 }
                 writeln!(out, "  argv:     {}", serde_json::to_string(&runner.argv)?)?;
-                match found {
+                let shown = names.iri(runner.iri.as_str());
+                let mut problems: Vec<riffle_core::problem::ProblemKind> = Vec::new();
+                match &found {
                     Some(path) => writeln!(out, "  program:  {} (found: {})", program, path.display())?,
-                    None => writeln!(out, "  program:  {} (NOT FOUND on PATH)", program)?,
+                    None => {
+                        writeln!(out, "  program:  {} (NOT FOUND beside riffle or on PATH)", program)?;
+                        problems.push(riffle_core::problem::ProblemKind::ProgramNotFound {
+                            runner: shown.clone(),
+                            program: program.clone(),
+                            hint: runner.install_hint.clone(),
+                        });
+                    }
+                }
+                if let Some(interpreter) = &readiness.interpreter {
+                    let needs =
+                        runner.minimum_version.as_ref().map(|m| format!(" (needs {m} or later)")).unwrap_or_default();
+                    writeln!(out, "  version:  {interpreter}{needs}")?;
+                }
+                problems.extend(readiness.missing.iter().map(|m| m.kind(runner, shown.clone())));
+                if problems.is_empty() {
+                    writeln!(out, "  ready:    yes")?;
+                }
+                for problem in &problems {
+                    writeln!(out, "  NOT READY: {problem}\n    fix: {}", problem.help())?;
                 }
             }
         }

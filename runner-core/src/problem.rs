@@ -68,8 +68,14 @@ pub enum ProblemKind {
     RunnerMismatch { runner: String, processor: String, class: String },
     #[error("runner {runner} says neither how to start it (riffle:argv) nor rdfc:command")]
     RunnerWithoutCommand { runner: String },
-    #[error("runner {runner} needs program \"{program}\", which is not on PATH")]
-    ProgramNotFound { runner: String, program: String },
+    #[error("runner {runner} needs program \"{program}\", which is neither beside the riffle executable nor on PATH")]
+    ProgramNotFound { runner: String, program: String, hint: Option<String> },
+    #[error("runner {runner} starts {path}, which does not exist")]
+    RunnerFileMissing { runner: String, path: String, home: String },
+    #[error("runner {runner} needs {program} {minimum} or later, but the one found is {found}")]
+    RunnerVersionTooOld { runner: String, program: String, found: String, minimum: String, hint: Option<String> },
+    #[error("runner {runner} could not say its version: `{command}` gave {output:?}")]
+    RunnerVersionUnknown { runner: String, command: String, output: String, hint: Option<String> },
     #[error("{subject} lacks required argument \"{name}\"")]
     MissingArgument { subject: String, name: String },
     #[error("argument \"{name}\" of {subject} takes at most {max} value(s) but has {count}")]
@@ -162,6 +168,9 @@ impl ProblemKind {
             RunnerMismatch { .. } => "runner-mismatch",
             RunnerWithoutCommand { .. } => "runner-without-command",
             ProgramNotFound { .. } => "program-not-found",
+            RunnerFileMissing { .. } => "runner-file-missing",
+            RunnerVersionTooOld { .. } => "runner-version-too-old",
+            RunnerVersionUnknown { .. } => "runner-version-unknown",
             MissingArgument { .. } => "missing-argument",
             TooManyValues { .. } => "too-many-values",
             TooFewValues { .. } => "too-few-values",
@@ -225,7 +234,19 @@ impl ProblemKind {
             PartWithoutRunner => "add `rdfc:instantiates <Runner>` to the part".into(),
             RunnerMismatch { .. } => "assign the processor to a runner of its language, or let Riffle choose by removing it from this part".into(),
             RunnerWithoutCommand { .. } => "add `riffle:argv (\"program\" \"arg\")` to the runner".into(),
-            ProgramNotFound { program, .. } => format!("install {program}, or put the folder that holds it on PATH"),
+            ProgramNotFound { program, hint, .. } => {
+                hint.clone().unwrap_or_else(|| format!("install {program}, or put the folder that holds it on PATH"))
+            }
+            RunnerFileMissing { home, .. } => format!(
+                "Riffle's runners are looked for in {home}: set RIFFLE_HOME to a Riffle distribution (the folder that holds runners/, made by scripts/dist), or unset it; in a checkout, ./scripts/build makes them"
+            ),
+            RunnerVersionTooOld { program, minimum, hint, .. } => {
+                hint.clone().unwrap_or_else(|| format!("install {program} {minimum} or later and put it first on PATH"))
+            }
+            RunnerVersionUnknown { command, hint, .. } => match hint {
+                Some(hint) => format!("run `{command}` to see what is wrong; {hint}"),
+                None => format!("run `{command}` to see what is wrong"),
+            },
             MissingArgument { .. } => "add a value for it to the processor, or give the property shape a sh:defaultValue".into(),
             TooManyValues { .. } => "keep only one value, or raise the shape's sh:maxCount".into(),
             TooFewValues { .. } => "add values, or lower the shape's sh:minCount".into(),

@@ -9,7 +9,7 @@ use crate::loader::{self, Loaded};
 use crate::plan::{self, Plan, Transport};
 use crate::problem::{Problem, ProblemKind, Severity};
 use crate::queries;
-use crate::runners::{find_program, RunnerInfo, Runners};
+use crate::runners::{check, find_program, Readiness, RunnerInfo, Runners};
 use crate::shapes::{order_key, OrderKey, Shapes};
 use crate::vocab::iri;
 use oxigraph::model::{GraphName, NamedNode, Term};
@@ -33,6 +33,9 @@ pub struct Options<'e> {
     pub env: &'e dyn Fn(&str) -> Option<String>,
     /// Finds a runner's program (argv[0]) from the pipeline's folder.
     pub find_program: &'e dyn Fn(&str, &Path) -> Option<std::path::PathBuf>,
+    /// Checks the rest of a runner whose program was found: its files and its interpreter's version
+    /// ([`crate::runners::check`]), from the pipeline's folder.
+    pub check_runner: &'e (dyn Fn(&RunnerInfo, &Path) -> Readiness + Sync),
 }
 
 pub fn process_env(key: &str) -> Option<String> {
@@ -41,7 +44,7 @@ pub fn process_env(key: &str) -> Option<String> {
 
 impl Default for Options<'static> {
     fn default() -> Self {
-        Options { env: &process_env, find_program: &find_program }
+        Options { env: &process_env, find_program: &find_program, check_runner: &check }
     }
 }
 
@@ -258,6 +261,36 @@ impl Resolver<'_, '_> {
             });
         }
 
+        // Every runner the pipeline uses is checked once, all at the same time: asking an interpreter
+        // its version takes tens of milliseconds.
+        let working_dir = Path::new(&plan.working_dir);
+        let mut to_check: Vec<&RunnerInfo> = Vec::new();
+        for (_, runner_iri, _) in &instances {
+            let Some(runner) = runners.get(runner_iri) else { continue };
+            let found = runner.argv.first().and_then(|p| (self.options.find_program)(p, working_dir));
+            if found.is_some() && !to_check.iter().any(|r| r.iri == runner.iri) {
+                to_check.push(runner);
+            }
+        }
+        let check_runner = self.options.check_runner;
+        let readiness: Vec<(NamedNode, Readiness)> = std::thread::scope(|scope| {
+            let checks: Vec<_> = to_check
+                .iter()
+                .map(|runner| (runner.iri.clone(), scope.spawn(move || check_runner(runner, working_dir))))
+                .collect();
+            checks.into_iter().map(|(iri, check)| (iri, check.join().unwrap_or_default())).collect()
+        });
+        for (iri, readiness) in &readiness {
+            let Some(runner) = runners.get(iri) else { continue };
+            for missing in &readiness.missing {
+                let kind = missing.kind(runner, self.show_iri(&runner.iri));
+                let problem = Problem::new(kind)
+                    .in_file(runner.source.as_ref().map(|g| names.file(g.as_str())))
+                    .subject(self.show_iri(&runner.iri));
+                self.problems.push(problem);
+            }
+        }
+
         for (id, runner_iri, members) in &instances {
             let Some(runner) = runners.get(runner_iri) else { continue };
             let runner_term = Term::NamedNode(runner.iri.clone());
@@ -273,6 +306,7 @@ impl Resolver<'_, '_> {
                         let kind = ProblemKind::ProgramNotFound {
                             runner: self.show_iri(&runner.iri),
                             program: program.clone(),
+                            hint: runner.install_hint.clone(),
                         };
                         let problem = Problem::new(kind)
                             .in_file(runner.source.as_ref().map(|g| names.file(g.as_str())))

@@ -160,7 +160,8 @@ fn runners_lists_the_bundled_runners() {
     let output = riffle(&["runners"]);
     assert_eq!(output.status.code(), Some(0));
     let text = stdout(&output);
-    let headers: Vec<&str> = text.lines().filter(|l| !l.starts_with(' ')).collect();
+    assert!(text.starts_with("runner files: "), "{text}");
+    let headers: Vec<&str> = text.lines().filter(|l| !l.starts_with(' ') && !l.starts_with("runner files: ")).collect();
     assert_eq!(
         headers,
         [
@@ -171,6 +172,53 @@ fn runners_lists_the_bundled_runners() {
         ]
     );
     assert!(text.contains("  handles:  subjects of rdfc:jsImplementationOf, instances of js:JsProcess\n  replaces: rdfc:BunRunner, rdfc:JsRunner, rdfc:NodeRunner\n"), "{text}");
+}
+
+/// RIFFLE_HOME is an override, used even when it holds nothing: then the JavaScript runner is not
+/// ready, `riffle runners` says so and how to fix it, and `validate` reports it before anything starts.
+#[test]
+fn a_riffle_home_that_holds_nothing_is_reported_with_a_fix() {
+    if which_node().is_none() {
+        println!("skipping a_riffle_home_that_holds_nothing_is_reported_with_a_fix: `node` is not on PATH");
+        return;
+    }
+    let nowhere = std::env::temp_dir().join(format!("riffle-nowhere-{}", std::process::id()));
+    let nowhere = nowhere.display().to_string();
+    let help = format!(
+        "Riffle's runners are looked for in {nowhere} (from RIFFLE_HOME): set RIFFLE_HOME to a Riffle distribution \
+(the folder that holds runners/, made by scripts/dist), or unset it; in a checkout, ./scripts/build makes them"
+    );
+    let output =
+        Command::new(env!("CARGO_BIN_EXE_riffle")).arg("runners").env("RIFFLE_HOME", &nowhere).output().unwrap();
+    let text = stdout(&output);
+    assert!(text.starts_with(&format!("runner files: {nowhere} (from RIFFLE_HOME)\n")), "{text}");
+    let js = format!(
+        "  argv:     [\"node\",\"{nowhere}/runners/js/bin/riffle-runner-js.mjs\"]\n  program:  node (found: {})\n  \
+NOT READY: runner riffle:JsRunner starts {nowhere}/runners/js/bin/riffle-runner-js.mjs, which does not exist\n    fix: {help}\n",
+        which_node().unwrap().display()
+    );
+    assert!(text.contains(&js), "{text}");
+
+    let pipeline = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../pipelines/js-rust/pipeline.ttl");
+    let output = Command::new(env!("CARGO_BIN_EXE_riffle"))
+        .arg("validate")
+        .arg(&pipeline)
+        .env("RIFFLE_HOME", &nowhere)
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        stderr(&output),
+        format!(
+            "error[runner-file-missing]: runner riffle:JsRunner starts {nowhere}/runners/js/bin/riffle-runner-js.mjs, \
+which does not exist\n  --> (bundled) runners/js/runner.ttl\n  subject: riffle:JsRunner\n  help: {help}\n\n1 problem found; nothing was started.\n"
+        )
+    );
+}
+
+fn which_node() -> Option<PathBuf> {
+    std::env::var_os("PATH")
+        .and_then(|path| std::env::split_paths(&path).map(|dir| dir.join("node")).find(|p| p.is_file()))
 }
 
 #[test]

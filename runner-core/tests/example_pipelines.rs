@@ -101,7 +101,11 @@ fn connector_architecture_resolves_mapping_env_and_channel_ends() {
 fn environment_variables_override_their_default() {
     let path = support::repo_root().join("pipelines/conn-substitute/pipeline.ttl");
     let env = |key: &str| (key == "RIFFLE_EXAMPLE_INPUT").then(|| "other.txt".to_string());
-    let options = riffle_core::resolve::Options { env: &env, find_program: &support::fake_program };
+    let options = riffle_core::resolve::Options {
+        env: &env,
+        find_program: &support::fake_program,
+        check_runner: &support::fake_check,
+    };
     let resolution = riffle_core::resolve::resolve(&path, &options);
     let read = resolution.plan.processors.iter().find(|p| p.id.ends_with("/read")).unwrap();
     assert_eq!(read.arguments["path"], json!("other.txt"));

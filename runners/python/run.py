@@ -65,6 +65,9 @@ def launch():
     if venv is None:
         return  # no environment at all: today's interpreter, whatever it has
     version = venv_version(venv)
+    if version is not None and version < MINIMUM and VERSION_ONLY:
+        print_version(version, interpreter(venv), whose + " virtual environment " + venv)
+        sys.exit(0)
     if version is not None and version < MINIMUM:
         sys.stderr.write("%s: %s virtual environment %s is Python %d.%d; the runner needs Python %d.%d or later\n"
                          % ((NAME, whose, venv) + version + MINIMUM))
@@ -82,12 +85,33 @@ def launch():
 
 
 def own_site_packages():
-    """The runner's own environment's site-packages (any minor version), for `websockets`."""
-    return sorted(glob.glob(os.path.join(HERE, ".venv", "lib", "python3.*", "site-packages")))
+    """Where the runner's one dependency (`websockets`) is: `lib/` beside this file (a distribution installs
+    it there with `pip install --target`, so that the folder can be moved), and the runner's own environment's
+    site-packages (any minor version)."""
+    return [p for p in [os.path.join(HERE, "lib")] if os.path.isdir(p)] + sorted(
+        glob.glob(os.path.join(HERE, ".venv", "lib", "python3.*", "site-packages")))
 
+
+def print_version(version, executable, where):
+    """`--version`: what riffle checks before anything starts, the interpreter this runner will run under."""
+    sys.stdout.write("Python %s %s (%s)\n" % (".".join(str(n) for n in version), executable, where))
+
+
+# `run.py --version` (riffle:versionArgv): choose the environment as for a run, print its Python, exit.
+VERSION_ONLY = sys.argv[1:] == ["--version"]
 
 if LAUNCHED not in os.environ:
     launch()
+if VERSION_ONLY:
+    venv = os.environ.get(LAUNCHED)
+    if venv is None:
+        where = "no virtual environment: neither the pipeline's nor the runner's own"
+    elif venv == pipeline_venv():
+        where = "the pipeline's virtual environment " + venv
+    else:
+        where = "the runner's own virtual environment " + venv
+    print_version(tuple(sys.version_info[:3]), sys.executable, where)
+    sys.exit(0)
 if sys.version_info < MINIMUM:
     sys.stderr.write("%s: Python %d.%d runs this runner; it needs Python %d.%d or later\n"
                      % ((NAME,) + tuple(sys.version_info[:2]) + MINIMUM))

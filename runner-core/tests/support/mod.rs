@@ -17,13 +17,18 @@ pub fn fake_program(program: &str, _dir: &Path) -> Option<PathBuf> {
         .then(|| PathBuf::from(format!("/opt/fake/bin/{program}")))
 }
 
+/// Every runner is ready: its files and interpreter are not looked at.
+pub fn fake_check(_runner: &riffle_core::runners::RunnerInfo, _dir: &Path) -> riffle_core::runners::Readiness {
+    riffle_core::runners::Readiness::default()
+}
+
 /// One variable is set; every other is missing.
 pub fn fake_env(key: &str) -> Option<String> {
     (key == "RIFFLE_TEST_SET").then(|| "from-the-environment".to_string())
 }
 
 pub fn resolve_here(path: &Path) -> Resolution {
-    resolve(path, &Options { env: &fake_env, find_program: &fake_program })
+    resolve(path, &Options { env: &fake_env, find_program: &fake_program, check_runner: &fake_check })
 }
 
 /// A pipeline folder under tests/run.
