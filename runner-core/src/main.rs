@@ -308,10 +308,14 @@ fn main() -> ExitCode {
 }
 
 fn resolved(pipeline: &Path) -> anyhow::Result<Resolution> {
+    resolved_with(pipeline, &Options::default())
+}
+
+fn resolved_with(pipeline: &Path, options: &Options<'_>) -> anyhow::Result<Resolution> {
     if !pipeline.exists() {
         anyhow::bail!("{} does not exist", pipeline.display());
     }
-    Ok(resolve(pipeline, &Options::default()))
+    Ok(resolve(pipeline, options))
 }
 
 fn run(cli: Cli) -> anyhow::Result<ExitCode> {
@@ -567,7 +571,9 @@ fn run_pipeline(args: RunArgs) -> anyhow::Result<ExitCode> {
         max_bytes: query_max_mib.saturating_mul(1024 * 1024),
         ..server::Limits::default()
     };
-    let Resolution { loaded, mut plan, mut problems, notices: found } = resolved(&pipeline)?;
+    // A run checks its runners' files but does not ask their interpreters' versions (validate does).
+    let options = Options { check_runner: &riffle_core::runners::check_files, ..Options::default() };
+    let Resolution { loaded, mut plan, mut problems, notices: found } = resolved_with(&pipeline, &options)?;
     if problems.is_empty() {
         if let Some(forced) = transport {
             problems.extend(plan.force_transport(forced.into(), &loaded.names));
