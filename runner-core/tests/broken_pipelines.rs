@@ -203,11 +203,11 @@ mod generated {
         assert_eq!(
             report_for(&folder, "pipeline.ttl"),
             format!(
-                "error[wrong-datatype]: argument \"count\" of <gen> is \"{}…\", which is not a valid xsd:integer
+                "error[out-of-range]: argument \"count\" of <gen> is \"{}…\", which is out of range for xsd:integer
   --> pipeline.ttl
   subject: <gen>
   predicate: ex:count
-  help: write a whole number such as 42, within the type's range
+  help: write a number within the range of xsd:integer (-9223372036854775808 to 18446744073709551615 here)
 
 1 problem found; nothing was started.
 ",
