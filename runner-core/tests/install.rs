@@ -12,6 +12,8 @@
 //! Needs node and java (skipped, saying so, when either is absent), the Java runner's jar and the Python
 //! runner's environment (`./scripts/build` or `./scripts/test` make them; skipped, saying so, without).
 
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -171,17 +173,7 @@ fn the_distribution_runs_every_runner_from_anywhere_without_the_checkout() {
     let output = run(&["run", "pipeline.ttl", "--progress", "never"], &pipelines.join("python-mix"));
     let stdout = text(&output.stdout);
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
-    let (numbered, logged): (Vec<&str>, Vec<&str>) = stdout.lines().partition(|l| l.starts_with("[<number>]"));
-    assert_eq!(numbered, ["[<number>] numbered 3 lines, 8 words"], "{stdout}");
-    assert_eq!(
-        logged,
-        [
-            "[<log>] shouted: 1. HELLO PYTHON",
-            "[<log>] shouted: 2. FROM JAVASCRIPT",
-            "[<log>] shouted: 3. TO JAVA AND RUST"
-        ],
-        "{stdout}"
-    );
+    support::assert_python_mix_output(&stdout);
 
     // The npm packages (scripts/npm-pack, from the installed tree), installed from `npm pack`'s tarballs in
     // a fresh folder, offline, and started through `npx riffle`.

@@ -170,17 +170,6 @@ fn the_python_mix_example_runs_from_its_folder() {
     let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
     assert_eq!(output.status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("starting 4 runner(s)"), "{stderr}");
-    // The Python processor's summary comes when its reader has ended, wherever that falls among the log lines.
-    let (numbered, logged): (Vec<&str>, Vec<&str>) = stdout.lines().partition(|l| l.starts_with("[<number>]"));
-    assert_eq!(numbered, ["[<number>] numbered 3 lines, 8 words"], "{stdout}");
-    assert_eq!(
-        logged,
-        [
-            "[<log>] shouted: 1. HELLO PYTHON",
-            "[<log>] shouted: 2. FROM JAVASCRIPT",
-            "[<log>] shouted: 3. TO JAVA AND RUST"
-        ],
-        "{stdout}"
-    );
+    support::assert_python_mix_output(&stdout);
     assert!(left.is_empty(), "{left:?}");
 }

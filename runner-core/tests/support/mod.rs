@@ -238,3 +238,19 @@ pub fn runner_pid(tag: &str, runner: &str) -> u32 {
     }
     panic!("no process of runner {runner}");
 }
+
+/// What pipelines/python-mix prints: the Python processor's count, which comes when its reader has
+/// ended wherever that falls among the log lines, and the three lines the Rust logger shouted, in order.
+pub fn assert_python_mix_output(stdout: &str) {
+    let (numbered, logged): (Vec<&str>, Vec<&str>) = stdout.lines().partition(|l| l.starts_with("[<number>]"));
+    assert_eq!(numbered, ["[<number>] numbered 3 lines, 8 words"], "{stdout}");
+    assert_eq!(
+        logged,
+        [
+            "[<log>] shouted: 1. HELLO PYTHON",
+            "[<log>] shouted: 2. FROM JAVASCRIPT",
+            "[<log>] shouted: 3. TO JAVA AND RUST"
+        ],
+        "{stdout}"
+    );
+}
