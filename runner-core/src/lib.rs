@@ -20,6 +20,7 @@ pub mod plan_graph;
 pub mod problem;
 pub mod queries;
 pub mod query;
+pub mod relevance;
 pub mod resolve;
 pub mod run;
 pub mod runners;

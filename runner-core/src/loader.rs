@@ -5,7 +5,8 @@ use crate::bundled;
 use crate::fileurl;
 use crate::names::Names;
 use crate::problem::{Problem, ProblemKind};
-use crate::queries;
+use crate::relevance::{self, Connectivity};
+use crate::vocab;
 use oxigraph::io::{JsonLdProfileSet, RdfFormat, RdfParseError, RdfParser, SliceQuadParser};
 use oxigraph::model::{BlankNode, GraphName, NamedNode, NamedOrBlankNode, Quad, Term, Triple};
 use oxigraph::store::Store;
@@ -28,6 +29,8 @@ pub struct Loaded {
     pub sources: Vec<NamedNode>,
     /// Problems met while loading (unreadable files, syntax errors, missing imports).
     pub problems: Vec<Problem>,
+    /// Notes on what loading set aside (statements of large imports not connected to the pipeline).
+    pub notices: Vec<Problem>,
     /// Where each statement was first written, across files in load order.
     pub order: DocumentOrder,
 }
@@ -39,9 +42,11 @@ pub struct Loaded {
 pub struct DocumentOrder(HashMap<Triple, usize>);
 
 impl DocumentOrder {
-    fn add(&mut self, triple: Triple) {
-        let next = self.0.len();
-        self.0.entry(triple).or_insert(next);
+    /// Records the `n`th statement of source `index` (large imports are inserted after the files
+    /// they import, so positions are given, not counted).
+    fn add(&mut self, triple: Triple, index: usize, n: usize) {
+        let position = (index << 40) | n;
+        self.0.entry(triple).and_modify(|p| *p = (*p).min(position)).or_insert(position);
     }
 
     /// The position of `subject predicate object`; statements never read (inferred, or from the
@@ -92,17 +97,21 @@ fn load_into(absolute: PathBuf, read_pipeline: bool) -> Loaded {
         names,
         sources: Vec::new(),
         problems: Vec::new(),
+        notices: Vec::new(),
         seen: HashSet::new(),
         order: DocumentOrder::default(),
+        connectivity: Connectivity::default(),
+        large: Vec::new(),
     };
     for file in bundled::FILES {
         loader.insert_text(file.path, file.text);
     }
     if read_pipeline {
         loader.load_file(&absolute, None);
+        loader.insert_large();
     }
-    let Loader { store, names, sources, problems, order, .. } = loader;
-    Loaded { store, path: absolute, graph, names, sources, problems, order }
+    let Loader { store, names, sources, problems, notices, order, .. } = loader;
+    Loaded { store, path: absolute, graph, names, sources, problems, notices, order }
 }
 
 struct Loader {
@@ -110,8 +119,41 @@ struct Loader {
     names: Names,
     sources: Vec<NamedNode>,
     problems: Vec<Problem>,
+    notices: Vec<Problem>,
     seen: HashSet<PathBuf>,
     order: DocumentOrder,
+    connectivity: Connectivity,
+    /// Large imports, surveyed but not yet inserted.
+    large: Vec<LargeImport>,
+}
+
+/// An import over [`relevance::WHOLE_FILE_BYTES`], read once to learn how its nodes connect and
+/// read again, once every file is in, to insert what is connected to the pipeline.
+struct LargeImport {
+    graph: NamedNode,
+    index: usize,
+    format: RdfFormat,
+    text: Vec<u8>,
+    shown: String,
+}
+
+/// What a file's statements are used for as they are parsed.
+enum Use<'a> {
+    /// Inserted, and their nodes kept (files kept whole).
+    Insert(&'a NamedNode),
+    /// Only their connections noted (the first reading of a large import).
+    Survey,
+    /// Inserted when connected to a kept node (the second reading of a large import).
+    InsertConnected(&'a NamedNode),
+}
+
+/// What parsing a file gave.
+#[derive(Default)]
+struct Parsed {
+    statements: usize,
+    inserted: usize,
+    /// The objects of its `owl:imports` statements, in the order written.
+    imports: Vec<String>,
 }
 
 impl Loader {
@@ -122,7 +164,8 @@ impl Loader {
             .expect("bundled graph names are valid IRIs");
         let index = self.sources.len();
         self.sources.push(graph.clone());
-        if let Err(problem) = self.insert(parser.for_slice(text), &graph, index, false) {
+        let (_, failure) = self.parse(parser.for_slice(text), index, Use::Insert(&graph), false);
+        if let Some(problem) = failure {
             // A broken bundled file is a bug in Riffle; say so loudly rather than run without it.
             panic!("bundled {path} does not parse: {problem}");
         }
@@ -133,17 +176,19 @@ impl Loader {
     fn load_file(&mut self, path: &Path, importer: Option<(NamedNode, String)>) {
         let mut pending = vec![(path.to_path_buf(), importer)];
         while let Some((path, importer)) = pending.pop() {
-            let Some(graph) = self.read_file(&path, importer.as_ref().map(|(g, i)| (g, i.as_str()))) else { continue };
+            let importer = importer.as_ref().map(|(g, i)| (g, i.as_str()));
+            let Some((graph, imports)) = self.read_file(&path, importer) else { continue };
             // Reversed, so that imports are read in the same order a recursive walk would read them.
-            for import in self.imports_of(&graph).into_iter().rev() {
+            for import in self.imports_of(&graph, imports).into_iter().rev() {
                 pending.push(import);
             }
         }
     }
 
-    /// Reads one file into its own graph; None when it was read before or could not be read.
-    /// `importer` is the file that imported it, which is where a missing file is reported.
-    fn read_file(&mut self, path: &Path, importer: Option<(&NamedNode, &str)>) -> Option<NamedNode> {
+    /// Reads one file into its own graph, with what it imports; None when it was read before or
+    /// could not be read. `importer` is the file that imported it, which is where a missing file is
+    /// reported. A large import is only surveyed here (see [`Loader::insert_large`]).
+    fn read_file(&mut self, path: &Path, importer: Option<(&NamedNode, &str)>) -> Option<(NamedNode, Vec<String>)> {
         // An import into `.venv/lib/python3.13/...` of an environment made with another Python.
         let other = if path.exists() { None } else { crate::venv::other_python(path) };
         let path = other.as_deref().unwrap_or(path);
@@ -237,91 +282,131 @@ impl Loader {
         };
         let index = self.sources.len();
         self.sources.push(graph.clone());
-        match self.insert(parser.for_slice(text), &graph, index, true) {
-            Ok(0) if importer.is_none() => {
-                // Nothing later could be found in it; say why here instead of "no processors".
-                let json = matches!(format, RdfFormat::JsonLd { .. });
-                self.problems
-                    .push(Problem::new(ProblemKind::NoStatements { path: shown.clone(), json }).in_file(Some(shown)));
-            }
-            Ok(_) => {}
-            Err(problem) => {
-                self.problems.push(problem.in_file(Some(shown)));
-                // Statements before the error stay loaded: later checks then report what they can.
-            }
+        let large = importer.is_some() && text.len() > relevance::WHOLE_FILE_BYTES;
+        let usage = if large { Use::Survey } else { Use::Insert(&graph) };
+        let (parsed, failure) = self.parse(parser.for_slice(text), index, usage, true);
+        if let Some(problem) = failure {
+            // Statements before the error stay loaded: later checks then report what they can.
+            self.problems.push(problem.in_file(Some(shown.clone())));
+        } else if parsed.statements == 0 && importer.is_none() {
+            // Nothing later could be found in it; say why here instead of "no processors".
+            let json = matches!(format, RdfFormat::JsonLd { .. });
+            self.problems.push(
+                Problem::new(ProblemKind::NoStatements { path: shown.clone(), json }).in_file(Some(shown.clone())),
+            );
         }
-        Some(graph)
+        if large {
+            self.large.push(LargeImport { graph: graph.clone(), index, format, text: text.to_vec(), shown });
+        }
+        Some((graph, parsed.imports))
     }
 
-    /// Inserts parsed quads into `graph`, relabelling blank nodes in document order so that plans,
-    /// snapshots and messages come out the same on every run.
-    /// The author's prefixes (`learn_prefixes`) are remembered to print IRIs as they wrote them.
-    fn insert(
+    /// The second reading of every large import, once all files are in and it is known which of
+    /// their nodes connect to the pipeline.
+    fn insert_large(&mut self) {
+        for large in std::mem::take(&mut self.large) {
+            let parser = RdfParser::from_format(large.format)
+                .with_base_iri(large.graph.as_str())
+                .expect("the base IRI was accepted on the first reading");
+            // A syntax error was reported on the first reading; this one stops at the same place.
+            let (parsed, _) =
+                self.parse(parser.for_slice(&large.text), large.index, Use::InsertConnected(&large.graph), false);
+            let set_aside = parsed.statements - parsed.inserted;
+            if set_aside > 0 {
+                let kind = ProblemKind::UnconnectedStatements {
+                    path: large.shown.clone(),
+                    set_aside,
+                    statements: parsed.statements,
+                };
+                self.notices.push(Problem::new(kind).in_file(Some(large.shown)));
+            }
+        }
+    }
+
+    /// Parses a file's statements and uses them as `usage` says, relabelling blank nodes in
+    /// document order so that plans, snapshots and messages come out the same on every run (and
+    /// both readings of a large import name them alike). The author's prefixes (`learn_prefixes`)
+    /// are remembered to print IRIs as they wrote them. Statements before a syntax error are used.
+    fn parse(
         &mut self,
         mut quads: SliceQuadParser<'_>,
-        graph: &NamedNode,
         index: usize,
+        usage: Use<'_>,
         learn_prefixes: bool,
-    ) -> Result<usize, Box<Problem>> {
+    ) -> (Parsed, Option<Box<Problem>>) {
         let mut labels: HashMap<BlankNode, BlankNode> = HashMap::new();
         let mut relabel = |b: BlankNode| -> BlankNode {
             let next = labels.len();
             labels.entry(b).or_insert_with(|| BlankNode::new_unchecked(format!("f{index}b{next}"))).clone()
         };
+        let mut parsed = Parsed::default();
         let mut batch = Vec::new();
         let mut failure = None;
         for quad in quads.by_ref() {
-            match quad.map_err(RdfParseError::from) {
-                Ok(quad) => {
-                    let subject = match quad.subject {
-                        NamedOrBlankNode::BlankNode(b) => NamedOrBlankNode::BlankNode(relabel(b)),
-                        other => other,
-                    };
-                    let object = match quad.object {
-                        Term::BlankNode(b) => Term::BlankNode(relabel(b)),
-                        other => other,
-                    };
-                    self.order.add(Triple::new(subject.clone(), quad.predicate.clone(), object.clone()));
-                    // Also in the default graph: it is then the set union of all files, which a
-                    // union view over named graphs is not (it repeats a triple two files share).
-                    batch.push(Quad::new(
-                        subject.clone(),
-                        quad.predicate.clone(),
-                        object.clone(),
-                        GraphName::DefaultGraph,
-                    ));
-                    batch.push(Quad::new(subject, quad.predicate, object, GraphName::NamedNode(graph.clone())));
-                }
+            let quad = match quad.map_err(RdfParseError::from) {
+                Ok(quad) => quad,
                 Err(error) => {
-                    failure = Some(syntax_problem(error));
+                    failure = Some(Box::new(syntax_problem(error)));
                     break;
                 }
+            };
+            let subject = match quad.subject {
+                NamedOrBlankNode::BlankNode(b) => NamedOrBlankNode::BlankNode(relabel(b)),
+                other => other,
+            };
+            let object = match quad.object {
+                Term::BlankNode(b) => Term::BlankNode(relabel(b)),
+                other => other,
+            };
+            let n = parsed.statements;
+            parsed.statements += 1;
+            if quad.predicate.as_str() == vocab::iri::OWL_IMPORTS {
+                if let Term::NamedNode(import) = &object {
+                    parsed.imports.push(import.as_str().to_owned());
+                }
+            }
+            let graph = match usage {
+                Use::Survey => {
+                    self.connectivity.connect(&subject, &object);
+                    continue;
+                }
+                Use::Insert(graph) => {
+                    self.connectivity.seed(&subject, &object);
+                    graph
+                }
+                Use::InsertConnected(graph) => {
+                    if !self.connectivity.keeps(&subject) {
+                        continue;
+                    }
+                    graph
+                }
+            };
+            parsed.inserted += 1;
+            self.order.add(Triple::new(subject.clone(), quad.predicate.clone(), object.clone()), index, n);
+            // Also in the default graph: it is then the set union of all files, which a union view
+            // over named graphs is not (it repeats a triple two files share).
+            batch.push(Quad::new(subject.clone(), quad.predicate.clone(), object.clone(), GraphName::DefaultGraph));
+            batch.push(Quad::new(subject, quad.predicate, object, GraphName::NamedNode(graph.clone())));
+            if batch.len() >= INSERT_BATCH {
+                self.store.extend(batch.drain(..)).expect("an in-memory store accepts every quad");
             }
         }
-        let count = batch.len() / 2;
         self.store.extend(batch).expect("an in-memory store accepts every quad");
         if learn_prefixes {
             for (prefix, namespace) in quads.prefixes() {
                 self.names.learn(prefix, namespace);
             }
         }
-        match failure {
-            Some(problem) => Err(Box::new(problem)),
-            None => Ok(count),
-        }
+        (parsed, failure)
     }
 
     /// The local files `graph` imports, sorted, each with the importing graph and the import as
     /// shown; remote imports are reported here.
-    fn imports_of(&mut self, graph: &NamedNode) -> Vec<(PathBuf, Option<(NamedNode, String)>)> {
-        let rows = queries::IMPORTS.select(&self.store, &[("source", graph.clone().into())]);
-        let mut imports: Vec<String> = rows
-            .iter()
-            .filter_map(|row| match row.get("import") {
-                Some(Term::NamedNode(n)) => Some(n.as_str().to_string()),
-                _ => None,
-            })
-            .collect();
+    fn imports_of(
+        &mut self,
+        graph: &NamedNode,
+        mut imports: Vec<String>,
+    ) -> Vec<(PathBuf, Option<(NamedNode, String)>)> {
         imports.sort();
         imports.dedup();
         let mut local = Vec::new();
@@ -385,6 +470,9 @@ fn check_json_depth(text: &[u8], shown: &str) -> Result<(), Box<Problem>> {
     }
     Ok(())
 }
+
+/// Quads inserted at a time, so that a large file is never held twice over as quads.
+const INSERT_BATCH: usize = 1 << 16;
 
 const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
 

@@ -118,6 +118,8 @@ pub enum ProblemKind {
     ChannelWithoutWriter { channel: String },
     #[error("channel {channel} is declared, but no processor reads or writes it")]
     UnusedChannel { channel: String },
+    #[error("{set_aside} of the {statements} statements in {path} are not connected to the pipeline, so they were not loaded")]
+    UnconnectedStatements { path: String, set_aside: usize, statements: usize },
     #[error("processor {processor} is not part of the pipeline {pipeline}, so it is not run")]
     IgnoredProcessor { processor: String, pipeline: String },
     #[error("implementation of {class} names {path}, which does not exist")]
@@ -193,6 +195,7 @@ impl ProblemKind {
             ChannelWithoutWriter { .. } => "channel-without-writer",
             UnusedChannel { .. } => "unused-channel",
             IgnoredProcessor { .. } => "ignored-processor",
+            UnconnectedStatements { .. } => "unconnected-statements",
             UnsupportedEnd { .. } => "unsupported-end",
             ChannelCycle { .. } => "channel-cycle",
             MissingImplementationFile { .. } => "missing-implementation-file",
@@ -293,6 +296,9 @@ impl ProblemKind {
             ChannelWithoutReader { .. } => "give a processor this channel as a reader argument, or remove the channel".into(),
             ChannelWithoutWriter { .. } => "give a processor this channel as a writer argument, or remove the channel".into(),
             UnusedChannel { .. } => "pass it to a writing and a reading processor, or remove it".into(),
+            UnconnectedStatements { .. } => {
+                "nothing to do if the pipeline does not use them: of an import over 1 MiB, Riffle loads only the statements linked through subjects and objects to the pipeline, and queries see only those; import a smaller file to keep it whole".into()
+            }
             IgnoredProcessor { .. } => {
                 "list it under a rdfc:consistsOf part's rdfc:processor to run it; otherwise nothing to do".into()
             }
@@ -340,7 +346,7 @@ impl ProblemKind {
         use ProblemKind::*;
         match self {
             ChannelWithoutReader { .. } | ChannelWithoutWriter { .. } | ChannelCycle { .. } => Severity::Warning,
-            UnusedChannel { .. } | IgnoredProcessor { .. } => Severity::Note,
+            UnusedChannel { .. } | IgnoredProcessor { .. } | UnconnectedStatements { .. } => Severity::Note,
             _ => Severity::Error,
         }
     }

@@ -17,7 +17,6 @@ macro_rules! query {
     };
 }
 
-query!(IMPORTS, "imports");
 query!(PIPELINES, "pipelines");
 query!(PIPELINE_PARTS, "pipeline_parts");
 query!(RUNNERS, "runners");
@@ -32,7 +31,6 @@ query!(SHAPE_TARGETS, "shape_targets");
 query!(SUPERCLASSES, "superclasses");
 
 pub const ALL: &[&Query] = &[
-    &IMPORTS,
     &PIPELINES,
     &PIPELINE_PARTS,
     &RUNNERS,

@@ -63,12 +63,15 @@ pub fn resolve(path: &Path, options: &Options<'_>) -> Resolution {
     if !loaded.problems.is_empty() {
         // Statements after a syntax error are missing; anything reported beyond it would mislead.
         let problems = loaded.problems.clone();
-        return Resolution { loaded, plan, problems, notices: Vec::new() };
+        let notices = loaded.notices.clone();
+        return Resolution { loaded, plan, problems, notices };
     }
     let mut problems = Vec::new();
     Resolver { loaded: &loaded, options, problems: &mut problems }.run(&mut plan);
     crate::plan_graph::write(&loaded.store, &plan);
-    let (problems, notices) = problems.into_iter().partition(|p| p.kind.severity() == Severity::Error);
+    let (problems, mut notices): (Vec<_>, Vec<_>) =
+        problems.into_iter().partition(|p| p.kind.severity() == Severity::Error);
+    notices.splice(0..0, loaded.notices.iter().cloned());
     Resolution { loaded, plan, problems, notices }
 }
 

@@ -141,3 +141,65 @@ fn only_listed_processors_run_and_strings_and_descriptions_resolve_as_rdf_connec
     assert_eq!(quads[2]["subject"]["value"], json!(part));
     assert_eq!(quads[2]["object"]["datatype"]["value"], json!("http://www.w3.org/2001/XMLSchema#integer"));
 }
+
+#[test]
+fn a_large_import_keeps_only_what_connects_to_the_pipeline() {
+    let folder = std::env::temp_dir().join(format!("riffle-large-import-{}", support::unique_tag()));
+    std::fs::create_dir_all(&folder).unwrap();
+    std::fs::write(
+        folder.join("pipeline.ttl"),
+        "@prefix rdfc: <https://w3id.org/rdf-connect#>. @prefix riffle: <https://w3id.org/riffle#>.\n\
+         @prefix owl: <http://www.w3.org/2002/07/owl#>.\n\
+         <> a rdfc:Pipeline; owl:imports <big.ttl>.\n\
+         <c> a rdfc:Reader, rdfc:Writer.\n\
+         <gen> a riffle:Generator; riffle:output <c>; riffle:size 64.\n",
+    )
+    .unwrap();
+    // Connected: an argument of <gen>, a blank node hanging off it, and an import whose file holds
+    // the reading processor. The rest is noise, past the size kept whole.
+    let mut big = String::from(
+        "@prefix riffle: <https://w3id.org/riffle#>. @prefix owl: <http://www.w3.org/2002/07/owl#>.\n\
+         @prefix ex: <http://example.org/>.\n\
+         <gen> riffle:count 7; ex:note [ ex:label \"deep\" ].\n\
+         <big.ttl> owl:imports <more.ttl>.\n",
+    );
+    let mut noise = 0;
+    while big.len() <= riffle_core::relevance::WHOLE_FILE_BYTES {
+        big.push_str(&format!("ex:s{noise} ex:p \"v{noise}\"; ex:q [ ex:r {noise} ].\n"));
+        noise += 1;
+    }
+    std::fs::write(folder.join("big.ttl"), big).unwrap();
+    std::fs::write(
+        folder.join("more.ttl"),
+        "@prefix riffle: <https://w3id.org/riffle#>.\n<count> a riffle:Counter; riffle:input <c>.\n",
+    )
+    .unwrap();
+
+    let resolution = support::resolve_here(&folder.join("pipeline.ttl"));
+    assert!(resolution.problems.is_empty(), "{}", riffle_core::problem::report(&resolution.problems));
+    let base = riffle_core::fileurl::folder_of(&folder.join("pipeline.ttl"));
+    let ids: Vec<&str> = resolution.plan.processors.iter().map(|p| p.id.as_str()).collect();
+    assert_eq!(ids, [format!("{base}count"), format!("{base}gen")]);
+    assert_eq!(resolution.plan.processor(&format!("{base}gen")).unwrap().arguments["count"], json!(7));
+    let notes: Vec<String> =
+        resolution.notices.iter().map(|n| n.to_string().lines().next().unwrap().to_owned()).collect();
+    assert_eq!(
+        notes,
+        [format!(
+            "note[unconnected-statements]: {} of the {} statements in big.ttl are not connected to the pipeline, so they were not loaded",
+            noise * 3,
+            noise * 3 + 4
+        )]
+    );
+    let ask = |query: &str| {
+        let prepared = riffle_core::query::parse(query, "test", None).unwrap();
+        match prepared.on_store(&resolution.loaded.store).execute() {
+            Ok(oxigraph::sparql::QueryResults::Boolean(b)) => b,
+            _ => panic!("{query} is not an ASK query that runs"),
+        }
+    };
+    assert!(ask(&format!("ASK {{ <{base}gen> <http://example.org/note> [ <http://example.org/label> \"deep\" ] }}")));
+    assert!(!ask("ASK { <http://example.org/s0> ?p ?o }"));
+    assert!(!ask("ASK { ?s <http://example.org/r> 0 }"));
+    std::fs::remove_dir_all(&folder).unwrap();
+}
