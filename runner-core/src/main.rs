@@ -55,13 +55,15 @@ a query in flight never holds up the run, its state graph, /metrics, or riffle's
     Validate {
         /// The pipeline file (.ttl, .trig, .nt, .nq, .rdf, .jsonld).
         pipeline: PathBuf,
-        /// Also print notes: processors the pipeline does not list, channels nobody uses.
+        /// Also print notes: processors the pipeline does not list, channels nobody uses, statements
+        /// of large imports that are not connected to the pipeline.
         #[arg(short, long)]
         verbose: bool,
     },
     /// Print the resolved plan as JSON: runners with their argv, processors with typed arguments, channels.
     #[command(after_help = "Example:\n  riffle plan pipeline.ttl | jq '.processors[].arguments'")]
     Plan {
+        /// The pipeline file (.ttl, .trig, .nt, .nq, .rdf, .jsonld).
         pipeline: PathBuf,
         /// Write the plan to this file instead of standard output.
         #[arg(short, long)]
@@ -73,7 +75,8 @@ a query in flight never holds up the run, its state graph, /metrics, or riffle's
         after_help = "The default graph is the union of every loaded file and the plan graph; each file is also a \
 named graph (its file: IRI). The prefixes rdf, rdfs, xsd, owl, sh, rdfc, conn, js, ws, riffle, rdfl, fno and fnom \
 are declared for every query (a PREFIX in the query wins). Queries are read-only: SPARQL Update is refused; so \
-is a query nesting {, ( or [ more than 64 deep (exit 2).\n\nExamples:\n  riffle query pipeline.ttl 'SELECT * WHERE { ?channel riffle:transport ?t }'\n  \
+is a query nesting {, ( or [ more than 64 deep.\n\nExit codes: 0 answered, 2 the query or the pipeline was refused \
+(locally, or by the endpoint with a 4xx answer), 1 the endpoint could not be reached or failed.\n\nExamples:\n  riffle query pipeline.ttl 'SELECT * WHERE { ?channel riffle:transport ?t }'\n  \
 riffle query pipeline.ttl -f questions/cross-runner.rq --format csv\n  riffle query pipeline.ttl 'CONSTRUCT WHERE { ?s ?p ?o }' --format ntriples\n  \
 riffle query --endpoint http://127.0.0.1:7000/sparql 'SELECT ?channel ?n WHERE { ?channel riffle:messages ?n }'"
     )]
@@ -98,6 +101,7 @@ riffle query --endpoint http://127.0.0.1:7000/sparql 'SELECT ?channel ?n WHERE {
     /// Draw processors (grouped by runner instance) and channels (labelled with transport).
     #[command(after_help = "Example:\n  riffle graph pipeline.ttl --format dot | dot -Tsvg > pipeline.svg")]
     Graph {
+        /// The pipeline file (.ttl, .trig, .nt, .nq, .rdf, .jsonld).
         pipeline: PathBuf,
         #[arg(long, value_enum, default_value = "dot")]
         format: DrawingFormat,
@@ -126,8 +130,13 @@ riffle conformance runners/python/runner.ttl --transport websocket --case fan-in
         #[arg(long = "case", value_name = "NAME")]
         cases: Vec<String>,
     },
-    /// Measure how long resolution takes, beside a raw baseline measured in the same run.
-    #[command(after_help = "Examples:\n  riffle bench plan --processors 1000 --runs 7\n  riffle bench run --runs 3")]
+    /// Measure Riffle beside a raw baseline measured in the same run: resolution, loading, channels,
+    /// whole pipelines in every runner's language, the live endpoint's cost, memory over time.
+    #[command(
+        after_help = "Each figure is a median over --runs, printed beside its baseline and the ratio to it; the \
+machine's noise hurts both alike.\n\nExamples:\n  riffle bench plan --processors 1000 --runs 7\n  riffle bench load --mib 50\n  \
+riffle bench run --runs 3\n  riffle bench js --scale 0.1"
+    )]
     Bench {
         #[command(subcommand)]
         what: BenchTarget,
@@ -136,6 +145,7 @@ riffle conformance runners/python/runner.ttl --transport websocket --case fan-in
 
 #[derive(clap::Args)]
 struct RunArgs {
+    /// The pipeline file (.ttl, .trig, .nt, .nq, .rdf, .jsonld).
     pipeline: PathBuf,
     /// Carry every channel over this transport, whatever the pipeline says (memory needs all
     /// ends of a channel in one runner instance).
@@ -288,6 +298,22 @@ enum BenchTarget {
         #[arg(long, default_value_t = 10.0)]
         minutes: f64,
     },
+    /// Validating a pipeline that imports a large file of irrelevant triples, beside oxigraph's own
+    /// bulk load of the same file: time and peak memory, each in a fresh process.
+    Load {
+        /// Size of the generated file in MiB.
+        #[arg(long, default_value_t = 50)]
+        mib: usize,
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+    },
+    /// One measurement of `riffle bench load`, in its own process.
+    #[command(hide = true)]
+    LoadOnce {
+        #[arg(value_enum)]
+        subject: riffle_core::bench::load::Subject,
+        file: PathBuf,
+    },
     /// The reading half of a raw link, in its own process, for `riffle bench run`.
     #[command(hide = true)]
     RawReader {
@@ -302,10 +328,16 @@ fn main() -> ExitCode {
         Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");
-            ExitCode::from(1)
+            // What the user gave is wrong (2, as for an invalid pipeline), or something failed (1).
+            ExitCode::from(if error.is::<BadInput>() { 2 } else { 1 })
         }
     }
 }
+
+/// An argument that cannot be used as given: a pipeline file that does not exist, say.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+struct BadInput(String);
 
 fn resolved(pipeline: &Path) -> anyhow::Result<Resolution> {
     resolved_with(pipeline, &Options::default())
@@ -313,7 +345,7 @@ fn resolved(pipeline: &Path) -> anyhow::Result<Resolution> {
 
 fn resolved_with(pipeline: &Path, options: &Options<'_>) -> anyhow::Result<Resolution> {
     if !pipeline.exists() {
-        anyhow::bail!("{} does not exist", pipeline.display());
+        return Err(BadInput(format!("{} does not exist", pipeline.display())).into());
     }
     Ok(resolve(pipeline, options))
 }
@@ -475,6 +507,12 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         Command::Bench { what: BenchTarget::Soak { minutes } } => {
             riffle_core::bench::soak::run(minutes, &mut stdout.lock())?;
         }
+        Command::Bench { what: BenchTarget::Load { mib, runs } } => {
+            riffle_core::bench::load::run(mib.max(1), runs.max(1), &mut stdout.lock())?;
+        }
+        Command::Bench { what: BenchTarget::LoadOnce { subject, file } } => {
+            riffle_core::bench::load::load_once(subject, &file, &mut stdout.lock())?;
+        }
         Command::Bench { what: BenchTarget::RawReader { transport } } => {
             let transport = if transport == NetworkChoice::WebSocket { "websocket" } else { "tcp" };
             riffle_core::bench::pipeline::raw_reader(transport, &mut stdout.lock())?;
@@ -515,7 +553,8 @@ fn query_command(
         if let Err(error) = live::client::run(&url, &text, &names, format, terminal, &mut out) {
             out.flush()?;
             eprintln!("error: {error}");
-            return Ok(ExitCode::from(1));
+            // A query the endpoint refused is the query's fault, as it is locally.
+            return Ok(ExitCode::from(if error.is_bad_input() { 2 } else { 1 }));
         }
         return Ok(ExitCode::SUCCESS);
     }

@@ -55,10 +55,16 @@ pipeline.ttl\n  subject: <c>\n  help: give a processor this channel as a reader 
 }
 
 #[test]
-fn a_missing_file_is_an_error_not_a_panic() {
-    let output = riffle(&["validate", "/nonexistent/pipeline.ttl"]);
-    assert_eq!(output.status.code(), Some(1));
-    assert_eq!(stderr(&output), "error: /nonexistent/pipeline.ttl does not exist\n");
+fn a_missing_file_is_an_error_not_a_panic_and_exits_two_like_an_invalid_pipeline() {
+    for command in ["validate", "plan", "graph", "run", "query"] {
+        let mut args = vec![command, "/nonexistent/pipeline.ttl"];
+        if command == "query" {
+            args.push("ASK {}");
+        }
+        let output = riffle(&args);
+        assert_eq!(output.status.code(), Some(2), "riffle {command}");
+        assert_eq!(stderr(&output), "error: /nonexistent/pipeline.ttl does not exist\n", "riffle {command}");
+    }
 }
 
 #[test]

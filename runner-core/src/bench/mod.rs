@@ -4,6 +4,7 @@
 pub mod java;
 pub mod js;
 pub mod live;
+pub mod load;
 pub mod pipeline;
 pub mod plan;
 pub mod soak;
