@@ -15,6 +15,18 @@ use std::time::{Duration, Instant};
 /// such a query is refused before it is parsed. Real queries stay below ten.
 pub const MAX_NESTING: usize = 64;
 
+/// The longest query text accepted, in bytes. Parsing is linear, but oxigraph's optimiser is not and
+/// cannot be cancelled; this bounds what even an unoptimised query costs (see [`OPTIMISE_AT_MOST`]).
+pub const MAX_QUERY_BYTES: usize = 64 * 1024;
+
+/// Queries with more triple patterns than this, or more than [`OPTIMISE_AT_MOST_NODES`] operators
+/// and terms in all, run as written, unoptimised: the optimiser's time grows steeply with the
+/// patterns that share variables (200 of them take seconds, 400 over a minute) and with long
+/// expressions (30,000 additions: 20 s), all before the deadline can stop it, while evaluation can
+/// always be cancelled. Real questions about a pipeline stay far below both.
+pub const OPTIMISE_AT_MOST: usize = 48;
+pub const OPTIMISE_AT_MOST_NODES: usize = 2_000;
+
 /// The stack a query is parsed and evaluated on: long flat chains (`1+1+...`, `{} UNION {} ...`)
 /// become deep trees too, which a small stack would not survive. Only what is touched is used.
 pub const QUERY_STACK: usize = 256 * 1024 * 1024;
@@ -41,6 +53,8 @@ pub enum QueryError {
     Syntax(String),
     #[error("the query nests `{{`, `(` or `[` deeper than {MAX_NESTING} levels; it is refused unparsed")]
     TooDeep,
+    #[error("the query is {0} bytes long, more than the limit of {MAX_QUERY_BYTES}; it is refused unparsed")]
+    TooLong(usize),
     #[error("{0} is read-only: SPARQL Update (INSERT, DELETE, LOAD, CLEAR, CREATE, DROP, COPY, MOVE, ADD) is refused; ask with SELECT, ASK, CONSTRUCT or DESCRIBE")]
     ReadOnly(&'static str),
     #[error("the query failed: {0}")]
@@ -130,23 +144,39 @@ pub fn parse(
     service: &'static str,
     cancel: Option<CancellationToken>,
 ) -> Result<PreparedSparqlQuery, QueryError> {
+    if text.len() > MAX_QUERY_BYTES {
+        return Err(QueryError::TooLong(text.len()));
+    }
     if nesting(text) > MAX_NESTING {
         return Err(QueryError::TooDeep);
     }
-    let mut evaluator = SparqlEvaluator::new();
+    let mut parser = spargebra::SparqlParser::new();
     for (prefix, namespace) in PREFIXES {
-        evaluator = evaluator.with_prefix(*prefix, *namespace).expect("bundled prefixes are valid");
+        parser = parser.with_prefix(*prefix, *namespace).expect("bundled prefixes are valid");
     }
-    if let Some(token) = cancel {
-        evaluator = evaluator.with_cancellation_token(token);
-    }
-    evaluator.parse_query(text).map_err(|e| {
+    let parsed = parser.parse_query(text).map_err(|e| {
         if is_update(text) {
             QueryError::ReadOnly(service)
         } else {
             QueryError::Syntax(readable(&e.to_string(), text))
         }
-    })
+    })?;
+    let mut evaluator = SparqlEvaluator::new();
+    let (patterns, nodes) = size(&parsed);
+    if patterns > OPTIMISE_AT_MOST || nodes > OPTIMISE_AT_MOST_NODES {
+        evaluator = evaluator.without_optimizations();
+    }
+    if let Some(token) = cancel {
+        evaluator = evaluator.with_cancellation_token(token);
+    }
+    Ok(evaluator.for_query(parsed))
+}
+
+/// How many triple patterns (property paths count once) and algebra nodes the query holds, as its
+/// SSE form shows them (a `(` in a literal counts too, which only errs on the safe side).
+fn size(query: &spargebra::Query) -> (usize, usize) {
+    let sse = query.to_sse();
+    (sse.matches("(triple ").count() + sse.matches("(path ").count(), sse.matches('(').count())
 }
 
 /// The deepest nesting of `{`, `(` and `[` outside strings, IRIs and comments.
@@ -446,6 +476,26 @@ mod tests {
         assert_eq!(nesting("ASK { FILTER(?a < (?b)) }"), 3);
         assert_eq!(nesting("ASK { ?s ?p \"\\\"{{\" }"), 1);
         assert_eq!(nesting(&"{".repeat(1000)), 1000);
+    }
+
+    #[test]
+    fn size_counts_patterns_and_nodes_of_the_algebra() {
+        let parsed = |q: &str| spargebra::SparqlParser::new().parse_query(q).unwrap();
+        assert_eq!(size(&parsed("ASK { ?s <urn:p> ?o . ?o <urn:q>+ ?x }")), (2, 8));
+        let sum = format!("SELECT ({} AS ?x) {{}}", ["1"; 3000].join("+"));
+        assert!(size(&parsed(&sum)).1 > OPTIMISE_AT_MOST_NODES);
+        let many: String = (0..100).map(|i| format!("?a <urn:p{i}> ?b . ")).collect();
+        assert_eq!(size(&parsed(&format!("ASK {{ {many} }}"))).0, 100);
+    }
+
+    #[test]
+    fn a_query_past_the_length_limit_is_refused_unparsed() {
+        let long = format!("ASK {{ {} }}", "?s ?p ?o . ".repeat(6000));
+        let error = parse(&long, "riffle query", None).err().map(|e| e.to_string());
+        assert_eq!(
+            error.as_deref(),
+            Some("the query is 66008 bytes long, more than the limit of 65536; it is refused unparsed")
+        );
     }
 
     #[test]

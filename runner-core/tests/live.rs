@@ -322,6 +322,7 @@ fn asking_an_endpoint_that_is_not_there_says_so() {
         .args(["query", "--endpoint", "https://example.org/sparql", "ASK {}"])
         .output()
         .expect("riffle query runs");
+    assert_eq!(output.status.code(), Some(2));
     assert_eq!(
         String::from_utf8_lossy(&output.stderr),
         "error: https://example.org/sparql: only http://HOST:PORT/PATH endpoints are supported\n"
@@ -458,6 +459,18 @@ fn hostile_queries_are_refused_and_the_run_goes_on() {
     assert_eq!(status, 400);
     assert_eq!(body, "the query nests `{`, `(` or `[` deeper than 64 levels; it is refused unparsed\n");
 
+    // Past 64 KiB a query is refused before parsing; below that, 400 patterns that share a variable
+    // (which oxigraph's optimiser, uncancellable, would chew on for minutes) run unoptimised.
+    let long = format!("ASK {{ {} }}", "?s <urn:p> ?o . ".repeat(5000));
+    let (status, _, body) = post(&address, &long);
+    assert_eq!(
+        (status, body.as_str()),
+        (400, "the query is 80008 bytes long, more than the limit of 65536; it is refused unparsed\n")
+    );
+    let patterns: String = (0..400).map(|i| format!("?a <urn:p{i}> ?b . ")).collect();
+    let (status, _, body) = post(&address, &format!("ASK {{ {patterns} }}"));
+    assert_eq!((status, body.as_str()), (200, "false"));
+
     // Updates are refused as such, whichever way they come.
     let read_only =
         "this endpoint is read-only: SPARQL Update (INSERT, DELETE, LOAD, CLEAR, CREATE, DROP, COPY, MOVE, \
@@ -507,6 +520,14 @@ ADD) is refused; ask with SELECT, ASK, CONSTRUCT or DESCRIBE\n";
         "the query does not parse: line 1, column 26, at the end: expected one of \",\", \".\", \";\", \"{\", \"{|\", \
 \"}\", \"~\" or a name or value\n"
     );
+
+    // Through `riffle query --endpoint`, a refused query exits 2, as a local one does.
+    let output = Command::new(env!("CARGO_BIN_EXE_riffle"))
+        .args(["query", "--endpoint", &run.endpoint, "SELECT * WHERE { ?s ?p ?o"])
+        .output()
+        .expect("riffle query runs");
+    assert_eq!(output.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&output.stderr).contains("answered 400: the query does not parse"));
 
     // Still answering, with Riffle's prefixes declared, and a query's own declaration winning.
     let numbers = file_iri("two-runners", "numbers");

@@ -67,6 +67,20 @@ pub enum RemoteQueryError {
     Query(#[from] QueryError),
 }
 
+impl RemoteQueryError {
+    /// What the user gave is at fault: a URL that is not http://, a query the endpoint refused (a
+    /// 4xx answer: syntax, an update, too deep, too long) or one that cannot be shown as asked;
+    /// not a failure to reach the endpoint or to run the query.
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            RemoteQueryError::Endpoint(EndpointError::Url { .. }) => true,
+            RemoteQueryError::Endpoint(EndpointError::Status { status, .. }) => (400..500).contains(status),
+            RemoteQueryError::Query(_) => true,
+            _ => false,
+        }
+    }
+}
+
 pub struct Answer {
     pub content_type: String,
     pub body: Vec<u8>,
