@@ -230,7 +230,8 @@ impl Reporter {
             })
             .collect();
         self.last_draw = Some(now);
-        eprint!("\r\x1b[2K{}", parts.join(" | "));
+        // A line longer than the terminal wraps, and `\r` then redraws only its last row.
+        eprint!("\r\x1b[2K{}", fit(&parts, terminal_width()));
         let _ = std::io::stderr().flush();
         self.drawn = true;
     }
@@ -359,6 +360,48 @@ pub fn grouped(n: u64) -> String {
     out
 }
 
+/// The channels' parts joined on one line of at most `width - 1` characters (the last column would
+/// wrap on some terminals): as many as fit, then how many were left out.
+fn fit(parts: &[String], width: usize) -> String {
+    let room = width.saturating_sub(1);
+    let mut line = String::new();
+    let mut used = 0;
+    for (i, part) in parts.iter().enumerate() {
+        let sep = if i == 0 { 0 } else { 3 };
+        let rest = parts.len() - i - 1;
+        // Room kept for " | +N more" unless this is the last part.
+        let tail = if rest == 0 { 0 } else { format!(" | +{rest} more").chars().count() };
+        let len = part.chars().count();
+        if used + sep + len + tail > room {
+            let more = format!("+{} more", parts.len() - i);
+            if i == 0 {
+                // Not even one fits: as much of it as does.
+                return part.chars().take(room).collect();
+            }
+            line.push_str(" | ");
+            line.push_str(&more);
+            return line;
+        }
+        if i > 0 {
+            line.push_str(" | ");
+        }
+        line.push_str(part);
+        used += sep + len;
+    }
+    line
+}
+
+/// Columns of the terminal on stderr; 80 when it does not say.
+fn terminal_width() -> usize {
+    let mut size = libc::winsize { ws_row: 0, ws_col: 0, ws_xpixel: 0, ws_ypixel: 0 };
+    // SAFETY: TIOCGWINSZ writes one winsize into the struct it is given, which outlives the call.
+    let ok = unsafe { libc::ioctl(libc::STDERR_FILENO, libc::TIOCGWINSZ, &mut size) } == 0;
+    if ok && size.ws_col > 0 {
+        return size.ws_col as usize;
+    }
+    std::env::var("COLUMNS").ok().and_then(|c| c.parse().ok()).filter(|&c| c > 0).unwrap_or(80)
+}
+
 fn compact(rate: f64) -> String {
     if rate >= 1e6 {
         format!("{:.1}M", rate / 1e6)
@@ -382,6 +425,19 @@ fn outcome_line(report: &RunReport) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_progress_line_fits_the_terminal_and_says_what_it_left_out() {
+        let parts: Vec<String> = ["a 1 msg (1/s)", "bb 22 msg (2/s)", "ccc 333 msg (3/s)"].map(String::from).into();
+        assert_eq!(fit(&parts, 80), "a 1 msg (1/s) | bb 22 msg (2/s) | ccc 333 msg (3/s)");
+        assert_eq!(fit(&parts, 42), "a 1 msg (1/s) | bb 22 msg (2/s) | +1 more");
+        assert_eq!(fit(&parts, 41), "a 1 msg (1/s) | +2 more");
+        assert_eq!(fit(&parts, 30), "a 1 msg (1/s) | +2 more");
+        assert_eq!(fit(&parts, 8), "a 1 msg");
+        for width in 1..60 {
+            assert!(fit(&parts, width).chars().count() < width.max(2), "width {width}: {}", fit(&parts, width));
+        }
+    }
 
     #[test]
     fn a_flood_of_refused_connections_is_one_warning_with_a_count() {
