@@ -106,8 +106,11 @@ impl<'a, 'b> Extraction<'a, 'b> {
             PropertyPath::Inverse(p) => found.sort_by_key(|value| order.of(value, p, node)),
             PropertyPath::Identity => {}
         }
+        // A SHACL path of several steps is itself a list: it is one value, not a list of values.
+        let is_path =
+            property.class.as_ref().is_some_and(|c| [iri::RDFL_PATH_LENS, iri::RDFL_PATH].contains(&c.as_str()));
         for value in found {
-            if property.path != PropertyPath::Identity && is_list(store, &value) {
+            if property.path != PropertyPath::Identity && !is_path && is_list(store, &value) {
                 match list_items(store, &value) {
                     Some(items) => values.extend(items),
                     None => {
@@ -178,7 +181,12 @@ impl<'a, 'b> Extraction<'a, 'b> {
                 };
             }
             if class.as_str() == iri::RDFL_CBD {
-                return Some(self.concise_bounded_description(&value));
+                return Some(serde_json::json!({ "@quads": self.concise_bounded_description(&value) }));
+            }
+            // rdf-lens names it rdfl:PathLens; RDF-Connect's orchestrator registers rdfl:Path.
+            if [iri::RDFL_PATH_LENS, iri::RDFL_PATH].contains(&class.as_str()) {
+                let quads = self.concise_bounded_description(&value);
+                return Some(serde_json::json!({ "@path": rdfjs(&value), "@quads": quads }));
             }
             return self.nested(&value, class, property, field, depth);
         }
@@ -251,9 +259,10 @@ impl<'a, 'b> Extraction<'a, 'b> {
     }
 
     /// `sh:class rdfl:CBD`: the node's concise bounded description, its statements and those of the
-    /// blank nodes it leads to, in document order, as RDF/JS quads in JSON under `@quads` (each runner
-    /// turns them into its language's quads).
-    fn concise_bounded_description(&self, node: &Term) -> Value {
+    /// blank nodes it leads to, in document order, as RDF/JS quads in JSON (each runner turns them
+    /// into its language's quads). A SHACL path (`rdfl:PathLens`) travels the same way: its node and
+    /// the description that spells the path out (lists and inverse paths are blank nodes).
+    fn concise_bounded_description(&self, node: &Term) -> Vec<Value> {
         let store = self.extractor.store;
         let order = self.extractor.order;
         let mut quads = Vec::new();
@@ -284,7 +293,7 @@ impl<'a, 'b> Extraction<'a, 'b> {
             // Depth first, each node's own statements before those of the nodes it leads to.
             pending.extend(next.into_iter().rev());
         }
-        serde_json::json!({ "@quads": quads })
+        quads
     }
 
     /// Resolves `[ a rdfl:EnvVariable; rdfl:envKey "K"; rdfl:envDefault "d" ]` to a string literal.

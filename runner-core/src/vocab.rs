@@ -89,6 +89,8 @@ pub mod iri {
         RDFL_ENV_DEFAULT = RDFL + "envDefault";
         RDFL_CBD = RDFL + "CBD";
         RDFL_TYPED_EXTRACT = RDFL + "TypedExtract";
+        RDFL_PATH_LENS = RDFL + "PathLens";
+        RDFL_PATH = RDFL + "Path";
         RIFFLE_MEMORY = RIFFLE + "Memory";
         RIFFLE_TCP = RIFFLE + "Tcp";
         RIFFLE_WEBSOCKET = RIFFLE + "WebSocket";

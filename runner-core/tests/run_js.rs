@@ -156,3 +156,43 @@ fn a_class_extending_the_rdfc_js_runner_processor_works() {
     assert_eq!(lines_of(&stdout, "shout"), ["shouting from lines to shouted"]);
     assert_eq!(lines_of(&stdout, "log"), ["shouted: HELLO!", "shouted: RIFFLE!"]);
 }
+
+#[test]
+fn shacl_path_arguments_reach_a_js_processor_as_rdf_lens_lenses() {
+    if node_missing() {
+        return;
+    }
+    let (stdout, _) = run_ok(&fixture("js-path-lens"), &[]);
+    assert_eq!(
+        lines_of(&stdout, "follow"),
+        ["names: \"Ada\", \"Bob\"", "friends: BlankNode, BlankNode", "back: BlankNode, BlankNode"]
+    );
+}
+
+#[test]
+fn a_shacl_path_argument_without_rdf_lens_beside_the_processor_fails_init_saying_what_to_install() {
+    if node_missing() {
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("riffle-no-rdf-lens-{}", support::unique_tag()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::copy(fixture("js-path-lens").join("pipeline.ttl"), dir.join("pipeline.ttl")).unwrap();
+    std::fs::write(
+        dir.join("processors.mjs"),
+        "export class Follow {\n  constructor(args) { Object.assign(this, args); }\n  async init() {}\n  async transform() {}\n  async produce() {}\n}\n",
+    )
+    .unwrap();
+    let (output, left) = support::riffle_tagged(&["run", "pipeline.ttl"], Some(&dir));
+    assert_eq!(output.status.code(), Some(1));
+    assert!(left.is_empty(), "processes left behind: {left:?}");
+    let base = riffle_core::fileurl::folder_of(&dir.join("pipeline.ttl"));
+    let expected = format!(
+        "error: processor <follow> (runner javascript) failed in init: processor {base}follow: an argument is a SHACL \
+path (rdfl:PathLens), which reaches a JavaScript processor as an rdf-lens lens, but rdf-lens cannot be loaded from {}/processors.mjs \
+(MODULE_NOT_FOUND); install it there: npm install rdf-lens",
+        dir.display()
+    );
+    let stderr = text(&output.stderr);
+    assert!(stderr.lines().any(|l| l == expected), "{stderr}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

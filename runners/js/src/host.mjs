@@ -9,11 +9,11 @@
 
 import { fileURLToPath } from "node:url";
 import { readFileSync } from "node:fs";
-import { register } from "node:module";
+import { createRequire, register } from "node:module";
 import { inProcessor, processorLogger } from "./logging.mjs";
 import { RdfcReader, RdfcWriter } from "./api-rdfc.mjs";
 import { ConnReader, ConnWriter } from "./api-conn.mjs";
-import { quadsFromJson } from "./terms.mjs";
+import { quadsFromJson, termFromJson } from "./terms.mjs";
 
 /** A failure in a phase, as the `failed` message carries it. */
 export class PhaseError extends Error {
@@ -92,8 +92,9 @@ export class Hosted {
     this.markIdle();
   }
 
-  /** Replaces every {"@reader": id} / {"@writer": id} in the arguments with this API's live object, and
-   * every {"@quads": [...]} (an rdfl:CBD argument) with RDF/JS quads. */
+  /** Replaces every {"@reader": id} / {"@writer": id} in the arguments with this API's live object,
+   * every {"@path": node, "@quads": [...]} (an rdfl:PathLens argument) with rdf-lens's lens for that
+   * SHACL path, and every {"@quads": [...]} (an rdfl:CBD argument) with RDF/JS quads. */
   live(value) {
     if (Array.isArray(value)) return value.map((v) => this.live(v));
     if (value === null || typeof value !== "object") return value;
@@ -105,6 +106,7 @@ export class Hosted {
       this.readers.push(reader);
       return reader;
     }
+    if (value["@path"] !== undefined && Array.isArray(value["@quads"])) return this.pathLens(value);
     if (Array.isArray(value["@quads"])) return quadsFromJson(value["@quads"]);
     if (typeof value["@writer"] === "string") {
       const writer = this.wiring?.writer(this.id, value["@writer"]);
@@ -117,6 +119,30 @@ export class Hosted {
     const out = {};
     for (const [k, v] of Object.entries(value)) out[k] = this.live(v);
     return out;
+  }
+
+  /** The lens rdf-lens makes of a SHACL path, as RDF-Connect's runner hands it over: rdf-lens is
+   * taken from where the processor's own file would import it, so that the lens is of the version
+   * the processor was written against. */
+  pathLens(value) {
+    const file = this.assignment.implementation.file;
+    let lenses;
+    try {
+      lenses = createRequire(file)("rdf-lens");
+    } catch (e) {
+      throw new PhaseError(
+        "init",
+        `processor ${this.id}: an argument is a SHACL path (rdfl:PathLens), which reaches a JavaScript processor as an ` +
+          `rdf-lens lens, but rdf-lens cannot be loaded from ${pathOf(file)} (${e.code ?? e.message}); install it there: npm install rdf-lens`,
+        null,
+      );
+    }
+    const path = { id: termFromJson(value["@path"]), quads: quadsFromJson(value["@quads"]) };
+    try {
+      return lenses.ShaclPath.execute(path);
+    } catch (e) {
+      throw describeThrown("init", e, `processor ${this.id}: the SHACL path ${path.id.value} is not one rdf-lens can follow: `);
+    }
   }
 
   async load() {
