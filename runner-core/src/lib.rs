@@ -25,5 +25,6 @@ pub mod resolve;
 pub mod run;
 pub mod runners;
 pub mod shapes;
+pub mod top;
 pub mod venv;
 pub mod vocab;

@@ -98,6 +98,21 @@ riffle query --endpoint http://127.0.0.1:7000/sparql 'SELECT ?channel ?n WHERE {
         #[arg(long, value_enum)]
         format: Option<OutputFormat>,
     },
+    /// Watch a running pipeline in the terminal: a row per channel (messages, bytes, rate, queue,
+    /// time blocked) and per processor (runner, state, time), redrawn every second.
+    #[command(
+        after_help = "It asks the SPARQL endpoint of `riffle run --sparql` (the address is printed when the run \
+starts; add --keep-serving to look after the run ended). q, Esc or Ctrl-C quits. It only reads.\n\nExample:\n  \
+riffle run pipeline.ttl --sparql=127.0.0.1:7000 &\n  riffle top --endpoint http://127.0.0.1:7000/sparql"
+    )]
+    Top {
+        /// The endpoint of a running pipeline (`riffle run --sparql`).
+        #[arg(long, value_name = "URL")]
+        endpoint: String,
+        /// Seconds between redraws.
+        #[arg(long, default_value_t = 1.0, value_name = "SECONDS")]
+        interval: f64,
+    },
     /// Draw processors (grouped by runner instance) and channels (labelled with transport).
     #[command(after_help = "Example:\n  riffle graph pipeline.ttl --format dot | dot -Tsvg > pipeline.svg")]
     Graph {
@@ -384,6 +399,19 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 .stack_size(query::QUERY_STACK)
                 .spawn(move || query_command(pipeline, query, endpoint, file, format))?;
             return worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        }
+        Command::Top { endpoint, interval } => {
+            if !(interval > 0.0 && interval <= 3600.0) {
+                return Err(BadInput(format!("--interval {interval}: give seconds between 0 and 3600")).into());
+            }
+            if !std::io::stdout().is_terminal() {
+                return Err(BadInput(
+                    "riffle top draws on a terminal; to read the state as data, use `riffle query --endpoint`".into(),
+                )
+                .into());
+            }
+            let names = Names::new(riffle_core::fileurl::folder_of(&std::env::current_dir()?.join("top")));
+            riffle_core::top::run(&endpoint, Duration::from_secs_f64(interval), &names)?;
         }
         Command::Graph { pipeline, format } => {
             let resolution = resolved(&pipeline)?;

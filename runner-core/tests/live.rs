@@ -550,3 +550,113 @@ fn the_help_example_for_an_endpoint_needs_no_prefix() {
     assert_eq!(csv, format!("channel,n\r\n{numbers},100000\r\n"));
     assert_eq!(run.finish(), Some(0));
 }
+
+/// `riffle top` in a pseudo-terminal (`script` makes one) of 30 rows and 120 columns: what it drew,
+/// read back through a terminal emulator, once `done` holds of the screen; then `q` quits it.
+fn top_screen(fixture_name: &str, endpoint: &str, mut done: impl FnMut(&str) -> bool) -> (String, Option<i32>) {
+    use std::io::{Read, Write};
+    // Only this test's own values reach the shell: the binary's path and an endpoint riffle printed.
+    let command = format!("stty rows 30 cols 120; exec '{}' top --endpoint '{endpoint}'", env!("CARGO_BIN_EXE_riffle"));
+    let mut child = Command::new("script")
+        .args(["-qfec", &command, "/dev/null"])
+        .current_dir(fixture(fixture_name))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("script (util-linux) runs");
+    let mut stdout = child.stdout.take().unwrap();
+    let (sender, bytes) = mpsc::channel();
+    std::thread::spawn(move || {
+        let mut buffer = [0u8; 8192];
+        while let Ok(n) = stdout.read(&mut buffer) {
+            if n == 0 || sender.send(buffer[..n].to_vec()).is_err() {
+                break;
+            }
+        }
+    });
+    let mut terminal = vt100::Parser::new(30, 120, 0);
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    let screen = loop {
+        let left = deadline.saturating_duration_since(std::time::Instant::now());
+        match bytes.recv_timeout(left) {
+            Ok(chunk) => terminal.process(&chunk),
+            Err(_) => panic!("riffle top never showed what was expected:\n{}", terminal.screen().contents()),
+        }
+        let screen = terminal.screen().contents();
+        if done(&screen) {
+            break screen;
+        }
+    };
+    child.stdin.as_mut().unwrap().write_all(b"q").unwrap();
+    let status = child.wait().unwrap();
+    (screen, status.code())
+}
+
+#[test]
+fn riffle_top_shows_every_channel_and_processor_with_the_summarys_figures() {
+    let tag = support::unique_tag();
+    let mut run = LiveRun::start("two-runners", &tag, &[]);
+    run.wait_for(|l| l.starts_with("riffle: the run has ended; still serving "));
+    let (screen, code) =
+        top_screen("two-runners", &run.endpoint, |s| s.contains("run: Finished") && s.matches("Finished").count() == 3);
+    assert_eq!(code, Some(0), "{screen}");
+    let rows: Vec<Vec<&str>> = screen
+        .lines()
+        .map(|l| l.trim_matches(|c| c == '│' || c == ' ').split_whitespace().collect::<Vec<_>>())
+        .filter(|cells| cells.first().is_some_and(|c| c.starts_with('<')))
+        .collect();
+    // Channel, messages, bytes, rate, queued, blocked seconds; processor, runner, state, time.
+    assert_eq!(rows.len(), 3, "{screen}");
+    // The rate is the last one measured, whatever it was.
+    assert_eq!(rows[0][..3], ["<numbers>", "100,000", "6,400,000"], "{screen}");
+    assert!(rows[0][3].ends_with("/s"), "{screen}");
+    assert_eq!(rows[0][4], "0", "{screen}");
+    assert_eq!(rows[1][..3], ["<count>", "rust-2", "Finished"], "{screen}");
+    assert_eq!(rows[2][..3], ["<gen>", "rust", "Finished"], "{screen}");
+    assert!(screen.starts_with(&format!("riffle top  {}  run: Finished", run.endpoint)), "{screen}");
+    assert_eq!(run.finish(), Some(0));
+}
+
+#[test]
+fn riffle_top_redraws_counts_that_grow_while_the_run_goes_on() {
+    let tag = support::unique_tag();
+    let run = LiveRun::start_with("endless", &tag, &["run", "pipeline.ttl", "--sparql"]);
+    let mut first = None;
+    let (screen, code) = top_screen("endless", &run.endpoint, |screen| {
+        let Some(count) = screen
+            .lines()
+            .find_map(|l| l.trim_start_matches(['│', ' ']).strip_prefix("<numbers>"))
+            .and_then(|rest| rest.split_whitespace().next())
+            .and_then(|n| n.replace(',', "").parse::<u64>().ok())
+        else {
+            return false;
+        };
+        let running = screen.contains("run: Running");
+        match first {
+            None if count > 0 && running => {
+                first = Some(count);
+                false
+            }
+            Some(before) => running && count > before,
+            None => false,
+        }
+    });
+    assert_eq!(code, Some(0), "{screen}");
+    assert!(screen.contains("Running"), "{screen}");
+    assert_eq!(run.finish(), Some(130));
+}
+
+#[test]
+fn riffle_top_refuses_to_draw_anywhere_but_a_terminal() {
+    let output = Command::new(env!("CARGO_BIN_EXE_riffle"))
+        .args(["top", "--endpoint", "http://127.0.0.1:9/sparql"])
+        .stdout(Stdio::piped())
+        .output()
+        .expect("riffle runs");
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "error: riffle top draws on a terminal; to read the state as data, use `riffle query --endpoint`\n"
+    );
+}

@@ -184,9 +184,37 @@ pub fn date_time(at: SystemTime) -> String {
     )
 }
 
+/// The inverse of [`date_time`]: seconds since the Unix epoch of an `xsd:dateTime` in UTC as the
+/// state graph writes it (`2026-12-03T18:31:30.123Z`).
+pub fn epoch_seconds(text: &str) -> Option<f64> {
+    let (date, time) = text.trim_end_matches('Z').split_once('T')?;
+    let mut d = date.splitn(3, '-').map(|p| p.parse::<i64>().ok());
+    let (y, m, day) = (d.next()??, d.next()??, d.next()??);
+    let mut t = time.splitn(3, ':');
+    let (h, min, s) = (t.next()?.parse::<f64>().ok()?, t.next()?.parse::<f64>().ok()?, t.next()?.parse::<f64>().ok()?);
+    // Days from the civil date (Howard Hinnant's algorithm again).
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let doy = (153 * (m + if m > 2 { -3 } else { 9 }) + 2) / 5 + day - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    let days = era * 146_097 + doe - 719_468;
+    Some(days as f64 * 86_400.0 + h * 3600.0 + min * 60.0 + s)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn state_graph_times_read_back_as_epoch_seconds() {
+        assert_eq!(epoch_seconds("1970-01-01T00:00:00Z"), Some(0.0));
+        assert_eq!(epoch_seconds("2000-03-01T00:00:01.5Z"), Some(951_868_801.5));
+        assert_eq!(epoch_seconds("2026-12-03T18:31:30Z"), Some(1_796_322_690.0));
+        let at = SystemTime::UNIX_EPOCH + std::time::Duration::from_millis(1_796_322_690_123);
+        assert_eq!(epoch_seconds(&date_time(at)), Some(1_796_322_690.123));
+        assert_eq!(epoch_seconds("yesterday"), None);
+    }
     use riffle_protocol::Role;
     use std::time::Duration;
 
