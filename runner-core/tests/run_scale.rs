@@ -1,0 +1,119 @@
+//! Scale: 5,000 networked channels into one runner's endpoint, for each runner (issue 17). Each pipeline is
+//! generated here: Rust generators feed, over 5,000 channels, either Rust counters in a second Rust runner or
+//! the conformance Echo of another language, whose 5,000 outputs come back to Rust counters; every counter
+//! must report its exact count. Also prints how long each whole run took.
+//!
+//! The JavaScript, Java and Python cases are skipped, with the reason printed, only when `node`, `java` or the
+//! Python runner's virtual environment is absent.
+
+mod support;
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use support::text;
+
+const CHANNELS: usize = 5000;
+const MESSAGES: usize = 3;
+const SIZE: usize = 8;
+
+const PREFIXES: &str = "@prefix rdfc: <https://w3id.org/rdf-connect#>.\n@prefix riffle: <https://w3id.org/riffle#>.\n\
+@prefix owl: <http://www.w3.org/2002/07/owl#>.\n@prefix rcf: <https://w3id.org/riffle/conformance#>.\n";
+
+fn folder_with(pipeline: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(support::unique_tag());
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("pipeline.ttl"), pipeline).unwrap();
+    dir
+}
+
+/// Runs the pipeline and checks that each of the `CHANNELS` counters got exactly its messages.
+fn runs_with_exact_counts(name: &str, pipeline: &str) {
+    let dir = folder_with(pipeline);
+    let started = std::time::Instant::now();
+    let (output, left) = support::riffle_tagged(&["run", "pipeline.ttl"], Some(&dir));
+    let took = started.elapsed();
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert_eq!(output.status.code(), Some(0), "{name}: {}", stderr.lines().take(40).collect::<Vec<_>>().join("\n"));
+    let mut counted: Vec<&str> = stdout.lines().filter(|l| l.starts_with("[<c")).collect();
+    counted.sort_unstable();
+    let mut expected: Vec<String> =
+        (0..CHANNELS).map(|i| format!("[<c{i}>] {MESSAGES} messages, {} bytes", MESSAGES * SIZE)).collect();
+    expected.sort_unstable();
+    assert_eq!(counted.len(), CHANNELS, "{name}");
+    assert!(counted == expected, "{name}: the counts differ");
+    assert!(left.is_empty(), "{name}: processes left behind: {left:?}");
+    println!("{name}: {CHANNELS} channels, whole run {} ms", took.as_millis());
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+fn generators(out: &mut String, channel: &str) {
+    for i in 0..CHANNELS {
+        let _ = writeln!(out, "<{channel}{i}> a rdfc:Reader, rdfc:Writer.");
+        let _ = writeln!(out, "<g{i}> a riffle:Generator; riffle:count {MESSAGES}; riffle:size {SIZE}; riffle:output <{channel}{i}>.");
+    }
+}
+
+#[test]
+fn five_thousand_channels_from_one_rust_runner_into_another() {
+    let mut pipeline = String::from(PREFIXES);
+    let list = |prefix: &str| (0..CHANNELS).map(|i| format!("<{prefix}{i}>")).collect::<Vec<_>>().join(", ");
+    let _ = writeln!(
+        pipeline,
+        "<> a rdfc:Pipeline; rdfc:consistsOf [ rdfc:instantiates riffle:RustRunner; rdfc:processor {} ],\n  \
+         [ rdfc:instantiates riffle:RustRunner; rdfc:processor {} ].",
+        list("g"),
+        list("c")
+    );
+    generators(&mut pipeline, "n");
+    for i in 0..CHANNELS {
+        let _ = writeln!(pipeline, "<c{i}> a riffle:Counter; riffle:input <n{i}>.");
+    }
+    runs_with_exact_counts("rust -> rust", &pipeline);
+}
+
+/// Rust generators -> `language`'s Echo (5,000 channels into its endpoint) -> Rust counters (5,000 back).
+fn through_echo_of(language: &str, runner_dir: &str) {
+    let root = support::repo_root().join("runners").join(runner_dir);
+    let mut pipeline = String::from(PREFIXES);
+    let _ = writeln!(
+        pipeline,
+        "<> owl:imports <{}>, <{}>.\n<> a rdfc:Pipeline.",
+        riffle_core::fileurl::from_path(&root.join("runner.ttl")),
+        riffle_core::fileurl::from_path(&root.join("conformance.ttl"))
+    );
+    generators(&mut pipeline, "n");
+    for i in 0..CHANNELS {
+        let _ = writeln!(pipeline, "<e{i}> a rdfc:Reader, rdfc:Writer.");
+        let _ = writeln!(pipeline, "<x{i}> a rcf:Echo; rcf:reader <n{i}>; rcf:writer <e{i}>.");
+        let _ = writeln!(pipeline, "<c{i}> a riffle:Counter; riffle:input <e{i}>.");
+    }
+    runs_with_exact_counts(&format!("rust -> {language} -> rust"), &pipeline);
+}
+
+#[test]
+fn five_thousand_channels_into_the_node_runner_and_back() {
+    if !support::on_path("node") {
+        println!("skipping: `node` is not on PATH");
+        return;
+    }
+    through_echo_of("javascript", "js");
+}
+
+#[test]
+fn five_thousand_channels_into_the_java_runner_and_back() {
+    if !support::on_path("java") {
+        println!("skipping: `java` is not on PATH");
+        return;
+    }
+    through_echo_of("java", "java");
+}
+
+#[test]
+fn five_thousand_channels_into_the_python_runner_and_back() {
+    let venv = support::repo_root().join("runners/python/.venv/bin/python");
+    if !venv.is_file() {
+        println!("skipping: {} is absent (./scripts/build makes it)", venv.display());
+        return;
+    }
+    through_echo_of("python", "python");
+}
