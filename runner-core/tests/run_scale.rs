@@ -51,7 +51,10 @@ fn runs_with_exact_counts(name: &str, channels: usize, pipeline: &str) {
 fn generators(out: &mut String, channel: &str, channels: usize) {
     for i in 0..channels {
         let _ = writeln!(out, "<{channel}{i}> a rdfc:Reader, rdfc:Writer.");
-        let _ = writeln!(out, "<g{i}> a riffle:Generator; riffle:count {MESSAGES}; riffle:size {SIZE}; riffle:output <{channel}{i}>.");
+        let _ = writeln!(
+            out,
+            "<g{i}> a riffle:Generator; riffle:count {MESSAGES}; riffle:size {SIZE}; riffle:output <{channel}{i}>."
+        );
     }
 }
 
