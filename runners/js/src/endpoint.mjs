@@ -83,7 +83,8 @@ export class Endpoint {
           return;
         }
         this.log(`closed a silent connection: ${MAX_PENDING} handshakes were pending and a newer one arrived`);
-        this.settle(silent.socket);
+        clearTimeout(silent.timer);
+        this.pending.splice(this.pending.indexOf(silent), 1);
         silent.socket.destroy();
       }
       this.start(this.waiting.shift());
