@@ -23,7 +23,7 @@ pub fn raise_open_file_limit() -> Option<OpenFileLimit> {
             limit = raised;
         }
     }
-    Some(OpenFileLimit { soft: limit.rlim_cur as u64, hard: limit.rlim_max as u64 })
+    Some(OpenFileLimit { soft: limit.rlim_cur, hard: limit.rlim_max })
 }
 
 /// Why `needed` descriptors do not fit under `limit`, naming the limit and how to raise it; `None` if
