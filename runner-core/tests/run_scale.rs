@@ -58,8 +58,8 @@ fn generators(out: &mut String, channel: &str, channels: usize) {
     }
 }
 
-#[test]
-fn five_thousand_channels_from_one_rust_runner_into_another() {
+/// Generators in one Rust runner, each feeding a counter in another over a channel of its own.
+fn rust_to_rust() -> String {
     let mut pipeline = String::from(PREFIXES);
     let list = |prefix: &str| (0..CHANNELS).map(|i| format!("<{prefix}{i}>")).collect::<Vec<_>>().join(", ");
     let _ = writeln!(
@@ -73,6 +73,12 @@ fn five_thousand_channels_from_one_rust_runner_into_another() {
     for i in 0..CHANNELS {
         let _ = writeln!(pipeline, "<c{i}> a riffle:Counter; riffle:input <n{i}>.");
     }
+    pipeline
+}
+
+#[test]
+fn five_thousand_channels_from_one_rust_runner_into_another() {
+    let pipeline = rust_to_rust();
     runs_with_exact_counts("rust -> rust", CHANNELS, &pipeline);
 }
 
@@ -124,4 +130,41 @@ fn five_thousand_channels_into_the_python_runner_and_back() {
         return;
     }
     through_echo_of("python", "python", CHANNELS);
+}
+
+/// Under a hard open-file limit too low for 5,000 channel ends, riffle says so, naming the runner, the limit
+/// and how to raise it, and starts nothing.
+#[test]
+fn too_low_an_open_file_limit_is_an_error_before_any_runner_starts() {
+    use std::os::unix::process::CommandExt;
+    let pipeline = rust_to_rust();
+    let dir = folder_with(&pipeline);
+    let tag = support::unique_tag();
+    let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_riffle"));
+    command.args(["run", "pipeline.ttl"]).current_dir(&dir).env("RIFFLE_TEST_TAG", &tag);
+    // SAFETY: setrlimit is async-signal-safe; lowering a limit needs no privilege.
+    unsafe {
+        command.pre_exec(|| {
+            let limit = libc::rlimit { rlim_cur: 1024, rlim_max: 2048 };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+    let output = command.output().expect("riffle runs");
+    let stderr = text(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    let error = stderr.lines().find(|l| l.starts_with("error: ")).unwrap_or_else(|| panic!("{stderr}"));
+    // Each runner holds 5,000 ends; which of the two is named is the tie-break's (the first id).
+    assert_eq!(
+        error,
+        "error: runner rust's 5000 network channel ends need about 5256 open files, above the open-file limit of \
+         2048 (RLIMIT_NOFILE, hard limit 2048); raise it with `ulimit -n 5256` (or `ulimit -Hn` as root, or \
+         LimitNOFILE= in a systemd unit) and run again",
+        "{stderr}"
+    );
+    assert!(!stderr.contains("starting 2 runner(s)"), "{stderr}");
+    assert!(support::processes_tagged(&tag).is_empty(), "{:?}", support::processes_tagged(&tag));
+    std::fs::remove_dir_all(dir).unwrap();
 }
