@@ -2,12 +2,11 @@
 //!
 //! A writer sends its hello as soon as it is connected, so a connection that has sent nothing for a while is a
 //! stranger. The set holds at most [`MAX_PENDING_HANDSHAKES`]. When a new connection arrives and the set is
-//! full, the oldest connection that has been silent for [`SILENCE`] (not a single byte) is closed to make room;
+//! full, the oldest connection that has been silent for half the hello timeout (not a single byte) is closed to make room;
 //! if there is none, the endpoint stops accepting until a pending connection settles or one has been silent
 //! that long, and new arrivals wait in the kernel's listen backlog ([`LISTEN_BACKLOG`]). So a flood of silent
-//! strangers costs at most the bound and holds a writer up by at most [`SILENCE`], and thousands of writers
-//! connecting at once all get in, 256 at a time. The grace matters: a runner opening 5,000 connections at once
-//! may be a moment late with the hello of one whose connect the kernel completed early.
+//! strangers costs at most the bound and holds a writer up by at most half the hello timeout, and thousands of writers
+//! connecting at once all get in, 256 at a time.
 
 use std::collections::VecDeque;
 use std::os::fd::{AsRawFd, RawFd};
@@ -25,13 +24,12 @@ pub const MAX_PENDING_HANDSHAKES: usize = 256;
 /// The listen backlog asked for; the kernel caps it at `net.core.somaxconn` (4096 by default since Linux 5.4).
 pub const LISTEN_BACKLOG: u32 = 4096;
 
-/// How long a connection may stay silent before it may be closed to make room (a quarter of the hello
-/// timeout, if that is shorter).
-pub const SILENCE: Duration = Duration::from_secs(1);
-
 pub(crate) struct Pending {
     set: Mutex<Set>,
     freed: Notify,
+    /// How long a connection may stay silent before it may be closed to make room: half the hello timeout.
+    /// Less is not safe: a writer on a loaded machine (several runners opening thousands of connections) can
+    /// be a second or more late with the hello of a connection the kernel completed for it.
     silence: Duration,
 }
 
@@ -67,7 +65,7 @@ pub(crate) enum FirstByte {
 
 impl Pending {
     pub(crate) fn new(hello_timeout: Duration) -> Arc<Pending> {
-        let silence = SILENCE.min(hello_timeout / 4);
+        let silence = hello_timeout / 2;
         Arc::new(Pending { set: Mutex::new(Set::default()), freed: Notify::new(), silence })
     }
 

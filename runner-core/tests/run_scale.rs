@@ -1,7 +1,7 @@
 //! Scale: 5,000 networked channels into one runner's endpoint, for each runner (issue 17; Java: 1,000, see its test). Each pipeline is
 //! generated here: Rust generators feed, over 5,000 channels, either Rust counters in a second Rust runner or
 //! the conformance Echo of another language, whose 5,000 outputs come back to Rust counters; every counter
-//! must report its exact count. Also prints how long each whole run took.
+//! must have carried its exact count, as riffle's summary reports it. Also prints how long each whole run took.
 //!
 //! The JavaScript, Java and Python cases are skipped, with the reason printed, only when `node`, `java` or the
 //! Python runner's virtual environment is absent.
@@ -27,22 +27,36 @@ fn folder_with(pipeline: &str) -> PathBuf {
 }
 
 /// Runs the pipeline and checks that each of the `CHANNELS` counters got exactly its messages.
-fn runs_with_exact_counts(name: &str, channels: usize, pipeline: &str) {
+/// One run at a time: the times printed are each run's own, not four sharing two cores.
+static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn runs_with_exact_counts(name: &str, channels: usize, prefixes: &[&str], pipeline: &str) {
+    let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
     let dir = folder_with(pipeline);
     let started = std::time::Instant::now();
     let (output, left) = support::riffle_tagged(&["run", "pipeline.ttl"], Some(&dir));
     let took = started.elapsed();
-    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    let stderr = text(&output.stderr);
     // Without the summary's 10,000 rows.
     let said: Vec<&str> = stderr.lines().filter(|l| !l.starts_with("  <")).take(40).collect();
     assert_eq!(output.status.code(), Some(0), "{name}: {}", said.join("\n"));
-    let mut counted: Vec<&str> = stdout.lines().filter(|l| l.starts_with("[<c")).collect();
-    counted.sort_unstable();
-    let mut expected: Vec<String> =
-        (0..channels).map(|i| format!("[<c{i}>] {MESSAGES} messages, {} bytes", MESSAGES * SIZE)).collect();
-    expected.sort_unstable();
-    assert_eq!(counted.len(), channels, "{name}");
-    assert!(counted == expected, "{name}: the counts differ");
+    // The summary's row of every channel: the exact count. (Not the counters' 5,000 log lines: the Rust
+    // runner drops log lines rather than block when its control connection is behind, and says so.)
+    let rows: std::collections::HashMap<&str, Vec<&str>> = stderr
+        .lines()
+        .filter(|l| l.starts_with("  <"))
+        .map(|l| {
+            let mut fields = l.split_whitespace();
+            (fields.next().unwrap_or_default(), fields.collect())
+        })
+        .collect();
+    let (messages, bytes) = (MESSAGES.to_string(), (MESSAGES * SIZE).to_string());
+    for prefix in prefixes {
+        for i in 0..channels {
+            let channel = format!("<{prefix}{i}>");
+            assert_eq!(rows.get(channel.as_str()), Some(&vec![messages.as_str(), bytes.as_str()]), "{name}: {channel}");
+        }
+    }
     assert!(left.is_empty(), "{name}: processes left behind: {left:?}");
     println!("{name}: {channels} channels, whole run {} ms", took.as_millis());
     std::fs::remove_dir_all(dir).unwrap();
@@ -79,7 +93,7 @@ fn rust_to_rust() -> String {
 #[test]
 fn five_thousand_channels_from_one_rust_runner_into_another() {
     let pipeline = rust_to_rust();
-    runs_with_exact_counts("rust -> rust", CHANNELS, &pipeline);
+    runs_with_exact_counts("rust -> rust", CHANNELS, &["n"], &pipeline);
 }
 
 /// Rust generators -> `language`'s Echo (5,000 channels into its endpoint) -> Rust counters (5,000 back).
@@ -98,7 +112,7 @@ fn through_echo_of(language: &str, runner_dir: &str, channels: usize) {
         let _ = writeln!(pipeline, "<x{i}> a rcf:Echo; rcf:reader <n{i}>; rcf:writer <e{i}>.");
         let _ = writeln!(pipeline, "<c{i}> a riffle:Counter; riffle:input <e{i}>.");
     }
-    runs_with_exact_counts(&format!("rust -> {language} -> rust"), channels, &pipeline);
+    runs_with_exact_counts(&format!("rust -> {language} -> rust"), channels, &["n", "e"], &pipeline);
 }
 
 #[test]

@@ -17,7 +17,7 @@ const loadWs = () => (wsModule ??= import("./ws.mjs"));
 // the kernel's listen backlog that the other runners leave arrivals in.
 export const MAX_PENDING = 256;
 const LISTEN_BACKLOG = 4096;
-const SILENCE_MS = Math.min(1000, HELLO_TIMEOUT_MS / 4);
+const SILENCE_MS = HELLO_TIMEOUT_MS / 2;
 
 export class Endpoint {
   /**

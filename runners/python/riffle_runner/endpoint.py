@@ -21,7 +21,7 @@ log = logging.getLogger("riffle_runner.endpoint")
 # silent long enough, and arrivals wait in the kernel's listen backlog.
 MAX_PENDING = 256
 LISTEN_BACKLOG = 4096
-SILENCE_S = min(1.0, frames.HELLO_TIMEOUT_S / 4)
+SILENCE_S = frames.HELLO_TIMEOUT_S / 2
 
 
 @dataclass(eq=False)

@@ -62,7 +62,7 @@ public final class Endpoint implements AutoCloseable {
             int helloTimeoutMillis, Consumer<String> warn) {
         this.server = server;
         this.selector = selector;
-        this.silenceMillis = Math.min(1000, helloTimeoutMillis / 4);
+        this.silenceMillis = helloTimeoutMillis / 2;
         this.secret = secret.getBytes(StandardCharsets.UTF_8);
         this.maxMessage = maxMessage;
         this.helloTimeoutMillis = helloTimeoutMillis;
