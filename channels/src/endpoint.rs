@@ -7,20 +7,16 @@ use std::sync::{Arc, Mutex, Weak};
 use std::time::Duration;
 
 use bytes::BytesMut;
-use tokio::net::{TcpListener, TcpStream};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::task::JoinHandle;
-use tokio::time::timeout;
+use tokio::time::{timeout_at, Instant};
 
 use crate::frame::{secret_matches, Hello, VERSION};
+use crate::pending::{FirstByte, Pending, Slot, LISTEN_BACKLOG, MAX_PENDING_HANDSHAKES};
 use crate::reader::{NetLane, Shared};
 use crate::tcp::{self, TcpDecoder};
 use crate::ws::{self, WsDecoder};
 use crate::{inbound, ChannelError, Limits, Reader};
-
-/// Connections still in their handshake at once; beyond this, new ones are dropped on arrival. Together with
-/// the hello timeout this keeps idle or hostile connections from piling up.
-const MAX_PENDING_HANDSHAKES: usize = 256;
 
 /// A listening socket that serves the readers registered on it, over TCP framing and WebSocket alike (the
 /// first byte of a connection tells which: `0x00` starts a frame, `G` an HTTP upgrade).
@@ -57,7 +53,11 @@ impl Endpoint {
     /// Listens on `addr` (port 0 picks a free port; see [`Endpoint::local_addr`]). Every writer must present
     /// `secret` in its hello. `limits` apply to every reader registered here.
     pub async fn bind(addr: SocketAddr, secret: &str, limits: Limits) -> io::Result<Endpoint> {
-        let listener = TcpListener::bind(addr).await?;
+        let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+        socket.set_reuseaddr(true)?;
+        socket.bind(addr)?;
+        // Thousands of writers may connect at once while the flood guard lets 256 at a time through.
+        let listener = socket.listen(LISTEN_BACKLOG)?;
         let local_addr = listener.local_addr()?;
         let inner = Arc::new(Inner { secret: secret.to_owned(), limits, readers: Mutex::new(HashMap::new()) });
         let accept = tokio::spawn(accept_loop(listener, inner.clone()));
@@ -143,18 +143,13 @@ impl Inner {
 }
 
 async fn accept_loop(listener: TcpListener, inner: Arc<Inner>) {
-    let handshakes = Arc::new(Semaphore::new(MAX_PENDING_HANDSHAKES));
+    let pending = Pending::new(inner.limits.hello_timeout);
     loop {
         match listener.accept().await {
-            Ok((stream, peer)) => match handshakes.clone().try_acquire_owned() {
-                Ok(permit) => {
-                    tokio::spawn(handle(inner.clone(), stream, peer, permit));
-                }
-                Err(_) => tracing::warn!(
-                    %peer,
-                    "refused connection: {MAX_PENDING_HANDSHAKES} handshakes already pending"
-                ),
-            },
+            Ok((stream, peer)) => {
+                let slot = pending.admit(&stream).await;
+                tokio::spawn(handle(inner.clone(), stream, peer, slot));
+            }
             Err(e) => {
                 // Typically out of file descriptors: back off instead of spinning on the error.
                 tracing::warn!("accepting a connection failed: {e}");
@@ -170,16 +165,40 @@ enum Conn {
     Ws(TcpStream, BytesMut, Admitted),
 }
 
-async fn handle(inner: Arc<Inner>, stream: TcpStream, peer: SocketAddr, permit: OwnedSemaphorePermit) {
+async fn handle(inner: Arc<Inner>, stream: TcpStream, peer: SocketAddr, mut slot: Slot) {
     let _ = stream.set_nodelay(true);
     let hello_timeout = inner.limits.hello_timeout;
-    let outcome = timeout(hello_timeout, handshake(&inner, stream)).await;
-    drop(permit);
+    let deadline = Instant::now() + hello_timeout;
+    let spoke = timeout_at(deadline, slot.first_byte(&stream)).await;
+    // The slot goes before the socket while silent: the guard may look at the socket while it holds the slot.
+    let outcome = match spoke {
+        Err(_) => {
+            drop(slot);
+            Err(None)
+        }
+        Ok(FirstByte::Evicted) => {
+            drop(slot);
+            tracing::warn!(
+                %peer,
+                "closed a silent connection: {MAX_PENDING_HANDSHAKES} handshakes were pending and a newer one arrived"
+            );
+            return;
+        }
+        Ok(FirstByte::Spoke) => {
+            let outcome = timeout_at(deadline, handshake(&inner, stream)).await;
+            drop(slot);
+            match outcome {
+                Err(_) => Err(None),
+                Ok(Err(reason)) => Err(Some(reason)),
+                Ok(Ok(conn)) => Ok(conn),
+            }
+        }
+    };
     match outcome {
-        Err(_) => tracing::warn!(%peer, "refused connection: no hello within {hello_timeout:?}"),
-        Ok(Err(reason)) => tracing::warn!(%peer, "refused connection: {reason}"),
-        Ok(Ok(Conn::Tcp(stream, admitted))) => inbound::serve(stream, &[], admitted, TcpDecoder).await,
-        Ok(Ok(Conn::Ws(stream, read, admitted))) => inbound::serve(stream, &read, admitted, WsDecoder::default()).await,
+        Err(None) => tracing::warn!(%peer, "refused connection: no hello within {hello_timeout:?}"),
+        Err(Some(reason)) => tracing::warn!(%peer, "refused connection: {reason}"),
+        Ok(Conn::Tcp(stream, admitted)) => inbound::serve(stream, &[], admitted, TcpDecoder).await,
+        Ok(Conn::Ws(stream, read, admitted)) => inbound::serve(stream, &read, admitted, WsDecoder::default()).await,
     }
 }
 

@@ -66,6 +66,7 @@
 
 mod endpoint;
 mod error;
+mod fds;
 mod frame;
 mod inbound;
 mod limits;
@@ -73,6 +74,7 @@ pub mod memory;
 mod message;
 mod outbox;
 mod outgoing;
+mod pending;
 pub mod raw;
 mod reader;
 mod tcp;
@@ -83,7 +85,9 @@ mod wsframe;
 
 pub use endpoint::Endpoint;
 pub use error::ChannelError;
+pub use fds::{raise_open_file_limit, too_few_descriptors, OpenFileLimit};
 pub use limits::{Limits, DEFAULT_MAX_MESSAGE, WIRE_MAX_MESSAGE};
 pub use message::{Message, MessageKind};
+pub use pending::{LISTEN_BACKLOG, MAX_PENDING_HANDSHAKES};
 pub use reader::{Channel, Reader};
 pub use writer::{Transport, Writer};

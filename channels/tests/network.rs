@@ -409,3 +409,62 @@ async fn a_flood_of_silent_connections_is_shed_without_harming_the_run() {
         assert!(within("end", reader.recv()).await.is_none());
     }
 }
+
+/// More silent strangers than the flood guard holds: the oldest are closed at once to make room, the rest at
+/// the hello timeout, and a writer that connects in the middle of the flood gets in and delivers.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_silent_connections_does_not_lock_out_a_writer() {
+    let limits = Limits { hello_timeout: Duration::from_millis(500), ..Limits::default() };
+    let ep = endpoint(&limits).await;
+    let mut reader = ep.register_reader("urn:test:flood", 1).expect("register");
+    let strangers = riffle_channels::MAX_PENDING_HANDSHAKES + 50;
+    let mut silent = Vec::new();
+    for _ in 0..strangers {
+        silent.push(TcpStream::connect(ep.local_addr()).await.expect("connect"));
+    }
+    let mut writer =
+        within("writer", Writer::connect(Transport::Tcp, ep.local_addr(), SECRET, "urn:test:flood", "w", &limits))
+            .await
+            .expect("a writer gets in during the flood");
+    writer.send(Message::text("through")).await.expect("send");
+    within("close", writer.close()).await.expect("close");
+    assert_eq!(within("recv", reader.recv()).await.expect("message").expect("ok").as_text(), Some("through"));
+    assert!(within("end", reader.recv()).await.is_none());
+    // Every stranger is closed, none was answered.
+    for mut s in silent {
+        assert_eq!(within("closed", read_until_closed(&mut s)).await, Vec::<u8>::new());
+    }
+}
+
+/// Thousands of writers connecting at once (more than the guard lets through at a time) all get in.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn five_thousand_writers_connecting_at_once_all_get_in() {
+    // Both ends live in this process: 10,000 sockets.
+    let limit = riffle_channels::raise_open_file_limit().expect("RLIMIT_NOFILE");
+    let n = 5000;
+    if let Some(why) = riffle_channels::too_few_descriptors(limit, 2 * n as u64 + 100, "this test's 10000 sockets") {
+        panic!("{why}");
+    }
+    let ep = endpoint(&Limits::default()).await;
+    let addr = ep.local_addr();
+    let readers: Vec<Reader> =
+        (0..n).map(|i| ep.register_reader(&format!("urn:test:many:{i}"), 1).expect("register")).collect();
+    let writers: Vec<_> = (0..n)
+        .map(|i| {
+            tokio::spawn(async move {
+                let channel = format!("urn:test:many:{i}");
+                let mut w = Writer::connect(Transport::Tcp, addr, SECRET, &channel, "w", &Limits::default()).await?;
+                w.send(Message::text(format!("{i}"))).await?;
+                w.close().await
+            })
+        })
+        .collect();
+    for w in writers {
+        within("writer", w).await.expect("joined").expect("connected, sent and closed");
+    }
+    for (i, mut reader) in readers.into_iter().enumerate() {
+        let got = within("recv", reader.recv()).await.expect("message").expect("ok");
+        assert_eq!(got.as_text(), Some(i.to_string().as_str()));
+        assert!(within("end", reader.recv()).await.is_none());
+    }
+}

@@ -20,6 +20,9 @@ pub mod env {
     pub const RUNNER_ID: &str = "RIFFLE_RUNNER_ID";
     /// The address the runner's data endpoint binds (default `127.0.0.1:0`).
     pub const DATA_LISTEN: &str = "RIFFLE_DATA_LISTEN";
+    /// How long a data connection may take over its hello, in milliseconds (default 10000; tests shorten it).
+    /// Every runner reads it, for its endpoint and its writers alike.
+    pub const HELLO_TIMEOUT_MS: &str = "RIFFLE_HELLO_TIMEOUT_MS";
 }
 
 /// A message from a runner to the orchestrator.

@@ -52,6 +52,12 @@ pub fn launch(spec: LaunchSpec<'_>, events: mpsc::UnboundedSender<Event>) -> std
     if let Some(listen) = spec.data_listen {
         command.env(env::DATA_LISTEN, listen);
     }
+    // SAFETY: the hook only makes async-signal-safe calls. PDEATHSIG fires when the forking *thread* exits;
+    // this runs on a runtime thread that lives as long as the run.
+    let parent = std::process::id() as libc::pid_t;
+    unsafe {
+        command.pre_exec(move || super::reaper::die_with_parent(parent));
+    }
     let mut child = command.spawn()?;
     let pid = child.id();
     let mut readers = Vec::new();
@@ -77,6 +83,10 @@ pub fn launch(spec: LaunchSpec<'_>, events: mpsc::UnboundedSender<Event>) -> std
         let status: std::io::Result<ExitStatus> = tokio::select! {
             status = child.wait() => status,
             _ = killed => {
+                // The whole group: what the runner started goes with it.
+                if let Some(pid) = pid {
+                    super::reaper::kill_group(pid);
+                }
                 let _ = child.start_kill();
                 child.wait().await
             }

@@ -2,10 +2,12 @@
 //! protocol (`docs/protocol.md`) with each, and stops them all when the pipeline ends or fails.
 
 mod control;
+mod descriptors;
 mod event;
 mod launch;
 pub mod orchestrator;
 pub mod rate;
+pub mod reaper;
 pub mod report;
 mod secret;
 

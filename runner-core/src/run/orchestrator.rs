@@ -221,7 +221,14 @@ pub async fn run(plan: &Plan, options: &RunOptions, reporter: &mut Reporter) -> 
         })
         .collect();
     let mut ends = BTreeMap::new();
+    super::reaper::become_subreaper();
     let outcome = drive(plan, options, reporter, &mut processors, &mut ends).await;
+    // Every runner has exited: whatever is left below riffle (a processor's children, one that left its
+    // process group) belongs to this run and goes now.
+    let stragglers = super::reaper::sweep(Duration::from_secs(5));
+    if stragglers > 0 {
+        reporter.debug(&format!("killed {stragglers} process(es) the runners left behind"));
+    }
     for processor in &mut processors {
         match processor.state {
             ProcessorState::Running => {
@@ -252,6 +259,9 @@ async fn drive(
     processors: &mut [ProcessorRun],
     ends: &mut BTreeMap<(String, String, String), EndStats>,
 ) -> Outcome {
+    if let Err(why) = super::descriptors::check(plan) {
+        return Outcome::Failed(why);
+    }
     let (events, mut queue) = mpsc::unbounded_channel::<Event>();
     let secret = match super::secret::generate() {
         Ok(secret) => secret,

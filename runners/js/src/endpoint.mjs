@@ -4,14 +4,20 @@
 import net from "node:net";
 import { constants as bufferConstants } from "node:buffer";
 import { DEFAULT_MAX_MESSAGE, VERSION, secretMatches } from "./frame.mjs";
-import { serveTcp } from "./tcp.mjs";
+import { HELLO_TIMEOUT_MS, serveTcp } from "./tcp.mjs";
 
 // The WebSocket side (ws.mjs and the `ws` package, about 50 ms to load) is loaded on the first upgrade.
 let wsModule = null;
 const loadWs = () => (wsModule ??= import("./ws.mjs"));
 
-/** Connections still in their handshake at once; beyond this, new ones are dropped on arrival. */
-const MAX_PENDING = 256;
+// The flood guard, the same in every runner (docs/protocol.md): at most MAX_PENDING connections that have not
+// finished their hello. When one more arrives, the oldest that has been silent for SILENCE_MS (not one byte)
+// is closed to make room; if none has, the arrival waits, paused and unread, until a pending connection
+// settles or turns silent long enough. Node cannot stop accepting, so that wait is a queue here, bounded like
+// the kernel's listen backlog that the other runners leave arrivals in.
+export const MAX_PENDING = 256;
+const LISTEN_BACKLOG = 4096;
+const SILENCE_MS = HELLO_TIMEOUT_MS / 2;
 
 export class Endpoint {
   /**
@@ -23,12 +29,13 @@ export class Endpoint {
     this.log = log;
     this.limit = limit;
     this.channels = new Map(); // channel id -> { inboxes, expected, names }
-    this.pending = 0;
+    this.pending = []; // oldest first: { socket, since, spoke, timer }
+    this.waiting = []; // arrivals for which there is no room yet, oldest first
+    this.recheck = null;
     this.sockets = new Set();
-    const admit = (hello) => this.admit(hello);
-    this.admitHello = admit;
+    this.admitHello = (hello, socket) => this.admit(hello, socket);
     this.ws = null;
-    this.server = net.createServer({ noDelay: true }, (socket) => this.accept(socket, admit));
+    this.server = net.createServer({ noDelay: true, pauseOnConnect: true }, (socket) => this.arrive(socket));
   }
 
   /** Registers the local readers of a channel and how many writers from other runners it expects. */
@@ -39,38 +46,79 @@ export class Endpoint {
   listen(host, port) {
     return new Promise((resolve, reject) => {
       this.server.once("error", reject);
-      this.server.listen({ host, port }, () => {
+      this.server.listen({ host, port, backlog: LISTEN_BACKLOG }, () => {
         this.server.removeListener("error", reject);
         resolve(this.server.address());
       });
     });
   }
 
-  accept(socket, admit) {
+  arrive(socket) {
     this.sockets.add(socket);
-    socket.on("close", () => this.sockets.delete(socket));
-    if (this.pending >= MAX_PENDING) {
-      this.log(`refused connection: ${MAX_PENDING} handshakes already pending`);
+    socket.on("error", () => {});
+    socket.on("close", () => {
+      this.sockets.delete(socket);
+      const waiting = this.waiting.indexOf(socket);
+      if (waiting >= 0) this.waiting.splice(waiting, 1);
+    });
+    if (this.waiting.length >= LISTEN_BACKLOG) {
+      this.log(`refused connection: ${LISTEN_BACKLOG} connections already wait for one of ${MAX_PENDING} handshakes`);
       return socket.destroy();
     }
-    this.pending++;
-    let counted = true;
-    const settle = () => {
-      if (counted) this.pending--;
-      counted = false;
-    };
-    socket.on("close", settle);
-    socket.on("error", () => {});
+    this.waiting.push(socket);
+    this.makeRoom();
+  }
+
+  /** Moves waiting arrivals into the pending set while there is room or a silent connection to close. */
+  makeRoom() {
+    clearTimeout(this.recheck);
+    this.recheck = null;
+    while (this.waiting.length > 0) {
+      if (this.pending.length >= MAX_PENDING) {
+        const now = Date.now();
+        const silent = this.pending.find((p) => !p.spoke);
+        if (silent === undefined) return; // a settling one calls again
+        if (now < silent.since + SILENCE_MS) {
+          this.recheck = setTimeout(() => this.makeRoom(), silent.since + SILENCE_MS - now);
+          return;
+        }
+        this.log(`closed a silent connection: ${MAX_PENDING} handshakes were pending and a newer one arrived`);
+        clearTimeout(silent.timer);
+        this.pending.splice(this.pending.indexOf(silent), 1);
+        silent.socket.destroy();
+      }
+      this.start(this.waiting.shift());
+    }
+  }
+
+  start(socket) {
+    const entry = { socket, since: Date.now(), spoke: false, timer: null };
+    entry.timer = setTimeout(() => {
+      this.log(`refused connection: no hello within ${HELLO_TIMEOUT_MS / 1000}s`);
+      socket.destroy();
+    }, HELLO_TIMEOUT_MS);
+    this.pending.push(entry);
+    socket.on("close", () => this.settle(socket));
     socket.once("data", (first) => {
       socket.pause();
-      settle();
-      if (first[0] === 0x00) serveTcp(socket, first, admit, this.log);
+      entry.spoke = true;
+      if (first[0] === 0x00) serveTcp(socket, first, (hello) => this.admit(hello, socket), this.log);
       else if (first[0] === 0x47) this.upgrade(socket, first);
       else {
         this.log(`refused connection: garbage first byte 0x${first[0].toString(16).padStart(2, "0")} (neither a frame nor an HTTP upgrade)`);
         socket.destroy();
       }
     });
+    socket.resume();
+  }
+
+  /** The connection's hello is decided (or it is gone): its place in the pending set is free. */
+  settle(socket) {
+    const index = this.pending.findIndex((p) => p.socket === socket);
+    if (index < 0) return;
+    clearTimeout(this.pending[index].timer);
+    this.pending.splice(index, 1);
+    if (this.waiting.length > 0) this.makeRoom();
   }
 
   upgrade(socket, first) {
@@ -82,7 +130,8 @@ export class Endpoint {
   }
 
   /** Decides on a writer's hello: {inboxes, limit}, or {refuse, tell} (tell: whether the writer hears why). */
-  admit(hello) {
+  admit(hello, socket) {
+    this.settle(socket);
     if (!secretMatches(this.secret, hello.secret)) {
       return { refuse: `wrong secret in the hello of writer ${JSON.stringify(hello.writer)} for channel ${JSON.stringify(hello.channel)}`, tell: false };
     }
@@ -102,6 +151,8 @@ export class Endpoint {
   }
 
   close() {
+    clearTimeout(this.recheck);
+    for (const entry of this.pending) clearTimeout(entry.timer);
     this.server.close();
     for (const socket of this.sockets) socket.destroy();
   }

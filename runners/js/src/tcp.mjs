@@ -12,7 +12,8 @@ export const BATCH = 256 * 1024;
 const COPY_BELOW = 64 * 1024;
 /** Batches smaller than this are copied out so that the big batch buffer can be reused. */
 const REUSE_BELOW = 32 * 1024;
-export const HELLO_TIMEOUT_MS = 10_000;
+/** How long a connection may take over its hello, both ends (RIFFLE_HELLO_TIMEOUT_MS: tests shorten it). */
+export const HELLO_TIMEOUT_MS = Number(process.env.RIFFLE_HELLO_TIMEOUT_MS) > 0 ? Number(process.env.RIFFLE_HELLO_TIMEOUT_MS) : 10_000;
 
 // ------------------------------------------------------------------------------------------------------
 // Writer side

@@ -158,7 +158,7 @@ export class WsAcceptor {
 
   serve(ws) {
     const timer = setTimeout(() => {
-      this.log("refused connection: no hello within 10s");
+      this.log(`refused connection: no hello within ${HELLO_TIMEOUT_MS / 1000}s`);
       ws.terminate();
     }, HELLO_TIMEOUT_MS);
     ws.on("error", () => {});
@@ -173,7 +173,7 @@ export class WsAcceptor {
         this.log(`refused connection: ${e.message}`);
         return ws.close(1008, "refused");
       }
-      const answer = this.admit(hello);
+      const answer = this.admit(hello, ws._socket);
       if (answer.refuse !== undefined) {
         this.log(`refused connection: ${answer.refuse}`);
         return ws.close(1008, answer.tell ? answer.refuse.slice(0, 120) : "refused");

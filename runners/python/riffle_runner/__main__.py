@@ -2,12 +2,24 @@
 
 import asyncio
 import os
+import resource
 import sys
 
 from .session import Config, Session
 
 
+def raise_open_file_limit() -> None:
+    """Every network channel end is a socket: the soft limit goes up to the hard one, as Node and the JVM do."""
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+        except (ValueError, OSError):
+            pass
+
+
 def main() -> None:
+    raise_open_file_limit()
     try:
         config = Config.from_env()
     except KeyError as e:

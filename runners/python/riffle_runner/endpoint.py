@@ -5,6 +5,7 @@ import asyncio
 import hmac
 import json
 import logging
+import socket
 import sys
 from dataclasses import dataclass, field
 
@@ -13,6 +14,25 @@ from .errors import ChannelError
 from .inbox import Inbox, Message
 
 log = logging.getLogger("riffle_runner.endpoint")
+
+# The flood guard, the same in every runner (docs/protocol.md): at most MAX_PENDING connections that have not
+# finished their hello. When one more arrives, the oldest that has been silent for SILENCE_S (not one byte) is
+# closed to make room; if none has, the endpoint stops accepting until a pending connection settles or turns
+# silent long enough, and arrivals wait in the kernel's listen backlog.
+MAX_PENDING = 256
+LISTEN_BACKLOG = 4096
+SILENCE_S = frames.HELLO_TIMEOUT_S / 2
+
+
+@dataclass(eq=False)
+class _Pending:
+    """An accepted connection whose hello is not decided yet."""
+
+    sock: socket.socket
+    since: float
+    spoke: bool = False
+    task: "asyncio.Task[None] | None" = None
+    writer: asyncio.StreamWriter | None = None
 
 
 @dataclass
@@ -50,9 +70,12 @@ class Endpoint:
         self._secret = secret.encode("utf-8")
         self.max_message = max_message
         self._channels: dict[str, Registration] = {}
-        self._server: asyncio.Server | None = None
         self._connections: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._pending: list[_Pending] = []
+        self._settled = asyncio.Event()
+        self._listener: socket.socket | None = None
+        self._accepting: asyncio.Task[None] | None = None
 
     def register(self, channel: str, inboxes: list[Inbox], writers: int) -> None:
         self._channels[channel] = Registration(channel, inboxes, writers)
@@ -60,8 +83,16 @@ class Endpoint:
     async def start(self, listen: str) -> str:
         """Binds `host:port` and returns the address to announce."""
         host, port = split_address(listen)
-        self._server = await asyncio.start_server(self._accepted, host, port, limit=frames.BATCH)
-        bound = self._server.sockets[0].getsockname()
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        listener = socket.socket(family, socket.SOCK_STREAM)
+        listener.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        listener.bind((host, port))
+        # Thousands of writers may connect at once while the flood guard lets MAX_PENDING at a time through.
+        listener.listen(LISTEN_BACKLOG)
+        listener.setblocking(False)
+        self._listener = listener
+        self._accepting = asyncio.create_task(self._accept_loop(listener))
+        bound = listener.getsockname()
         announced = "127.0.0.1" if bound[0] in ("0.0.0.0", "") else "::1" if bound[0] == "::" else bound[0]
         return f"[{announced}]:{bound[1]}" if ":" in announced else f"{announced}:{bound[1]}"
 
@@ -83,8 +114,9 @@ class Endpoint:
             return None
         return Hello(version, channel, writer)
 
-    def admit(self, hello: Hello) -> Registration | str:
+    def admit(self, hello: Hello, connection: asyncio.StreamWriter) -> Registration | str:
         """The registration the writer feeds, or the reason it is refused."""
+        self._settle(next((p for p in self._pending if p.writer is connection), None))
         if hello.version != 1:
             return f"unsupported version {hello.version}: this reader speaks version 1"
         registration = self._channels.get(hello.channel)
@@ -96,6 +128,73 @@ class Endpoint:
             return f"channel {hello.channel}: more writers than the {registration.expected} expected"
         registration.writer_ids.add(hello.writer)
         return registration
+
+    async def _accept_loop(self, listener: socket.socket) -> None:
+        loop = asyncio.get_running_loop()
+        while True:
+            conn, _ = await loop.sock_accept(listener)
+            await self._make_room(loop)
+            entry = _Pending(conn, loop.time())
+            self._pending.append(entry)
+            entry.task = asyncio.create_task(self._serve(entry))
+
+    async def _make_room(self, loop: asyncio.AbstractEventLoop) -> None:
+        while len(self._pending) >= MAX_PENDING:
+            self._settled.clear()
+            wait: float | None = None
+            for entry in self._pending:
+                if entry.spoke:
+                    continue
+                if _has_spoken(entry.sock):
+                    entry.spoke = True
+                    continue
+                age = loop.time() - entry.since
+                if age < SILENCE_S:
+                    wait = SILENCE_S - age
+                    break
+                log.warning(
+                    "closed a silent connection: %d handshakes were pending and a newer one arrived", MAX_PENDING
+                )
+                self._settle(entry)
+                if entry.task is not None:
+                    entry.task.cancel()
+                return
+            try:
+                await asyncio.wait_for(self._settled.wait(), wait)
+            except asyncio.TimeoutError:
+                pass
+
+    def _settle(self, entry: "_Pending | None") -> None:
+        if entry is not None and entry in self._pending:
+            self._pending.remove(entry)
+            self._settled.set()
+
+    async def _serve(self, entry: _Pending) -> None:
+        loop = asyncio.get_running_loop()
+        try:
+            readable = loop.create_future()
+            loop.add_reader(entry.sock.fileno(), lambda: readable.done() or readable.set_result(None))
+            try:
+                await asyncio.wait_for(readable, frames.HELLO_TIMEOUT_S)
+            finally:
+                loop.remove_reader(entry.sock.fileno())
+            entry.spoke = True
+            reader, writer = await asyncio.open_connection(sock=entry.sock, limit=frames.BATCH)
+        except asyncio.TimeoutError:
+            log.warning("refused connection: no hello within %gs", frames.HELLO_TIMEOUT_S)
+            self._settle(entry)
+            entry.sock.close()
+            return
+        except (asyncio.CancelledError, OSError):
+            # Closed to make room, or the run is stopping.
+            self._settle(entry)
+            entry.sock.close()
+            return
+        entry.writer = writer
+        try:
+            await self._accepted(reader, writer)
+        finally:
+            self._settle(entry)
 
     async def _accepted(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         from .tcp import serve_tcp_writer
@@ -127,14 +226,29 @@ class Endpoint:
             writer.transport.abort()
 
     async def close(self) -> None:
-        if self._server is not None:
-            self._server.close()
+        if self._accepting is not None:
+            self._accepting.cancel()
+        if self._listener is not None:
+            self._listener.close()
+        for entry in list(self._pending):
+            if entry.task is not None:
+                entry.task.cancel()
         for connection in list(self._connections):
             connection.transport.abort()
         for task in list(self._tasks):
             task.cancel()
         if self._tasks:
             await asyncio.gather(*self._tasks, return_exceptions=True)
+
+
+def _has_spoken(sock: socket.socket) -> bool:
+    """Whether bytes (or an end of stream) wait on the socket, without taking them."""
+    try:
+        return len(sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)) > 0
+    except (BlockingIOError, InterruptedError):
+        return False
+    except OSError:
+        return False
 
 
 def split_address(address: str) -> tuple[str, int]:

@@ -1,5 +1,6 @@
 """The TCP framing of channels/FRAMING.md: a u32 big-endian payload length, a kind byte, the payload."""
 
+import os
 import struct
 from typing import Final
 
@@ -16,8 +17,19 @@ MAX_CONTROL_PAYLOAD: Final = 65_536
 DEFAULT_MAX_MESSAGE: Final = 2_147_483_647
 # Writers gather frames up to this size before one write, readers read this much at a time.
 BATCH: Final = 256 * 1024
-# A connection that has not completed its hello by then is closed.
-HELLO_TIMEOUT_S: Final = 10.0
+
+
+def _hello_timeout_s() -> float:
+    try:
+        ms = float(os.environ.get("RIFFLE_HELLO_TIMEOUT_MS", ""))
+    except ValueError:
+        return 10.0
+    return ms / 1000 if ms > 0 else 10.0
+
+
+# A connection that has not completed its hello by then is closed, both ends (RIFFLE_HELLO_TIMEOUT_MS: tests
+# shorten it).
+HELLO_TIMEOUT_S: Final = _hello_timeout_s()
 
 
 def frame(kind: int, payload: bytes = b"") -> bytes:

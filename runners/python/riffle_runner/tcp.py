@@ -35,7 +35,7 @@ async def serve_tcp_writer(
     hello = endpoint.parse_hello(payload) if kind == frames.HELLO else None
     if hello is None:
         return
-    admitted = endpoint.admit(hello)
+    admitted = endpoint.admit(hello, writer)
     if isinstance(admitted, str):
         writer.write(frames.frame(frames.REFUSE, admitted.encode("utf-8")))
         await writer.drain()

@@ -145,7 +145,7 @@ async def serve_ws_writer(
         connection.flush()
         await writer.drain()
         return
-    admitted = endpoint.admit(hello)
+    admitted = endpoint.admit(hello, writer)
     if isinstance(admitted, str):
         connection.protocol.send_close(POLICY_VIOLATION, admitted.encode("utf-8")[:120].decode("utf-8", "ignore"))
         connection.flush()

@@ -98,6 +98,9 @@ impl Outcome {
 /// ```
 pub fn run(registry: Registry) -> ! {
     let name = program_name();
+    // Every network channel end is a socket; riffle raised its own limit already, a runner started by hand
+    // may not have.
+    riffle_channels::raise_open_file_limit();
     let config = match Config::from_env() {
         Ok(config) => config,
         Err(e) => {

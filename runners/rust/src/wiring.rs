@@ -75,7 +75,7 @@ impl Wiring {
         channels: Vec<ChannelAssignment>,
         stats: StatsBoard,
     ) -> Result<Wiring, RunnerError> {
-        let endpoint = Endpoint::bind(listen, secret, Limits::default())
+        let endpoint = Endpoint::bind(listen, secret, limits())
             .await
             .map_err(|source| RunnerError::Listen { addr: listen.to_string(), source })?;
         let mut wiring = Wiring {
@@ -114,12 +114,12 @@ impl Wiring {
             readers.push(if remote_writers > 0 {
                 self.endpoint.register_reader(&channel.id, channel.writers.len())?
             } else {
-                riffle_channels::Reader::new(&channel.id, local_writers, Limits::default())
+                riffle_channels::Reader::new(&channel.id, local_writers, limits())
             });
         } else {
             let fed = usize::from(remote_writers > 0);
             for _ in &local {
-                readers.push(riffle_channels::Reader::new(&channel.id, local_writers + fed, Limits::default()));
+                readers.push(riffle_channels::Reader::new(&channel.id, local_writers + fed, limits()));
             }
             if remote_writers > 0 {
                 let from = self.endpoint.register_reader(&channel.id, remote_writers)?;
@@ -270,16 +270,15 @@ async fn connect_one(job: WriterJob, secret: Arc<str>) -> Result<Connected, Wire
         let addr = resolve(&endpoint)
             .await
             .map_err(|e| fail(format!("channel {channel}: endpoint {endpoint} of runner {runner}: {e}")))?;
-        let writer =
-            riffle_channels::Writer::connect(transport, addr, &secret, &channel, &writer_id, &Limits::default())
-                .await
-                .map_err(|e| fail(format!("{e} (runner {runner})")))?;
+        let writer = riffle_channels::Writer::connect(transport, addr, &secret, &channel, &writer_id, &limits())
+            .await
+            .map_err(|e| fail(format!("{e} (runner {runner})")))?;
         add(writer);
     }
     match joined {
         Some(writer) => Ok(Connected { processor, channel, writer }),
         None => {
-            let writer = riffle_channels::Writer::to_nobody(&channel, &writer_id, &Limits::default());
+            let writer = riffle_channels::Writer::to_nobody(&channel, &writer_id, &limits());
             Ok(Connected { processor, channel, writer })
         }
     }
@@ -313,4 +312,15 @@ async fn pump(mut from: riffle_channels::Reader, mut to: riffle_channels::Writer
     if let Err(e) = to.close().await {
         tracing::error!("fan-out of channel {}: {e}", from.id());
     }
+}
+
+/// The channel limits, with the hello timeout from `RIFFLE_HELLO_TIMEOUT_MS` if set.
+fn limits() -> Limits {
+    let hello_timeout = std::env::var(riffle_protocol::env::HELLO_TIMEOUT_MS)
+        .ok()
+        .and_then(|ms| ms.parse::<u64>().ok())
+        .filter(|ms| *ms > 0)
+        .map(std::time::Duration::from_millis);
+    let defaults = Limits::default();
+    Limits { hello_timeout: hello_timeout.unwrap_or(defaults.hello_timeout), ..defaults }
 }

@@ -7,13 +7,18 @@ import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
 import java.net.InetSocketAddress;
-import java.net.ServerSocket;
 import java.net.Socket;
 import java.net.SocketException;
 import java.net.SocketTimeoutException;
 import java.nio.charset.StandardCharsets;
 import java.security.MessageDigest;
+import java.nio.channels.SelectionKey;
+import java.nio.channels.Selector;
+import java.nio.channels.ServerSocketChannel;
+import java.nio.channels.SocketChannel;
 import java.util.ArrayList;
+import java.util.Iterator;
+import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.atomic.AtomicInteger;
@@ -29,21 +34,35 @@ public final class Endpoint implements AutoCloseable {
     static final int READ_BUFFER = 256 * 1024;
     static final int BATCH_BYTES = 256 * 1024;
     static final int BATCH_MESSAGES = 4096;
-    /** Connections still in their handshake at once; beyond this, new ones are dropped. */
+    /**
+     * The flood guard, the same in every runner (docs/protocol.md): at most this many connections that have not
+     * finished their hello. When one more arrives, the oldest that has been silent for {@code silenceMillis} (not
+     * one byte) is closed to make room; if none has, the endpoint stops accepting until a pending connection
+     * settles or turns silent long enough, and arrivals wait in the kernel's listen backlog. Silent connections
+     * wait in one selector on the accept thread; one that speaks gets a thread of its own for the rest.
+     */
     static final int MAX_PENDING = 256;
+    static final int LISTEN_BACKLOG = 4096;
 
-    private final ServerSocket server;
+    private final ServerSocketChannel server;
+    private final Selector selector;
+    /** Connections that have not sent a byte yet, oldest first, with when they were accepted (ms). */
+    private final LinkedHashMap<SelectionKey, Long> silent = new LinkedHashMap<>();
+    private final long silenceMillis;
     private final byte[] secret;
     private final long maxMessage;
     private final int helloTimeoutMillis;
     private final Map<String, Inbox> readers = new ConcurrentHashMap<>();
-    private final AtomicInteger pending = new AtomicInteger();
+    /** Connections that spoke and are in their handshake, on threads of their own. */
+    private final AtomicInteger handshaking = new AtomicInteger();
     private final Consumer<String> warn;
     private volatile boolean closed;
 
-    private Endpoint(ServerSocket server, String secret, long maxMessage, int helloTimeoutMillis,
-            Consumer<String> warn) {
+    private Endpoint(ServerSocketChannel server, Selector selector, String secret, long maxMessage,
+            int helloTimeoutMillis, Consumer<String> warn) {
         this.server = server;
+        this.selector = selector;
+        this.silenceMillis = helloTimeoutMillis / 2;
         this.secret = secret.getBytes(StandardCharsets.UTF_8);
         this.maxMessage = maxMessage;
         this.helloTimeoutMillis = helloTimeoutMillis;
@@ -52,22 +71,36 @@ public final class Endpoint implements AutoCloseable {
 
     /** Listens on {@code host:port} (port 0 picks a free one). {@code warn} gets refused connections. */
     public static Endpoint bind(String host, int port, String secret, Consumer<String> warn) throws IOException {
-        return bind(new InetSocketAddress(InetAddress.getByName(host), port), secret, Integer.MAX_VALUE, 10_000, warn);
+        return bind(new InetSocketAddress(InetAddress.getByName(host), port), secret, Integer.MAX_VALUE,
+                helloTimeoutMillis(), warn);
+    }
+
+    /** How long a connection may take over its hello, both ends: RIFFLE_HELLO_TIMEOUT_MS (tests shorten it), else 10 s. */
+    public static int helloTimeoutMillis() {
+        try {
+            int ms = Integer.parseInt(System.getenv().getOrDefault("RIFFLE_HELLO_TIMEOUT_MS", ""));
+            return ms > 0 ? ms : 10_000;
+        } catch (NumberFormatException e) {
+            return 10_000;
+        }
     }
 
     public static Endpoint bind(InetSocketAddress addr, String secret, long maxMessage, int helloTimeoutMillis,
             Consumer<String> warn) throws IOException {
-        ServerSocket server = new ServerSocket();
-        server.bind(addr, 1024);
-        Endpoint e = new Endpoint(server, secret, maxMessage, helloTimeoutMillis, warn);
-        Thread accept = new Thread(e::acceptLoop, "riffle-endpoint " + server.getLocalPort());
+        ServerSocketChannel server = ServerSocketChannel.open();
+        // Thousands of writers may connect at once while the flood guard lets MAX_PENDING at a time through.
+        server.bind(addr, LISTEN_BACKLOG);
+        server.configureBlocking(false);
+        Selector selector = Selector.open();
+        Endpoint e = new Endpoint(server, selector, secret, maxMessage, helloTimeoutMillis, warn);
+        Thread accept = new Thread(e::acceptLoop, "riffle-endpoint " + server.socket().getLocalPort());
         accept.setDaemon(true);
         accept.start();
         return e;
     }
 
     public InetSocketAddress localAddress() {
-        return (InetSocketAddress) server.getLocalSocketAddress();
+        return (InetSocketAddress) server.socket().getLocalSocketAddress();
     }
 
     /** Registers the reader of a channel, expecting {@code expectedWriters} writers in all. */
@@ -88,38 +121,152 @@ public final class Endpoint implements AutoCloseable {
         } catch (IOException e) {
             // Closing a listener only fails if it is already broken.
         }
+        selector.wakeup();
     }
 
     private void acceptLoop() {
-        while (!closed) {
-            Socket s;
-            try {
-                s = server.accept();
-            } catch (IOException e) {
-                if (closed) {
-                    return;
+        SocketChannel held = null; // an arrival waiting for room
+        try {
+            SelectionKey accepting = server.register(selector, SelectionKey.OP_ACCEPT);
+            while (!closed) {
+                long now = System.currentTimeMillis();
+                Iterator<Map.Entry<SelectionKey, Long>> oldest = silent.entrySet().iterator();
+                while (oldest.hasNext()) {
+                    Map.Entry<SelectionKey, Long> entry = oldest.next();
+                    if (now - entry.getValue() < helloTimeoutMillis) {
+                        break;
+                    }
+                    oldest.remove();
+                    warn.accept("refused connection from " + peer(entry.getKey()) + ": no hello within "
+                            + helloTimeoutMillis + " ms");
+                    closeKey(entry.getKey());
                 }
-                warn.accept("accepting a connection failed: " + e.getMessage());
-                continue;
+                if (held != null && makeRoom(now)) {
+                    listen(held, now);
+                    held = null;
+                }
+                while (held == null && !closed) {
+                    SocketChannel arrived = server.accept();
+                    if (arrived == null) {
+                        break;
+                    }
+                    if (makeRoom(now)) {
+                        listen(arrived, now);
+                    } else {
+                        held = arrived;
+                    }
+                }
+                accepting.interestOps(held == null ? SelectionKey.OP_ACCEPT : 0);
+                long next = Long.MAX_VALUE;
+                if (!silent.isEmpty()) {
+                    long since = silent.values().iterator().next();
+                    next = since + helloTimeoutMillis;
+                    if (held != null) {
+                        next = Math.min(next, since + silenceMillis);
+                    }
+                }
+                if (next == Long.MAX_VALUE) {
+                    selector.select();
+                } else {
+                    selector.select(Math.max(1, next - System.currentTimeMillis()));
+                }
+                spoke();
             }
-            if (pending.incrementAndGet() > MAX_PENDING) {
-                pending.decrementAndGet();
-                warn.accept("refused connection: " + MAX_PENDING + " handshakes already pending");
-                NetWriter.closeQuietly(s);
-                continue;
+        } catch (IOException e) {
+            if (!closed) {
+                warn.accept("the data endpoint stopped accepting: " + e.getMessage());
             }
-            Thread t = new Thread(() -> handle(s), "riffle-connection " + s.getRemoteSocketAddress());
+        } finally {
+            for (SelectionKey key : silent.keySet()) {
+                closeKey(key);
+            }
+            silent.clear();
+            if (held != null) {
+                NetWriter.closeQuietly(held.socket());
+            }
+        }
+    }
+
+    /** Room for one more pending connection, closing the oldest silent one if it has been silent long enough. */
+    private boolean makeRoom(long now) throws IOException {
+        if (silent.size() + handshaking.get() < MAX_PENDING) {
+            return true;
+        }
+        // Bytes may have arrived since the last look.
+        selector.selectNow();
+        spoke();
+        if (silent.size() + handshaking.get() < MAX_PENDING) {
+            return true;
+        }
+        if (silent.isEmpty()) {
+            return false;
+        }
+        Map.Entry<SelectionKey, Long> oldest = silent.entrySet().iterator().next();
+        if (now - oldest.getValue() < silenceMillis) {
+            return false;
+        }
+        silent.remove(oldest.getKey());
+        warn.accept("closed a silent connection from " + peer(oldest.getKey()) + ": " + MAX_PENDING
+                + " handshakes were pending and a newer one arrived");
+        closeKey(oldest.getKey());
+        return true;
+    }
+
+    private void listen(SocketChannel arrived, long now) throws IOException {
+        arrived.configureBlocking(false);
+        silent.put(arrived.register(selector, SelectionKey.OP_READ), now);
+    }
+
+    /** Hands every silent connection that has something to read to a thread of its own. */
+    private void spoke() throws IOException {
+        ArrayList<SelectionKey> ready = new ArrayList<>();
+        for (SelectionKey key : selector.selectedKeys()) {
+            if (key.isValid() && key.channel() instanceof SocketChannel && key.isReadable()) {
+                ready.add(key);
+            }
+        }
+        selector.selectedKeys().clear();
+        if (ready.isEmpty()) {
+            return;
+        }
+        for (SelectionKey key : ready) {
+            key.cancel();
+        }
+        // A cancelled key is deregistered only by the next selection; until then the channel cannot block.
+        selector.selectNow();
+        selector.selectedKeys().clear();
+        for (SelectionKey key : ready) {
+            long since = silent.remove(key);
+            SocketChannel ch = (SocketChannel) key.channel();
+            ch.configureBlocking(true);
+            handshaking.incrementAndGet();
+            Socket s = ch.socket();
+            Thread t = new Thread(() -> handle(s, since), "riffle-connection " + s.getRemoteSocketAddress());
             t.setDaemon(true);
             t.start();
         }
     }
 
-    private void handle(Socket s) {
+    private static String peer(SelectionKey key) {
+        return String.valueOf(((SocketChannel) key.channel()).socket().getRemoteSocketAddress());
+    }
+
+    private static void closeKey(SelectionKey key) {
+        key.cancel();
+        NetWriter.closeQuietly(((SocketChannel) key.channel()).socket());
+    }
+
+    private void settled() {
+        handshaking.decrementAndGet();
+        selector.wakeup();
+    }
+
+    private void handle(Socket s, long since) {
         Conn conn;
         boolean handshaking = true;
         try {
             s.setTcpNoDelay(true);
-            s.setSoTimeout(helloTimeoutMillis);
+            s.setSoTimeout((int) Math.max(1, since + helloTimeoutMillis - System.currentTimeMillis()));
             Input in = new Input(s.getInputStream(), READ_BUFFER);
             OutputStream out = s.getOutputStream();
             if (!in.readMore()) {
@@ -135,7 +282,7 @@ public final class Endpoint implements AutoCloseable {
                         "garbage first byte 0x%02x (neither a frame nor an HTTP upgrade)", first));
             }
             s.setSoTimeout(0);
-            pending.decrementAndGet();
+            settled();
             handshaking = false;
             conn.serve();
         } catch (SocketTimeoutException e) {
@@ -145,7 +292,7 @@ public final class Endpoint implements AutoCloseable {
             warn.accept("refused connection from " + s.getRemoteSocketAddress() + ": " + e.getMessage());
         } finally {
             if (handshaking) {
-                pending.decrementAndGet();
+                settled();
                 NetWriter.closeQuietly(s);
             }
         }

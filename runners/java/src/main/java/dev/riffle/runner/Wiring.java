@@ -235,7 +235,8 @@ final class Wiring {
                         List<Writer> sinks = new ArrayList<>(memory);
                         for (int i = 0; i < addrs.size(); i++) {
                             try {
-                                sinks.add(NetWriter.connect(transport, addrs.get(i), secret, id, writerId, 10_000));
+                                sinks.add(NetWriter.connect(transport, addrs.get(i), secret, id, writerId,
+                                        Endpoint.helloTimeoutMillis()));
                             } catch (ChannelException e) {
                                 throw new ChannelException(e.getMessage() + " (runner " + runners.get(i) + ")");
                             }
