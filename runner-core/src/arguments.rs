@@ -107,8 +107,7 @@ impl<'a, 'b> Extraction<'a, 'b> {
             PropertyPath::Identity => {}
         }
         // A SHACL path of several steps is itself a list: it is one value, not a list of values.
-        let is_path =
-            property.class.as_ref().is_some_and(|c| [iri::RDFL_PATH_LENS, iri::RDFL_PATH].contains(&c.as_str()));
+        let is_path = property.class.as_ref().is_some_and(is_path_class);
         for value in found {
             if property.path != PropertyPath::Identity && !is_path && is_list(store, &value) {
                 match list_items(store, &value) {
@@ -183,8 +182,7 @@ impl<'a, 'b> Extraction<'a, 'b> {
             if class.as_str() == iri::RDFL_CBD {
                 return Some(serde_json::json!({ "@quads": self.concise_bounded_description(&value) }));
             }
-            // rdf-lens names it rdfl:PathLens; RDF-Connect's orchestrator registers rdfl:Path.
-            if [iri::RDFL_PATH_LENS, iri::RDFL_PATH].contains(&class.as_str()) {
+            if is_path_class(class) {
                 let quads = self.concise_bounded_description(&value);
                 return Some(serde_json::json!({ "@path": rdfjs(&value), "@quads": quads }));
             }
@@ -530,6 +528,12 @@ pub fn channel_role(classes: &Classes, class: &NamedNode) -> Option<Role> {
     } else {
         None
     }
+}
+
+/// `sh:class` of a SHACL path argument: rdf-lens names it rdfl:PathLens, RDF-Connect's orchestrator
+/// registers rdfl:Path.
+fn is_path_class(class: &NamedNode) -> bool {
+    [iri::RDFL_PATH_LENS, iri::RDFL_PATH].contains(&class.as_str())
 }
 
 #[cfg(test)]

@@ -139,7 +139,7 @@ struct LargeImport {
 
 /// What a file's statements are used for as they are parsed.
 enum Use<'a> {
-    /// Inserted, and their nodes kept (files kept whole).
+    /// Inserted (files kept whole).
     Insert(&'a NamedNode),
     /// Only their connections noted (the first reading of a large import).
     Survey,
@@ -304,6 +304,16 @@ impl Loader {
     /// The second reading of every large import, once all files are in and it is known which of
     /// their nodes connect to the pipeline.
     fn insert_large(&mut self) {
+        if self.large.is_empty() {
+            return;
+        }
+        // Only now, and only with a large import, are the files kept whole walked for their nodes.
+        let large: HashSet<&NamedNode> = self.large.iter().map(|l| &l.graph).collect();
+        for graph in self.sources.iter().filter(|g| !large.contains(g)) {
+            for quad in self.store.quads_for_pattern(None, None, None, Some(graph.as_ref().into())).flatten() {
+                self.connectivity.seed(&quad.subject, &quad.object);
+            }
+        }
         for large in std::mem::take(&mut self.large) {
             let parser = RdfParser::from_format(large.format)
                 .with_base_iri(large.graph.as_str())
@@ -370,10 +380,7 @@ impl Loader {
                     self.connectivity.connect(&subject, &object);
                     continue;
                 }
-                Use::Insert(graph) => {
-                    self.connectivity.seed(&subject, &object);
-                    graph
-                }
+                Use::Insert(graph) => graph,
                 Use::InsertConnected(graph) => {
                     if !self.connectivity.keeps(&subject) {
                         continue;

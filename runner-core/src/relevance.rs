@@ -5,8 +5,9 @@
 //! 400 bytes a statement) for nothing: resolution only ever walks from the pipeline's own nodes.
 //! So a large import is read twice: once to learn how its nodes connect, and once to keep the
 //! statements whose subject is connected, through subjects and objects, to a node of a file that is
-//! kept whole (the pipeline file, small imports, the bundled vocabulary). Predicates do not
-//! connect: every statement shares `rdf:type`, and that would connect everything.
+//! kept whole (the pipeline file, small imports, the bundled vocabulary; those are walked for
+//! their nodes only when there is a large import, so an ordinary load does no more than before).
+//! Predicates do not connect: every statement shares `rdf:type`, and that would connect everything.
 
 use oxigraph::model::{NamedOrBlankNode, Term};
 use std::collections::{HashMap, HashSet};
@@ -34,13 +35,14 @@ impl Connectivity {
         self.union(a, b);
     }
 
-    /// Marks the nodes of a statement that is kept in any case.
+    /// Marks the nodes of a statement that is kept in any case. A node no large import mentions
+    /// cannot connect anything, so only nodes already met are marked.
     pub fn seed(&mut self, subject: &NamedOrBlankNode, object: &Term) {
-        let id = self.id(&subject_key(subject));
-        self.seeds.push(id);
-        if let Some(object) = node_key(object) {
-            let id = self.id(&object);
-            self.seeds.push(id);
+        let keys = std::iter::once(subject_key(subject)).chain(node_key(object));
+        for key in keys {
+            if let Some(&id) = self.ids.get(key.as_str()) {
+                self.seeds.push(id);
+            }
         }
     }
 
@@ -116,11 +118,12 @@ mod tests {
     #[test]
     fn keeps_what_links_to_a_seed_through_subjects_and_objects_only() {
         let mut c = Connectivity::default();
-        c.seed(&iri("pipeline").into(), &iri("shape").into());
         c.connect(&iri("shape").into(), &iri("x").into());
         c.connect(&iri("y").into(), &iri("x").into());
         c.connect(&iri("noise").into(), &Literal::new_simple_literal("v").into());
         c.connect(&iri("noise2").into(), &iri("noise3").into());
+        // Nodes of the files kept whole are marked once the large imports were surveyed.
+        c.seed(&iri("pipeline").into(), &iri("shape").into());
         assert!(c.keeps(&iri("y").into()));
         assert!(c.keeps(&iri("shape").into()));
         assert!(!c.keeps(&iri("noise").into()));
