@@ -144,17 +144,13 @@ fn only_listed_processors_run_and_strings_and_descriptions_resolve_as_rdf_connec
 
 #[test]
 fn a_large_import_keeps_only_what_connects_to_the_pipeline() {
-    let folder = std::env::temp_dir().join(format!("riffle-large-import-{}", support::unique_tag()));
-    std::fs::create_dir_all(&folder).unwrap();
-    std::fs::write(
-        folder.join("pipeline.ttl"),
+    let folder = support::folder_with(
         "@prefix rdfc: <https://w3id.org/rdf-connect#>. @prefix riffle: <https://w3id.org/riffle#>.\n\
          @prefix owl: <http://www.w3.org/2002/07/owl#>.\n\
          <> a rdfc:Pipeline; owl:imports <big.ttl>.\n\
          <c> a rdfc:Reader, rdfc:Writer.\n\
          <gen> a riffle:Generator; riffle:output <c>; riffle:size 64.\n",
-    )
-    .unwrap();
+    );
     // Connected: an argument of <gen>, a blank node hanging off it, and an import whose file holds
     // the reading processor. The rest is noise, past the size kept whole.
     let mut big = String::from(

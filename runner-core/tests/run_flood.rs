@@ -24,14 +24,10 @@ const PREFIXES: &str = "@prefix rdfc: <https://w3id.org/rdf-connect#>.\n@prefix 
 
 /// A folder holding `pipeline.ttl`: `body` after the prefixes and an endless generator into `<numbers>`.
 fn pipeline(body: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(support::unique_tag());
-    std::fs::create_dir_all(&dir).unwrap();
-    let text = format!(
+    support::folder_with(&format!(
         "{PREFIXES}<numbers> a rdfc:Reader, rdfc:Writer.\n\
          <gen> a riffle:Generator; riffle:output <numbers>; riffle:count 1000000000000; riffle:size 64.\n{body}"
-    );
-    std::fs::write(dir.join("pipeline.ttl"), text).unwrap();
-    dir
+    ))
 }
 
 fn import(path: &Path) -> String {

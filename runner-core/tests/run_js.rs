@@ -174,9 +174,7 @@ fn a_shacl_path_argument_without_rdf_lens_beside_the_processor_fails_init_saying
     if node_missing() {
         return;
     }
-    let dir = std::env::temp_dir().join(format!("riffle-no-rdf-lens-{}", support::unique_tag()));
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::copy(fixture("js-path-lens").join("pipeline.ttl"), dir.join("pipeline.ttl")).unwrap();
+    let dir = support::folder_with(&std::fs::read_to_string(fixture("js-path-lens").join("pipeline.ttl")).unwrap());
     std::fs::write(
         dir.join("processors.mjs"),
         "export class Follow {\n  constructor(args) { Object.assign(this, args); }\n  async init() {}\n  async transform() {}\n  async produce() {}\n}\n",

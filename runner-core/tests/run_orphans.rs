@@ -17,8 +17,6 @@ const SPAWNED: &str = "[<spawn>] spawned 3 processes";
 
 /// A folder with the pipeline: a Rust generator of `count` messages into the Spawner.
 fn pipeline(count: u64, fail: bool) -> PathBuf {
-    let dir = std::env::temp_dir().join(support::unique_tag());
-    std::fs::create_dir_all(&dir).unwrap();
     let processors = support::run_fixture("orphans").join("processors.ttl");
     let text = format!(
         "@prefix rdfc: <https://w3id.org/rdf-connect#>.\n@prefix riffle: <https://w3id.org/riffle#>.\n\
@@ -28,8 +26,7 @@ fn pipeline(count: u64, fail: bool) -> PathBuf {
          <spawn> a t:Spawner; t:input <numbers>; t:pids \"pids.txt\"; t:fail {fail}.\n",
         riffle_core::fileurl::from_path(&processors)
     );
-    std::fs::write(dir.join("pipeline.ttl"), text).unwrap();
-    dir
+    support::folder_with(&text)
 }
 
 fn recorded(dir: &Path) -> Vec<u32> {

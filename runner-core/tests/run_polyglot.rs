@@ -9,7 +9,7 @@ mod support;
 
 use support::{on_path, text};
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 /// False, saying why, when node or java is missing; panics when the runners were not built.
 fn runners_ready(test: &str) -> bool {
@@ -32,14 +32,6 @@ fn runners_ready(test: &str) -> bool {
 fn js_processors() -> String {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/run/js-processors/processors.ttl");
     riffle_core::fileurl::from_path(&file)
-}
-
-/// A folder of its own holding `pipeline.ttl`, for runs that write files.
-fn folder_with(pipeline: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(support::unique_tag());
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("pipeline.ttl"), pipeline).unwrap();
-    dir
 }
 
 const PREFIXES: &str = "@prefix rdfc: <https://w3id.org/rdf-connect#>.\n@prefix riffle: <https://w3id.org/riffle#>.\n\
@@ -66,7 +58,7 @@ fn javascript_to_java_to_rust_keeps_every_message_in_order() {
         })
         .collect();
     for transport in ["tcp", "websocket"] {
-        let dir = folder_with(&pipeline);
+        let dir = support::folder_with(&pipeline);
         let (output, left) = support::riffle_tagged(&["run", "pipeline.ttl", "--transport", transport], Some(&dir));
         let stderr = text(&output.stderr);
         assert_eq!(output.status.code(), Some(0), "{transport}: {stderr}");
@@ -97,7 +89,7 @@ fn rust_to_java_to_javascript_keeps_every_message_in_order() {
     let lines: Vec<String> = (0..100_000).map(|i| format!("{i}:line of riffle")).collect();
     let bytes: usize = lines.iter().map(String::len).sum();
     for transport in ["tcp", "websocket"] {
-        let dir = folder_with(&pipeline);
+        let dir = support::folder_with(&pipeline);
         std::fs::write(dir.join("input.txt"), lines.join("\n")).unwrap();
         let (output, left) = support::riffle_tagged(&["run", "pipeline.ttl", "--transport", transport], Some(&dir));
         let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));

@@ -9,8 +9,6 @@ mod support;
 
 use support::{on_path, text};
 
-use std::path::PathBuf;
-
 /// False, saying why, when python3 or the Python runner's virtual environment is missing.
 fn python_ready(test: &str) -> bool {
     if !on_path("python3") {
@@ -36,14 +34,6 @@ fn imports() -> String {
 
 const PREFIXES: &str = "@prefix rdfc: <https://w3id.org/rdf-connect#>.\n@prefix riffle: <https://w3id.org/riffle#>.\n\
 @prefix owl: <http://www.w3.org/2002/07/owl#>.\n@prefix rcf: <https://w3id.org/riffle/conformance#>.\n";
-
-/// A folder of its own holding `pipeline.ttl`, for runs that write files.
-fn folder_with(pipeline: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(support::unique_tag());
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("pipeline.ttl"), pipeline).unwrap();
-    dir
-}
 
 /// `n` as riffle's summary prints it: 1234567 is "1,234,567".
 fn grouped(n: usize) -> String {
@@ -76,7 +66,7 @@ fn rust_to_python_to_rust_keeps_every_message_in_order() {
     let expected = lines.iter().map(|l| format!("{l}\n")).collect::<String>();
     let bytes: usize = lines.iter().map(String::len).sum();
     for transport in ["tcp", "websocket"] {
-        let dir = folder_with(&pipeline);
+        let dir = support::folder_with(&pipeline);
         std::fs::write(dir.join("input.txt"), lines.join("\n")).unwrap();
         let (output, left) = support::riffle_tagged(&["run", "pipeline.ttl", "--transport", transport], Some(&dir));
         let stderr = text(&output.stderr);
@@ -107,7 +97,7 @@ fn python_to_rust_delivers_generated_messages_with_exact_counts() {
         imports()
     );
     for transport in ["tcp", "websocket"] {
-        let dir = folder_with(&pipeline);
+        let dir = support::folder_with(&pipeline);
         let (output, left) = support::riffle_tagged(&["run", "pipeline.ttl", "--transport", transport], Some(&dir));
         let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
         assert_eq!(output.status.code(), Some(0), "{transport}: {stderr}");
@@ -137,7 +127,7 @@ fn a_python_processor_that_raises_stops_the_run_with_its_traceback() {
 <fail> a rcf:Fail; rcf:reader <numbers>; rcf:phase \"transform\"; rcf:message \"no more, thank you\".\n",
         imports()
     );
-    let dir = folder_with(&pipeline);
+    let dir = support::folder_with(&pipeline);
     let (output, left) = support::riffle_tagged(&["run", "pipeline.ttl"], Some(&dir));
     let stderr = text(&output.stderr);
     assert_eq!(output.status.code(), Some(1), "{stderr}");

@@ -9,7 +9,6 @@
 mod support;
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
 use support::text;
 
 const CHANNELS: usize = 5000;
@@ -19,20 +18,13 @@ const SIZE: usize = 8;
 const PREFIXES: &str = "@prefix rdfc: <https://w3id.org/rdf-connect#>.\n@prefix riffle: <https://w3id.org/riffle#>.\n\
 @prefix owl: <http://www.w3.org/2002/07/owl#>.\n@prefix rcf: <https://w3id.org/riffle/conformance#>.\n";
 
-fn folder_with(pipeline: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(support::unique_tag());
-    std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("pipeline.ttl"), pipeline).unwrap();
-    dir
-}
-
 /// Runs the pipeline and checks that each of the `CHANNELS` counters got exactly its messages.
 /// One run at a time: the times printed are each run's own, not four sharing two cores.
 static ONE_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
 fn runs_with_exact_counts(name: &str, channels: usize, prefixes: &[&str], pipeline: &str) {
     let _alone = ONE_AT_A_TIME.lock().unwrap_or_else(|p| p.into_inner());
-    let dir = folder_with(pipeline);
+    let dir = support::folder_with(pipeline);
     let started = std::time::Instant::now();
     let (output, left) = support::riffle_tagged(&["run", "pipeline.ttl"], Some(&dir));
     let took = started.elapsed();
@@ -152,7 +144,7 @@ fn five_thousand_channels_into_the_python_runner_and_back() {
 fn too_low_an_open_file_limit_is_an_error_before_any_runner_starts() {
     use std::os::unix::process::CommandExt;
     let pipeline = rust_to_rust();
-    let dir = folder_with(&pipeline);
+    let dir = support::folder_with(&pipeline);
     let tag = support::unique_tag();
     let mut command = std::process::Command::new(env!("CARGO_BIN_EXE_riffle"));
     command.args(["run", "pipeline.ttl"]).current_dir(&dir).env("RIFFLE_TEST_TAG", &tag);

@@ -59,6 +59,15 @@ pub fn blessing() -> bool {
     std::env::var_os("RIFFLE_BLESS").is_some_and(|v| v == "1")
 }
 
+/// A folder of its own (under the temporary folder, named by [`unique_tag`]) holding `pipeline.ttl`
+/// with `pipeline` in it, for runs that write files or need files beside the pipeline.
+pub fn folder_with(pipeline: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(unique_tag());
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("pipeline.ttl"), pipeline).unwrap();
+    dir
+}
+
 /// A tag unique to one call, for [`riffle_tagged`] and [`processes_tagged`].
 pub fn unique_tag() -> String {
     static NEXT: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
