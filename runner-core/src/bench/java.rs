@@ -1,10 +1,11 @@
 //! `riffle bench java`: the Java runner through `riffle run`. Java to Java in one JVM; Rust to Java and Java
 //! to Rust over TCP, each beside a raw link between the same two languages measured in the same run (Rust's
-//! `riffle_channels::raw` on one side, the jar's `dev.riffle.runner.RawLink` on the other); and the time from
+//! `riffle_channels::raw` on one side, the jar's `dev.riffle.runner.RawLink` on the other; Java to Java beside
+//! a Java queue in one JVM); and the time from
 //! `riffle run` starting to the first message counted by a Java sink, which bounds when the JVM runner was
 //! ready for it.
 
-use super::pipeline::{beside_raw, beside_raw_header, measure, raw};
+use super::pipeline::{beside_raw, beside_raw_header, measure};
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -44,6 +45,23 @@ fn pipeline(link: &str, size: usize, messages: u64) -> String {
 
 fn jar() -> PathBuf {
     crate::bundled::home().join("runners/java/target/riffle-runner-java.jar")
+}
+
+/// Java to Java in one JVM: the jar's bounded `ArrayBlockingQueue` between two threads, timed by the JVM
+/// itself, so its start-up is not counted.
+fn raw_java_queue(size: usize, n: u64) -> io::Result<Duration> {
+    let out = Command::new("java")
+        .arg("-cp")
+        .arg(jar())
+        .args(["dev.riffle.runner.RawLink", "queue", &size.to_string(), &n.to_string()])
+        .stdin(Stdio::null())
+        .stderr(Stdio::inherit())
+        .output()?;
+    if !out.status.success() {
+        return Err(io::Error::other(format!("the raw Java queue failed ({})", out.status)));
+    }
+    let nanos: u64 = String::from_utf8_lossy(&out.stdout).trim().parse().map_err(io::Error::other)?;
+    Ok(Duration::from_nanos(nanos))
 }
 
 /// Rust writes to the jar's raw reader.
@@ -120,14 +138,14 @@ pub fn run(runs: usize, scale: f64, out: &mut dyn Write) -> io::Result<()> {
         let n = ((case.messages as f64 * scale) as u64).max(1);
         std::fs::write(folder.join("pipeline.ttl"), pipeline(case.link, case.size, n))?;
         let mut raw_link = || match case.link {
-            "java-java" => raw(&riffle, "memory", case.size, n),
+            "java-java" => raw_java_queue(case.size, n),
             "rust-java" => raw_rust_to_java(case.size, n),
             _ => raw_java_to_rust(&riffle, case.size, n),
         };
         let figures = measure(&riffle, &folder, case.link, n, runs, Some(&mut raw_link))?;
         writeln!(out, "{:<10} {:>6} {}", case.link, case.size, beside_raw(n, case.size, &figures))?;
     }
-    writeln!(out, "(raw for java-java: Rust's in-process memory link, riffle_channels::raw::memory)")?;
+    writeln!(out, "(raw for java-java: a bounded ArrayBlockingQueue between two threads of one JVM, dev.riffle.runner.RawLink queue)")?;
     std::fs::write(folder.join("pipeline.ttl"), pipeline("rust-java", 64, 1))?;
     let startup = measure(&riffle, &folder, "rust-java, one message", 1, runs.max(7), None)?;
     let first = startup.counted.ok_or_else(|| io::Error::other("the Java counter reported nothing"))?;

@@ -4,7 +4,7 @@
 //   node raw.mjs tcp-read             listens on 127.0.0.1:0, prints the address, reads length-prefixed
 //                                     frames to the end of the stream, prints how many arrived and the
 //                                     seconds from the first byte to the end
-//   node raw.mjs tcp-write ADDR SIZE N  writes N frames of SIZE bytes packed into 256 KiB writes, then ends
+//   node raw.mjs tcp-write ADDR SIZE N  writes N frames of SIZE bytes packed into 1 MiB writes, then ends
 import net from "node:net";
 
 const [mode, ...args] = process.argv.slice(2);
@@ -97,7 +97,8 @@ if (mode === "memory") {
   const payload = Buffer.alloc(size, 7);
   const socket = net.connect({ host, port }, async () => {
     socket.setNoDelay(true);
-    const batch = 256 * 1024;
+    // 1 MiB per write, as much as the channel's writer hands the socket at once (raw.rs says why it matters).
+    const batch = 1024 * 1024;
     let buf = Buffer.allocUnsafe(batch);
     let used = 0;
     for (let i = 0; i < n; i++) {
