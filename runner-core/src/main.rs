@@ -150,7 +150,7 @@ riffle conformance runners/python/runner.ttl --transport websocket --case fan-in
     #[command(
         after_help = "Each figure is a median over --runs, printed beside its baseline and the ratio to it; the \
 machine's noise hurts both alike.\n\nExamples:\n  riffle bench plan --processors 1000 --runs 7\n  riffle bench load --mib 50\n  \
-riffle bench run --runs 3\n  riffle bench js --scale 0.1"
+riffle bench run --runs 3\n  riffle bench js --scale 0.1\n  riffle bench python --runs 3"
     )]
     Bench {
         #[command(subcommand)]
@@ -300,6 +300,15 @@ enum BenchTarget {
     /// The Java runner: Java to Java in one JVM, Rust to Java and Java to Rust over TCP beside raw links,
     /// and the JVM's start-up to its first message.
     Java {
+        #[arg(long, default_value_t = 3)]
+        runs: usize,
+        /// Multiply every case's message count (0.1 for a quick look).
+        #[arg(long, default_value_t = 1.0)]
+        scale: f64,
+    },
+    /// The Python runner: Python to Python in one runner beside an asyncio queue, Rust to Python and
+    /// Python to Rust over TCP beside raw asyncio links, and the start-up to the first message.
+    Python {
         #[arg(long, default_value_t = 3)]
         runs: usize,
         /// Multiply every case's message count (0.1 for a quick look).
@@ -531,6 +540,9 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
         }
         Command::Bench { what: BenchTarget::Js { runs, scale } } => {
             riffle_core::bench::js::run(runs.max(1), scale, &mut stdout.lock())?;
+        }
+        Command::Bench { what: BenchTarget::Python { runs, scale } } => {
+            riffle_core::bench::python::run(runs.max(1), scale, &mut stdout.lock())?;
         }
         Command::Bench { what: BenchTarget::Soak { minutes } } => {
             riffle_core::bench::soak::run(minutes, &mut stdout.lock())?;

@@ -7,6 +7,7 @@ pub mod live;
 pub mod load;
 pub mod pipeline;
 pub mod plan;
+pub mod python;
 pub mod soak;
 
 pub use plan::{generated_pipeline, plan};
