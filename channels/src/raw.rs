@@ -58,20 +58,24 @@ pub async fn tcp_read(listener: TcpListener) -> io::Result<u64> {
             start += 5 + len;
             got += 1;
         }
-        // Keep the unfinished frame at the front, with room behind it for a whole chunk and the frame.
-        if buf.len() - end < TCP_CHUNK {
-            buf.copy_within(start..end, 0);
-            end -= start;
-            start = 0;
-            if buf.len() - end < TCP_CHUNK {
-                buf.resize(end + TCP_CHUNK, 0);
-            }
-        }
+        make_room(&mut buf, &mut start, &mut end);
         let n = s.read(&mut buf[end..]).await?;
         if n == 0 {
             return Ok(got);
         }
         end += n;
+    }
+}
+
+/// Moves the unfinished frame in `buf[start..end]` to the front, with room behind it for a whole read.
+fn make_room(buf: &mut Vec<u8>, start: &mut usize, end: &mut usize) {
+    if buf.len() - *end < TCP_CHUNK {
+        buf.copy_within(*start..*end, 0);
+        *end -= *start;
+        *start = 0;
+        if buf.len() - *end < TCP_CHUNK {
+            buf.resize(*end + TCP_CHUNK, 0);
+        }
     }
 }
 
@@ -162,14 +166,7 @@ pub async fn websocket_read(listener: TcpListener) -> io::Result<u64> {
                 _ => return Err(io::Error::other(format!("unexpected opcode {opcode}"))),
             }
         }
-        if buf.len() - end < TCP_CHUNK {
-            buf.copy_within(start..end, 0);
-            end -= start;
-            start = 0;
-            if buf.len() - end < TCP_CHUNK {
-                buf.resize(end + TCP_CHUNK, 0);
-            }
-        }
+        make_room(&mut buf, &mut start, &mut end);
         let n = s.read(&mut buf[end..]).await?;
         if n == 0 {
             return Err(io::Error::other("the writer closed without a close frame"));

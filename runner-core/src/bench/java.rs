@@ -5,7 +5,7 @@
 //! `riffle run` starting to the first message counted by a Java sink, which bounds when the JVM runner was
 //! ready for it.
 
-use super::pipeline::{beside_raw, beside_raw_header, measure};
+use super::pipeline::{beside_raw, beside_raw_header, into_raw_reader, measure};
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -96,33 +96,23 @@ fn raw_rust_to_java(size: usize, n: u64) -> io::Result<Duration> {
 /// announces the address, and the time is the writer's own measure of the whole transfer, taken to the
 /// reader's count.
 fn raw_java_to_rust(riffle: &Path, size: usize, n: u64) -> io::Result<Duration> {
-    let mut reader = Command::new(riffle)
-        .args(["bench", "raw-reader", "--transport", "tcp"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()?;
-    let mut lines = BufReader::new(reader.stdout.take().ok_or_else(|| io::Error::other("no stdout"))?).lines();
-    let addr = lines.next().ok_or_else(|| io::Error::other("the raw reader said nothing"))??;
-    let mut writer = Command::new("java")
-        .arg("-cp")
-        .arg(jar())
-        .args(["dev.riffle.runner.RawLink", "write", &addr, &size.to_string(), &n.to_string()])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()?;
-    let mut said = BufReader::new(writer.stdout.take().ok_or_else(|| io::Error::other("no stdout"))?).lines();
-    let nanos: u64 = said
-        .next()
-        .ok_or_else(|| io::Error::other("the raw Java writer said nothing"))??
-        .parse()
-        .map_err(io::Error::other)?;
-    let got: u64 = lines.next().ok_or_else(|| io::Error::other("no count"))??.parse().map_err(io::Error::other)?;
-    writer.wait()?;
-    reader.wait()?;
-    if got != n {
-        return Err(io::Error::other(format!("the raw reader got {got} of {n} messages")));
-    }
-    Ok(Duration::from_nanos(nanos))
+    into_raw_reader(riffle, n, |addr| {
+        let mut writer = Command::new("java")
+            .arg("-cp")
+            .arg(jar())
+            .args(["dev.riffle.runner.RawLink", "write", addr, &size.to_string(), &n.to_string()])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()?;
+        let mut said = BufReader::new(writer.stdout.take().ok_or_else(|| io::Error::other("no stdout"))?).lines();
+        let nanos: u64 = said
+            .next()
+            .ok_or_else(|| io::Error::other("the raw Java writer said nothing"))??
+            .parse()
+            .map_err(io::Error::other)?;
+        writer.wait()?;
+        Ok(Duration::from_nanos(nanos))
+    })
 }
 
 pub fn run(runs: usize, scale: f64, out: &mut dyn Write) -> io::Result<()> {

@@ -196,6 +196,30 @@ pub(crate) fn raw(riffle: &Path, transport: &str, size: usize, n: u64) -> io::Re
     Ok(elapsed)
 }
 
+/// A foreign raw writer into Rust's raw TCP reader in its own process (`riffle bench raw-reader`):
+/// `write` is given the reader's address and returns the writer's own measure of the transfer (so that an
+/// interpreter's start-up is not the link's cost); that is the result once the reader counted all `n`.
+pub(crate) fn into_raw_reader(
+    riffle: &Path,
+    n: u64,
+    write: impl FnOnce(&str) -> io::Result<Duration>,
+) -> io::Result<Duration> {
+    let mut reader = Command::new(riffle)
+        .args(["bench", "raw-reader", "--transport", "tcp"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let mut lines = BufReader::new(reader.stdout.take().ok_or_else(|| io::Error::other("no stdout"))?).lines();
+    let addr = lines.next().ok_or_else(|| io::Error::other("the raw reader said nothing"))??;
+    let took = write(&addr);
+    let got: u64 = lines.next().ok_or_else(|| io::Error::other("no count"))??.parse().map_err(io::Error::other)?;
+    reader.wait()?;
+    if got != n {
+        return Err(io::Error::other(format!("the raw reader got {got} of {n} messages")));
+    }
+    took
+}
+
 /// The reading half of a two-process raw link: prints its address, reads to the end, prints the count.
 pub fn raw_reader(transport: &str, out: &mut dyn Write) -> io::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build()?;

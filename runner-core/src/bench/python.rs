@@ -4,7 +4,7 @@
 //! on the Rust side). The bench processors are runners/python/bench/processors.py.
 
 use super::ms;
-use super::pipeline::{beside_raw, beside_raw_header, measure};
+use super::pipeline::{beside_raw, beside_raw_header, into_raw_reader, measure};
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -116,24 +116,14 @@ fn raw_rust_to_python(size: usize, n: u64) -> io::Result<Duration> {
 /// Python's raw writer into Rust's raw reader (`riffle bench raw-reader`), timed by the writer from its
 /// connect to the reader closing after the last frame, so the interpreter's start is not counted.
 fn raw_python_to_rust(riffle: &Path, size: usize, n: u64) -> io::Result<Duration> {
-    let mut reader = Command::new(riffle)
-        .args(["bench", "raw-reader", "--transport", "tcp"])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()?;
-    let mut lines = BufReader::new(reader.stdout.take().ok_or_else(|| io::Error::other("no stdout"))?).lines();
-    let addr = lines.next().ok_or_else(|| io::Error::other("the raw reader said nothing"))??;
-    let writer = Command::new(python())
-        .arg(raw_script())
-        .args(["tcp-write", &addr, &size.to_string(), &n.to_string()])
-        .stdin(Stdio::null())
-        .output()?;
-    let got: u64 = lines.next().ok_or_else(|| io::Error::other("no count"))??.parse().map_err(io::Error::other)?;
-    reader.wait()?;
-    if got != n {
-        return Err(io::Error::other(format!("the raw reader got {got} of {n} messages")));
-    }
-    seconds(&String::from_utf8_lossy(&writer.stdout), "the raw Python writer")
+    into_raw_reader(riffle, n, |addr| {
+        let writer = Command::new(python())
+            .arg(raw_script())
+            .args(["tcp-write", addr, &size.to_string(), &n.to_string()])
+            .stdin(Stdio::null())
+            .output()?;
+        seconds(&String::from_utf8_lossy(&writer.stdout), "the raw Python writer")
+    })
 }
 
 pub fn run(runs: usize, scale: f64, out: &mut dyn Write) -> io::Result<()> {
