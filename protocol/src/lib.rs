@@ -16,6 +16,9 @@ pub mod env {
     pub const CONTROL_URL: &str = "RIFFLE_CONTROL_URL";
     /// The per-run secret; passed in the environment, not argv, so `ps` does not show it.
     pub const SECRET: &str = "RIFFLE_SECRET";
+    /// A file whose first line is the secret, read when `RIFFLE_SECRET` is not set: what `riffle run`
+    /// tells a runner started by hand to use, so that the secret itself is never printed.
+    pub const SECRET_FILE: &str = "RIFFLE_SECRET_FILE";
     /// Which runner instance of the plan this process is (`javascript`, `rust-2`...).
     pub const RUNNER_ID: &str = "RIFFLE_RUNNER_ID";
     /// The address the runner's data endpoint binds (default `127.0.0.1:0`).

@@ -42,7 +42,7 @@ enum Command {
         after_help = "Exit codes: 0 finished, 1 a processor or runner failed, 2 the pipeline is invalid (nothing \
 started), 130 interrupted (SIGINT), 143 terminated (SIGTERM), 129 hung up (SIGHUP: the terminal closed). A second Ctrl-C kills the runners at once.\n\nExamples:\n  \
 riffle run pipelines/rust-generate-count/pipeline.ttl\n  riffle run pipeline.ttl --transport websocket --quiet\n  \
-riffle run pipeline.ttl --listen 0.0.0.0:7000   # let runners on other hosts join\n  \
+riffle run pipeline.ttl --listen 10.0.0.5:7000 --external rust-2   # rust-2 joins from another host\n  \
 riffle run --sparql pipeline.ttl --keep-serving   # SPARQL and /metrics on a free loopback port\n  \
 riffle run pipeline.ttl --sparql=127.0.0.1:7000 --query-timeout 30\n\n\
 The SPARQL endpoint is read-only; each query has a deadline (--query-timeout, then 503), a result cap \

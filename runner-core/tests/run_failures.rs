@@ -79,8 +79,18 @@ fn an_external_runner_is_not_started_and_is_told_how_to_join() {
         .unwrap_or_else(|| panic!("{err}"));
     assert!(hint.contains(" RIFFLE_CONTROL_URL=ws://127.0.0.1:"), "{hint}");
     assert!(hint.ends_with(" RIFFLE_RUNNER_ID=badrunner sleep 30"), "{hint}");
-    let secret = hint.split(" RIFFLE_SECRET=").nth(1).unwrap().split(' ').next().unwrap();
-    assert_eq!(secret.len(), 64);
+    // The secret is in a private file, never in what riffle prints, and the file is gone after the run.
+    assert!(!err.contains("RIFFLE_SECRET="), "{err}");
+    let file = hint.split(" RIFFLE_SECRET_FILE=").nth(1).unwrap().split(' ').next().unwrap();
+    assert!(file.ends_with(".secret"), "{hint}");
+    assert!(
+        err.contains(&format!(
+            "riffle: warning: {file} holds the run's secret, readable only by you, and is removed when the run ends; \
+on another host, copy it there first (for example with scp) and keep it private\n"
+        )),
+        "{err}"
+    );
+    assert!(!std::path::Path::new(file).exists(), "{file} is left behind");
     assert!(err.ends_with("error: runner badrunner (sleep 30) did not connect within 1 s\n"), "{err}");
     // Nothing was started, so nothing can be left.
     assert!(left.is_empty(), "{left:?}");

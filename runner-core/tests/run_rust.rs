@@ -177,14 +177,19 @@ fn a_runner_started_by_hand_joins_the_run() {
             }
         }
     };
-    // What Riffle printed is all a person needs: the three variables, then the argv.
+    // What Riffle printed is all a person needs: the three variables, then the argv. The secret is in the
+    // private file it names, which only its owner may read.
     let words: Vec<&str> = hint.split(' ').collect();
     let value = |name: &str| words.iter().find_map(|w| w.strip_prefix(&format!("{name}="))).unwrap().to_string();
+    let secret_file = value("RIFFLE_SECRET_FILE");
+    let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&secret_file).unwrap().permissions());
+    assert_eq!(mode & 0o777, 0o600, "{secret_file}");
+    assert_eq!(std::fs::read_to_string(&secret_file).unwrap().trim().len(), 64);
     let program = PathBuf::from(env!("CARGO_BIN_EXE_riffle")).with_file_name(words.last().unwrap());
     let mut runner = Command::new(program)
         .current_dir(fixture("two-runners"))
         .env("RIFFLE_CONTROL_URL", value("RIFFLE_CONTROL_URL"))
-        .env("RIFFLE_SECRET", value("RIFFLE_SECRET"))
+        .env("RIFFLE_SECRET_FILE", &secret_file)
         .env("RIFFLE_RUNNER_ID", value("RIFFLE_RUNNER_ID"))
         .env("RIFFLE_TEST_TAG", &tag)
         .stdout(Stdio::null())
@@ -196,6 +201,7 @@ fn a_runner_started_by_hand_joins_the_run() {
     assert!(text(&output.stdout).contains("[<count>] 100000 messages, 6400000 bytes\n"), "{}", text(&output.stdout));
     assert_eq!(runner.wait().expect("the runner ends").code(), Some(0));
     assert!(support::processes_tagged(&tag).is_empty(), "{:?}", support::processes_tagged(&tag));
+    assert!(!std::path::Path::new(&secret_file).exists(), "{secret_file} is left behind");
 }
 
 /// The stubborn runner (runner-core/examples/stubborn_runner.rs, built by `cargo test`) follows the

@@ -279,10 +279,22 @@ async fn drive(
     let dial = if address.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], address.port())) } else { address };
     let control_url = format!("ws://{dial}");
     let data_listen = (!options.listen.ip().is_loopback()).then(|| format!("{}:0", options.listen.ip()));
-    let run_id = format!("run-{}", &secret[..8]);
+    let run_id = match super::secret::run_id() {
+        Ok(id) => id,
+        Err(e) => return Outcome::Failed(format!("cannot make the run's id: {e}")),
+    };
+    // Runners started by hand read the secret from a private file: what is printed never holds it.
+    let secret_file = if options.external.is_empty() {
+        None
+    } else {
+        match super::secret::SecretFile::write(&secret, &run_id) {
+            Ok(file) => Some(file),
+            Err(e) => return Outcome::Failed(format!("cannot write the run's secret file: {e}")),
+        }
+    };
     ControlServer {
         secret: secret.clone(),
-        run: run_id,
+        run: run_id.clone(),
         expected: plan.runners.iter().map(|r| r.id.clone()).collect(),
     }
     .serve(listener, events.clone());
@@ -293,13 +305,18 @@ async fn drive(
     let mut runners: Vec<RunnerState> = Vec::new();
     for instance in &plan.runners {
         if options.external.contains(&instance.id) {
+            let secret_path = secret_file.as_ref().map(|f| f.path().display().to_string()).unwrap_or_default();
             reporter.warn(&format!(
-                "not starting runner {id}; start it yourself with {}={control_url} {}={secret} {}={id} {}",
+                "not starting runner {id}; start it yourself with {}={control_url} {}={secret_path} {}={id} {}",
                 riffle_protocol::env::CONTROL_URL,
-                riffle_protocol::env::SECRET,
+                riffle_protocol::env::SECRET_FILE,
                 riffle_protocol::env::RUNNER_ID,
                 instance.argv.join(" "),
                 id = instance.id,
+            ));
+            reporter.warn(&format!(
+                "{secret_path} holds the run's secret, readable only by you, and is removed when the run ends; \
+on another host, copy it there first (for example with scp) and keep it private"
             ));
             runners.push(RunnerState::new(instance.id.clone(), instance.argv.clone(), None));
             continue;

@@ -1,6 +1,7 @@
 // The runner side of the control protocol (docs/protocol.md): hello, assign, connect, init, start, stop.
 // Messages are handled in order; `stop` is handled at once, whatever is still running.
 
+import { readFileSync } from "node:fs";
 import { ControlSocket, OPEN } from "./control-socket.mjs";
 import { parseMessage, VERSION } from "./protocol.mjs";
 import { Wiring } from "./wiring.mjs";
@@ -33,6 +34,19 @@ export function setupOrder(assigned) {
   return out;
 }
 
+/** The first line of the file RIFFLE_SECRET_FILE names (riffle prints that, never the secret). */
+function secretFromFile(path) {
+  let text;
+  try {
+    text = readFileSync(path, "utf8");
+  } catch (e) {
+    throw new RunnerError(`RIFFLE_SECRET_FILE=${path} cannot be read: ${e.message}`);
+  }
+  const secret = text.split("\n")[0].trim();
+  if (!secret) throw new RunnerError(`RIFFLE_SECRET_FILE=${path} is empty; it should hold the run's secret on its first line`);
+  return secret;
+}
+
 /** Reads the configuration from the environment; throws a RunnerError naming what is missing. */
 export function configFromEnv(env = process.env) {
   const required = (name) => {
@@ -43,7 +57,7 @@ export function configFromEnv(env = process.env) {
   };
   return {
     controlUrl: required("RIFFLE_CONTROL_URL"),
-    secret: required("RIFFLE_SECRET"),
+    secret: env.RIFFLE_SECRET || (env.RIFFLE_SECRET_FILE ? secretFromFile(env.RIFFLE_SECRET_FILE) : required("RIFFLE_SECRET")),
     runnerId: required("RIFFLE_RUNNER_ID"),
     dataListen: env.RIFFLE_DATA_LISTEN || "127.0.0.1:0",
   };

@@ -3,7 +3,10 @@
 import { test } from "node:test";
 import assert from "node:assert/strict";
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
+import { mkdtempSync, readFileSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { configFromEnv } from "../src/session.mjs";
 import { fileURLToPath, pathToFileURL } from "node:url";
 import { WebSocketServer } from "ws";
 
@@ -269,4 +272,13 @@ test("without its environment the runner says what is missing", async () => {
   const code = await new Promise((resolve) => child.on("exit", resolve));
   assert.equal(code, 2);
   assert.ok(stderr.startsWith("riffle-runner-js: RIFFLE_CONTROL_URL is not set"), stderr);
+});
+
+test("the secret can come from the file RIFFLE_SECRET_FILE names", () => {
+  const file = join(mkdtempSync(join(tmpdir(), "riffle-secret-")), "run.secret");
+  writeFileSync(file, `${SECRET}\n`);
+  const env = { RIFFLE_CONTROL_URL: "ws://127.0.0.1:1", RIFFLE_RUNNER_ID: "javascript", RIFFLE_SECRET_FILE: file };
+  assert.equal(configFromEnv(env).secret, SECRET);
+  writeFileSync(file, "");
+  assert.throws(() => configFromEnv(env), { message: `RIFFLE_SECRET_FILE=${file} is empty; it should hold the run's secret on its first line` });
 });

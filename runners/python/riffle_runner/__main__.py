@@ -26,6 +26,9 @@ def main() -> None:
         print(f"riffle-runner-python: missing environment variable(s) {e.args[0]}; this program is started by "
               f"`riffle run`", file=sys.stderr)
         sys.exit(2)
+    except ValueError as e:
+        print(f"riffle-runner-python: {e}", file=sys.stderr)
+        sys.exit(2)
     loop = asyncio.new_event_loop()
     code = loop.run_until_complete(Session(config).run())
     sys.__stdout__.flush()

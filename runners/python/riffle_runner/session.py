@@ -33,15 +33,32 @@ class Config:
 
     @staticmethod
     def from_env() -> "Config":
-        missing = [v for v in ("RIFFLE_CONTROL_URL", "RIFFLE_SECRET", "RIFFLE_RUNNER_ID") if not os.environ.get(v)]
+        secret = os.environ.get("RIFFLE_SECRET") or secret_from_file(os.environ.get("RIFFLE_SECRET_FILE"))
+        missing = [v for v in ("RIFFLE_CONTROL_URL", "RIFFLE_RUNNER_ID") if not os.environ.get(v)]
+        if not secret:
+            missing.insert(1, "RIFFLE_SECRET")
         if missing:
             raise KeyError(", ".join(missing))
         return Config(
             os.environ["RIFFLE_CONTROL_URL"],
-            os.environ["RIFFLE_SECRET"],
+            secret,
             os.environ["RIFFLE_RUNNER_ID"],
             os.environ.get("RIFFLE_DATA_LISTEN") or "127.0.0.1:0",
         )
+
+
+def secret_from_file(path: str | None) -> str:
+    """The first line of the file RIFFLE_SECRET_FILE names (riffle prints that, never the secret); "" if unset."""
+    if not path:
+        return ""
+    try:
+        with open(path, encoding="utf-8") as f:
+            first = f.readline().strip()
+    except OSError as e:
+        raise ValueError(f"RIFFLE_SECRET_FILE={path} cannot be read: {e.strerror}") from e
+    if not first:
+        raise ValueError(f"RIFFLE_SECRET_FILE={path} is empty; it should hold the run's secret on its first line")
+    return first
 
 
 class Session:

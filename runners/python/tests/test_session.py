@@ -225,6 +225,22 @@ class Session(unittest.IsolatedAsyncioTestCase):
         self.assertEqual(process.returncode, 2)
         self.assertIn("RIFFLE_CONTROL_URL, RIFFLE_SECRET, RIFFLE_RUNNER_ID", stderr.decode())
 
+    def test_the_secret_can_come_from_a_file(self) -> None:
+        from riffle_runner.session import Config
+        import tempfile
+        from unittest import mock
+        with tempfile.TemporaryDirectory() as folder:
+            path = Path(folder) / "run.secret"
+            path.write_text(SECRET + "\n")
+            env = {"RIFFLE_CONTROL_URL": "ws://127.0.0.1:1", "RIFFLE_RUNNER_ID": "python", "RIFFLE_SECRET_FILE": str(path)}
+            with mock.patch.dict(os.environ, env, clear=True):
+                self.assertEqual(Config.from_env().secret, SECRET)
+                path.write_text("")
+                with self.assertRaises(ValueError) as empty:
+                    Config.from_env()
+                self.assertEqual(str(empty.exception),
+                                 f"RIFFLE_SECRET_FILE={path} is empty; it should hold the run's secret on its first line")
+
 
 if __name__ == "__main__":
     unittest.main()

@@ -35,7 +35,7 @@ const FLUSH_TIMEOUT: Duration = Duration::from_secs(5);
 pub struct Config {
     /// `ws://HOST:PORT` of the orchestrator (`RIFFLE_CONTROL_URL`).
     pub control_url: String,
-    /// The run's secret (`RIFFLE_SECRET`).
+    /// The run's secret (`RIFFLE_SECRET`, else the first line of the file `RIFFLE_SECRET_FILE` names).
     pub secret: String,
     /// Which runner instance of the plan this is (`RIFFLE_RUNNER_ID`).
     pub runner_id: String,
@@ -60,10 +60,26 @@ impl Config {
         };
         Ok(Config {
             control_url: required(env::CONTROL_URL)?,
-            secret: required(env::SECRET)?,
+            secret: match required(env::SECRET) {
+                Ok(secret) => secret,
+                Err(missing) => match std::env::var(env::SECRET_FILE) {
+                    Ok(path) if !path.is_empty() => secret_from_file(&path)?,
+                    _ => return Err(missing),
+                },
+            },
             runner_id: required(env::RUNNER_ID)?,
             data_listen,
         })
+    }
+}
+
+/// The first line of the file `RIFFLE_SECRET_FILE` names.
+fn secret_from_file(path: &str) -> Result<String, RunnerError> {
+    let bad = |reason: String| RunnerError::BadEnv { name: env::SECRET_FILE, value: path.to_owned(), reason };
+    let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+    match text.lines().next().map(str::trim) {
+        Some(secret) if !secret.is_empty() => Ok(secret.to_owned()),
+        _ => Err(bad("the file is empty; it should hold the run's secret on its first line".to_owned())),
     }
 }
 

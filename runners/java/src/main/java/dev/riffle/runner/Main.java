@@ -18,7 +18,7 @@ public final class Main {
 
     public static void main(String[] args) {
         String url = env("RIFFLE_CONTROL_URL");
-        String secret = env("RIFFLE_SECRET");
+        String secret = secret();
         String runner = env("RIFFLE_RUNNER_ID");
         String listen = System.getenv("RIFFLE_DATA_LISTEN");
         if (listen == null || listen.isEmpty()) {
@@ -52,6 +52,37 @@ public final class Main {
             return;
         }
         Runtime.getRuntime().halt(code);
+    }
+
+    private static String secret() {
+        String direct = System.getenv("RIFFLE_SECRET");
+        String file = System.getenv("RIFFLE_SECRET_FILE");
+        if ((direct != null && !direct.isEmpty()) || file == null || file.isEmpty()) {
+            return env("RIFFLE_SECRET");
+        }
+        try {
+            return secretFromFile(file);
+        } catch (IllegalArgumentException e) {
+            ERR.println(NAME + ": " + e.getMessage());
+            System.exit(2);
+            return null;
+        }
+    }
+
+    /** The first line of the file RIFFLE_SECRET_FILE names (riffle prints that, never the secret). */
+    static String secretFromFile(String file) {
+        String first;
+        try {
+            java.util.List<String> lines = java.nio.file.Files.readAllLines(java.nio.file.Path.of(file));
+            first = lines.isEmpty() ? "" : lines.get(0).trim();
+        } catch (IOException | RuntimeException e) {
+            throw new IllegalArgumentException("RIFFLE_SECRET_FILE=" + file + " cannot be read: " + e.getMessage());
+        }
+        if (first.isEmpty()) {
+            throw new IllegalArgumentException(
+                    "RIFFLE_SECRET_FILE=" + file + " is empty; it should hold the run's secret on its first line");
+        }
+        return first;
     }
 
     private static String env(String name) {
