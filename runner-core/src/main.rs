@@ -166,8 +166,9 @@ struct RunArgs {
     /// ends of a channel in one runner instance).
     #[arg(long, value_enum)]
     transport: Option<TransportChoice>,
-    /// Where the control endpoint listens; runners on other hosts need a non-loopback address.
-    #[arg(long, default_value = "127.0.0.1:0")]
+    /// Where the control endpoint listens, HOST:PORT (an address or a host name, resolved once, its
+    /// IPv4 address first); runners on other hosts need a non-loopback address.
+    #[arg(long, default_value = "127.0.0.1:0", value_parser = resolve_listen)]
     listen: std::net::SocketAddr,
     /// Only warnings, errors and the outcome.
     #[arg(short, long)]
@@ -620,6 +621,21 @@ fn query_command(
         return Ok(ExitCode::from(2));
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// `--listen HOST:PORT`: an address, or a host name resolved now (its first IPv4 address, else its first).
+fn resolve_listen(text: &str) -> Result<std::net::SocketAddr, String> {
+    use std::net::ToSocketAddrs;
+    let addresses: Vec<std::net::SocketAddr> = text
+        .to_socket_addrs()
+        .map_err(|e| format!("{e}; give HOST:PORT, an address or a host name with a port, such as 10.0.0.5:7000"))?
+        .collect();
+    addresses
+        .iter()
+        .find(|a| a.is_ipv4())
+        .or(addresses.first())
+        .copied()
+        .ok_or_else(|| format!("{text} has no address"))
 }
 
 /// `--transport`: every channel on one transport. Memory cannot join runner instances, which is a

@@ -61,6 +61,34 @@ fn quiet_prints_only_how_the_run_ended() {
 }
 
 #[test]
+fn listen_takes_a_host_name_and_refuses_what_is_not_host_and_port() {
+    let (output, left) =
+        support::riffle_tagged(&["run", "pipeline.ttl", "--listen", "localhost:0"], Some(&fixture("two-runners")));
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("[<count>] 100000 messages, 6400000 bytes\n"), "{}", text(&output.stdout));
+    assert!(left.is_empty(), "{left:?}");
+    let (output, left) =
+        support::riffle_tagged(&["run", "pipeline.ttl", "--listen", "10.0.0.5"], Some(&fixture("two-runners")));
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        text(&output.stderr),
+        "error: invalid value '10.0.0.5' for '--listen <LISTEN>': invalid socket address; give HOST:PORT, an address \
+or a host name with a port, such as 10.0.0.5:7000\n\nFor more information, try '--help'.\n"
+    );
+    assert!(left.is_empty(), "{left:?}");
+    let (output, _) = support::riffle_tagged(
+        &["run", "pipeline.ttl", "--listen", "no-such-host.invalid:0"],
+        Some(&fixture("two-runners")),
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert!(
+        text(&output.stderr).starts_with("error: invalid value 'no-such-host.invalid:0' for '--listen <LISTEN>': "),
+        "{}",
+        text(&output.stderr)
+    );
+}
+
+#[test]
 fn a_failing_processor_stops_the_run_and_is_named_as_the_cause() {
     let (output, left) =
         support::riffle_tagged(&["run", "pipeline.ttl", "--quiet"], Some(&fixture("failing-processor")));
