@@ -44,7 +44,8 @@ started), 130 interrupted (SIGINT), 143 terminated (SIGTERM), 129 hung up (SIGHU
 riffle run pipelines/rust-generate-count/pipeline.ttl\n  riffle run pipeline.ttl --transport websocket --quiet\n  \
 riffle run pipeline.ttl --listen 10.0.0.5:7000 --external rust-2   # rust-2 joins from another host\n  \
 riffle run --sparql pipeline.ttl --keep-serving   # SPARQL and /metrics on a free loopback port\n  \
-riffle run pipeline.ttl --sparql=127.0.0.1:7000 --query-timeout 30\n\n\
+riffle run pipeline.ttl --sparql=127.0.0.1:7000 --query-timeout 30\n  \
+riffle run --dashboard pipeline.ttl --keep-serving   # open the printed http://127.0.0.1:PORT/ in a browser\n\n\
 The SPARQL endpoint is read-only; each query has a deadline (--query-timeout, then 503), a result cap \
 (--query-max-rows, --query-max-mib, then 413), and at most 4 run at once (more are answered 503, busy); \
 a query in flight never holds up the run, its state graph, /metrics, or riffle's exit."
@@ -159,6 +160,7 @@ riffle bench run --runs 3\n  riffle bench js --scale 0.1\n  riffle bench python 
 }
 
 #[derive(clap::Args)]
+#[command(group(clap::ArgGroup::new("serving").args(["sparql", "dashboard"]).multiple(true)))]
 struct RunArgs {
     /// The pipeline file (.ttl, .trig, .nt, .nq, .rdf, .jsonld).
     pipeline: PathBuf,
@@ -201,17 +203,30 @@ struct RunArgs {
         default_missing_value = "127.0.0.1:0"
     )]
     sparql: Option<std::net::SocketAddr>,
-    /// With --sparql: keep serving after the run ends, until Ctrl-C, to ask about the outcome.
-    #[arg(long, requires = "sparql")]
+    /// Serve a live dashboard (the pipeline as a graph, rates, queues, states, runners, log,
+    /// failures, a SPARQL box) at http://ADDR/, which it prints before any runner starts:
+    /// loopback and a free port, or `--dashboard=ADDR`. It only reads; it also serves /sparql.
+    #[arg(
+        long,
+        value_name = "ADDR",
+        num_args = 0..=1,
+        require_equals = true,
+        default_missing_value = "127.0.0.1:0"
+    )]
+    dashboard: Option<std::net::SocketAddr>,
+    /// With --sparql or --dashboard: keep serving after the run ends, until Ctrl-C, to look at
+    /// the outcome.
+    #[arg(long, requires = "serving")]
     keep_serving: bool,
-    /// With --sparql: seconds a query may run; then it is cancelled and answered 503.
-    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, requires = "sparql")]
+    /// With --sparql or --dashboard: seconds a query may run; then it is cancelled and answered 503.
+    #[arg(long, value_name = "SECONDS", default_value_t = 10.0, requires = "serving")]
     query_timeout: f64,
-    /// With --sparql: the most rows (or triples) one answer may hold; more is answered 413.
-    #[arg(long, value_name = "ROWS", default_value_t = 100_000, requires = "sparql")]
+    /// With --sparql or --dashboard: the most rows (or triples) one answer may hold; more is
+    /// answered 413.
+    #[arg(long, value_name = "ROWS", default_value_t = 100_000, requires = "serving")]
     query_max_rows: u64,
-    /// With --sparql: the most MiB one answer may take; more is answered 413.
-    #[arg(long, value_name = "MIB", default_value_t = 64, requires = "sparql")]
+    /// With --sparql or --dashboard: the most MiB one answer may take; more is answered 413.
+    #[arg(long, value_name = "MIB", default_value_t = 64, requires = "serving")]
     query_max_mib: usize,
 }
 
@@ -652,6 +667,7 @@ fn run_pipeline(args: RunArgs) -> anyhow::Result<ExitCode> {
         stop_grace,
         external,
         sparql,
+        dashboard,
         keep_serving,
         query_timeout,
         query_max_rows,
@@ -692,7 +708,7 @@ fn run_pipeline(args: RunArgs) -> anyhow::Result<ExitCode> {
     for warning in found.iter().filter(|n| n.kind.severity() == Severity::Warning) {
         reporter.warn(&format!("{} ({})", warning.kind, warning.kind.code()));
     }
-    let live = sparql.map(|_| Live::default());
+    let live = (sparql.is_some() || dashboard.is_some()).then(Live::default);
     let options = RunOptions {
         listen,
         connect_timeout: Duration::from_secs(connect_timeout),
@@ -703,30 +719,45 @@ fn run_pipeline(args: RunArgs) -> anyhow::Result<ExitCode> {
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let outcome = runtime.block_on(async {
-        let mut endpoint = None;
-        if let (Some(address), Some(live)) = (sparql, live) {
-            let listener = match server::bind(address).await {
-                Ok(listener) => listener,
-                Err(why) => return Outcome::Failed(format!("{why}; nothing was started")),
-            };
-            let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| address.to_string());
-            if !address.ip().is_loopback() {
-                reporter.warn(&format!(
-                    "the SPARQL endpoint listens on {address}: anyone who reaches it can read the pipeline, its \
-arguments and its state"
-                ));
+        let mut serving = Vec::new();
+        if let Some(live) = live {
+            let mut listeners = Vec::new();
+            for (address, site) in [(sparql, server::Site::Endpoint), (dashboard, server::Site::Dashboard)] {
+                let Some(address) = address else { continue };
+                let listener = match server::bind(address).await {
+                    Ok(listener) => listener,
+                    Err(why) => return Outcome::Failed(format!("{why}; nothing was started")),
+                };
+                let local = listener.local_addr().map(|a| a.to_string()).unwrap_or_else(|_| address.to_string());
+                if !address.ip().is_loopback() {
+                    reporter.warn(&format!(
+                        "the {} listens on {address}: anyone who reaches it can read the pipeline, its arguments \
+and its state",
+                        if site == server::Site::Dashboard { "dashboard" } else { "SPARQL endpoint" }
+                    ));
+                }
+                match site {
+                    server::Site::Endpoint => reporter
+                        .status(&format!("SPARQL endpoint http://{local}/sparql, metrics at http://{local}/metrics")),
+                    server::Site::Dashboard => reporter.announce(&format!("dashboard: http://{local}/")),
+                }
+                serving.push(match site {
+                    server::Site::Endpoint => format!("http://{local}/sparql"),
+                    server::Site::Dashboard => format!("the dashboard at http://{local}/"),
+                });
+                listeners.push((listener, site));
             }
-            reporter.status(&format!("SPARQL endpoint http://{local}/sparql, metrics at http://{local}/metrics"));
-            server::serve(listener, loaded.store, loaded.names, live, limits);
-            endpoint = Some(local);
+            let plan_json = live::dashboard::plan_json(&plan, &loaded.names);
+            let served = server::Served { store: loaded.store, names: loaded.names, plan: plan_json, live, limits };
+            server::serve(listeners, served);
         } else {
             // The store is not needed while the pipeline runs.
             drop(loaded);
         }
         let report = riffle_core::run::run(&plan, &options, &mut reporter).await;
         reporter.summary(&report, &plan);
-        if let (Some(local), true) = (endpoint, keep_serving) {
-            reporter.status(&format!("the run has ended; still serving http://{local}/sparql until Ctrl-C"));
+        if keep_serving && !serving.is_empty() {
+            reporter.status(&format!("the run has ended; still serving {} until Ctrl-C", serving.join(" and ")));
             wait_for_a_signal().await;
         }
         report.outcome

@@ -337,8 +337,76 @@ fn keep_serving_needs_sparql() {
         .output()
         .expect("riffle runs");
     assert_eq!(output.status.code(), Some(2));
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(stderr.contains("the following required arguments were not provided:\n  --sparql[=<ADDR>]"), "{stderr}");
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "error: the following required arguments were not provided:\n  <--sparql[=<ADDR>]|--dashboard[=<ADDR>]>\n\n\
+Usage: riffle run --keep-serving <--sparql[=<ADDR>]|--dashboard[=<ADDR>]> <PIPELINE>\n\n\
+For more information, try '--help'.\n"
+    );
+}
+
+#[test]
+fn the_dashboard_serves_its_page_the_plan_and_a_state_that_ends_at_the_summarys_counts() {
+    let tag = support::unique_tag();
+    let mut child = Command::new(env!("CARGO_BIN_EXE_riffle"))
+        .args(["run", "pipeline.ttl", "--dashboard", "--keep-serving"])
+        .current_dir(fixture("two-runners"))
+        .env("RIFFLE_TEST_TAG", &tag)
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("riffle starts");
+    let lines = support::pieces(child.stderr.take().expect("piped"));
+    let mut seen = Vec::new();
+    let mut wait_for = |wanted: &dyn Fn(&str) -> bool| loop {
+        let line = lines.recv_timeout(SAFETY).unwrap_or_else(|e| panic!("{e}; riffle printed:\n{}", seen.join("\n")));
+        seen.push(line.clone());
+        if wanted(&line) {
+            return (line, seen.clone());
+        }
+    };
+    let (announced, before) = wait_for(&|l| l.starts_with("dashboard: http://"));
+    assert_eq!(before.len(), 1, "the dashboard's line comes before any runner starts: {before:?}");
+    let url = announced.strip_prefix("dashboard: ").unwrap();
+    let address = url.trim_start_matches("http://").trim_end_matches('/').to_string();
+    assert!(address.starts_with("127.0.0.1:"), "{address}");
+    let (ended, _) = wait_for(&|l| l.starts_with("riffle: the run has ended; still serving "));
+    assert_eq!(ended, format!("riffle: the run has ended; still serving the dashboard at {url} until Ctrl-C"));
+
+    let (status, content_type, page) = http(&address, "GET / HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!((status, content_type.as_str()), (200, "text/html; charset=utf-8"));
+    assert!(page.contains("<script type=\"module\" src=\"/dashboard.js\"></script>"), "{page}");
+    let (status, content_type, _) = http(&address, "GET /dashboard.js HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!((status, content_type.as_str()), (200, "text/javascript; charset=utf-8"));
+
+    let (status, _, plan) = http(&address, "GET /plan.json HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(status, 200);
+    let plan: serde_json::Value = serde_json::from_str(&plan).unwrap();
+    let mut names: Vec<&str> =
+        plan["processors"].as_array().unwrap().iter().map(|p| p["name"].as_str().unwrap()).collect();
+    names.sort();
+    assert_eq!(names, ["<count>", "<gen>"]);
+
+    let (status, _, state) = http(&address, "GET /state.json?log=0 HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!(status, 200);
+    let state: serde_json::Value = serde_json::from_str(&state).unwrap();
+    assert_eq!(state["run"]["state"], "finished");
+    let numbers = &state["channels"][file_iri("two-runners", "numbers")];
+    assert_eq!((numbers["messages"].as_u64(), numbers["bytes"].as_u64()), (Some(100_000), Some(6_400_000)));
+    assert_eq!(state["processors"][file_iri("two-runners", "gen")]["state"], "finished");
+
+    // The page's SPARQL box asks the same server.
+    let (status, _, body) =
+        http(&address, "GET /sparql?query=ASK%7B%3Fs%20riffle%3Amessages%20100000%7D HTTP/1.1\r\nHost: x\r\n\r\n");
+    assert_eq!((status, body.as_str()), (200, "{\"head\":{},\"boolean\":true}"));
+    // Reading only: nothing on the page's server changes the run.
+    let (status, _, _) = http(&address, "POST /state.json HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n");
+    assert_eq!(status, 405);
+
+    let status = Command::new("kill").args(["-INT", &child.id().to_string()]).status().expect("kill runs");
+    assert!(status.success());
+    assert_eq!(child.wait().expect("riffle exits").code(), Some(0));
+    assert!(support::processes_tagged(&tag).is_empty());
 }
 
 /// A query that would run for ages: four unrelated patterns over every quad.

@@ -4,6 +4,7 @@
 //! metrics. Nothing is computed while nobody asks, so a run pays for a few copies per stats report.
 
 pub mod client;
+pub mod dashboard;
 pub mod metrics;
 pub mod process;
 pub mod server;
@@ -12,8 +13,8 @@ pub mod state_graph;
 use crate::run::orchestrator::{ProcessorRun, ProcessorState};
 use crate::run::rate::RateMeter;
 use crate::run::report::{blocked_seconds, channel_totals};
-use riffle_protocol::EndStats;
-use std::collections::BTreeMap;
+use riffle_protocol::{EndStats, Level};
+use std::collections::{BTreeMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Instant, SystemTime};
 
@@ -36,6 +37,25 @@ pub struct Snapshot {
     pub runner_pids: BTreeMap<String, Option<u32>>,
     /// Runner instance id to the `host:port` of its data endpoint, once it said so.
     pub endpoints: BTreeMap<String, String>,
+    /// The last [`LOG_LINES`] lines processors and runners logged, oldest first.
+    pub log: VecDeque<LogLine>,
+    /// Lines logged since the run started: the next line's number.
+    pub logged: u64,
+}
+
+/// How many log lines the snapshot keeps for the dashboard.
+pub const LOG_LINES: usize = 1_000;
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct LogLine {
+    /// Its place among every line of the run, from 0, so a client asks only for lines it has not seen.
+    pub number: u64,
+    pub at: SystemTime,
+    pub runner: String,
+    /// None for a line of the runner's own (its output outside the protocol, or a runner log).
+    pub processor: Option<String>,
+    pub level: Level,
+    pub message: String,
 }
 
 impl Default for Snapshot {
@@ -50,6 +70,8 @@ impl Default for Snapshot {
             meters: BTreeMap::new(),
             runner_pids: BTreeMap::new(),
             endpoints: BTreeMap::new(),
+            log: VecDeque::new(),
+            logged: 0,
         }
     }
 }
@@ -62,6 +84,7 @@ pub struct ProcessorView {
     pub started_at: Option<SystemTime>,
     pub ended_at: Option<SystemTime>,
     pub error: Option<String>,
+    pub stack: Option<String>,
 }
 
 /// One channel's figures, summed over its ends.
@@ -100,6 +123,7 @@ impl Live {
                 started_at: wall(p.started),
                 ended_at: wall(p.ended),
                 error: p.error.clone(),
+                stack: p.stack.clone(),
             })
             .collect();
     }
@@ -119,6 +143,27 @@ impl Live {
 
     pub fn endpoint(&self, id: &str, endpoint: &str) {
         self.lock().endpoints.insert(id.to_string(), endpoint.to_string());
+    }
+
+    /// A line a processor or runner logged; debug lines are left out, as the terminal leaves them.
+    pub fn log(&self, runner: &str, processor: Option<&str>, level: Level, message: &str) {
+        if level == Level::Debug {
+            return;
+        }
+        let mut snapshot = self.lock();
+        if snapshot.log.len() == LOG_LINES {
+            snapshot.log.pop_front();
+        }
+        let number = snapshot.logged;
+        snapshot.logged += 1;
+        snapshot.log.push_back(LogLine {
+            number,
+            at: SystemTime::now(),
+            runner: runner.to_string(),
+            processor: processor.map(str::to_string),
+            level,
+            message: message.to_string(),
+        });
     }
 
     pub fn ended(&self, outcome: &'static str, error: Option<String>) {

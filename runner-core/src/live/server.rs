@@ -6,7 +6,7 @@
 //! traffic. Requests are bounded (64 KiB of head, 1 MiB of body, 10 s to arrive), and so is every
 //! query (see [`Limits`]): a deadline, a result cap, a few at once, read-only.
 
-use super::{metrics, state_graph, Live};
+use super::{dashboard, metrics, state_graph, Live};
 use crate::names::Names;
 use crate::query::{self, Guard, OutputFormat, QueryError};
 use oxigraph::model::Dataset;
@@ -48,6 +48,8 @@ impl Default for Limits {
 /// query together with a state graph made from the live snapshot then.
 struct Shared {
     base: Dataset,
+    /// The pipeline's shape for the dashboard ([`dashboard::plan_json`]).
+    plan: String,
     names: Names,
     live: Live,
     limits: Limits,
@@ -92,30 +94,58 @@ pub async fn bind(address: SocketAddr) -> Result<TcpListener, String> {
     TcpListener::bind(address).await.map_err(|e| format!("cannot serve SPARQL on {address}: {e}"))
 }
 
-/// Serves on `listener` until the runtime ends.
-pub fn serve(listener: TcpListener, store: Store, names: Names, live: Live, limits: Limits) {
-    let base: Dataset = store.iter().filter_map(Result::ok).collect();
-    let shared = Arc::new(Shared { base, names, live, limits, running: AtomicUsize::new(0) });
-    tokio::spawn(async move {
-        loop {
-            let Ok((stream, _)) = listener.accept().await else { continue };
-            let shared = shared.clone();
-            tokio::spawn(connection(stream, shared));
-        }
-    });
+/// What a listener serves: the endpoint (SPARQL and metrics), or that and the dashboard's page.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Site {
+    Endpoint,
+    Dashboard,
 }
 
-async fn connection(mut stream: TcpStream, shared: Arc<Shared>) -> std::io::Result<()> {
+/// What every listener answers from: the loaded graphs, the plan and the live snapshot.
+pub struct Served {
+    pub store: Store,
+    pub names: Names,
+    /// [`dashboard::plan_json`] of the plan being run.
+    pub plan: String,
+    pub live: Live,
+    pub limits: Limits,
+}
+
+/// Serves on every listener until the runtime ends; they share the limits on queries at once.
+pub fn serve(listeners: Vec<(TcpListener, Site)>, served: Served) {
+    let Served { store, names, plan, live, limits } = served;
+    let base: Dataset = store.iter().filter_map(Result::ok).collect();
+    let shared = Arc::new(Shared { base, plan, names, live, limits, running: AtomicUsize::new(0) });
+    for (listener, site) in listeners {
+        let shared = shared.clone();
+        tokio::spawn(async move {
+            loop {
+                let Ok((stream, _)) = listener.accept().await else { continue };
+                tokio::spawn(connection(stream, shared.clone(), site));
+            }
+        });
+    }
+}
+
+async fn connection(mut stream: TcpStream, shared: Arc<Shared>, site: Site) -> std::io::Result<()> {
     let response = match tokio::time::timeout(REQUEST_TIMEOUT, read_request(&mut stream)).await {
         Err(_) => return Ok(()),
-        Ok(Ok(Ok(request))) => respond(&request, &shared, &mut stream).await,
+        Ok(Ok(Ok(request))) => respond(&request, &shared, site, &mut stream).await,
         Ok(Ok(Err(response))) => Some(response),
         Ok(Err(e)) => return Err(e),
     };
     // None: the client left before its answer was ready.
     let Some(response) = response else { return Ok(()) };
+    // The page may run only its own script and ask only its own origin.
+    let policy = if response.content_type.starts_with("text/html") {
+        "Content-Security-Policy: default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; \
+img-src 'self' data:; base-uri 'none'; form-action 'none'; frame-ancestors 'none'\r\n"
+    } else {
+        ""
+    };
     let head = format!(
-        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-store\r\n\
+X-Content-Type-Options: nosniff\r\n{policy}Connection: close\r\n\r\n",
         response.status,
         reason(response.status),
         response.content_type,
@@ -214,8 +244,38 @@ const HELP: &str = "Riffle live endpoint.\n  /sparql   SPARQL 1.1 Protocol (GET 
 /metrics  Prometheus metrics\nGraphs: every pipeline file (named by its file: IRI), <urn:riffle:plan>, <urn:riffle:state>; the default graph is their union.\n\
 Prefixes declared for every query: rdf rdfs xsd owl sh rdfc conn js ws riffle (and rdfl fno fnom).\n";
 
-async fn respond(request: &Request, shared: &Arc<Shared>, stream: &mut TcpStream) -> Option<Response> {
+const DASHBOARD_PATHS: [&str; 5] = ["/", "/dashboard.js", "/dashboard.css", "/plan.json", "/state.json"];
+
+/// The dashboard's files and documents; None for any other path.
+fn page(path: &str, query_string: &str, shared: &Shared) -> Option<Response> {
+    let (content_type, body) = match path {
+        "/" => ("text/html; charset=utf-8", dashboard::INDEX.as_bytes().to_vec()),
+        "/dashboard.js" => ("text/javascript; charset=utf-8", dashboard::SCRIPT.as_bytes().to_vec()),
+        "/dashboard.css" => ("text/css; charset=utf-8", dashboard::STYLE.as_bytes().to_vec()),
+        "/plan.json" => ("application/json", shared.plan.as_bytes().to_vec()),
+        "/state.json" => {
+            let since = form_urlencoded::parse(query_string.as_bytes())
+                .find(|(name, _)| name == "log")
+                .and_then(|(_, value)| value.parse().ok())
+                .unwrap_or(0);
+            ("application/json", dashboard::live_state_json(&shared.live.lock(), since).into_bytes())
+        }
+        _ => return None,
+    };
+    Some(Response { status: 200, content_type, body })
+}
+
+async fn respond(request: &Request, shared: &Arc<Shared>, site: Site, stream: &mut TcpStream) -> Option<Response> {
     let (path, query_string) = request.target.split_once('?').unwrap_or((&request.target, ""));
+    if site == Site::Dashboard && DASHBOARD_PATHS.contains(&path) {
+        if request.method != "GET" {
+            return Some(Response::text(
+                405,
+                format!("{} is not allowed on {path}: the dashboard only reads\n", request.method),
+            ));
+        }
+        return page(path, query_string, shared);
+    }
     Some(match (request.method.as_str(), path) {
         ("GET", "/") => Response::text(200, HELP),
         ("GET", "/metrics") => Response {

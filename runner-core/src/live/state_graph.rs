@@ -70,6 +70,9 @@ pub fn quads(snapshot: &Snapshot) -> Vec<Quad> {
         if let Some(error) = &p.error {
             add(subject.clone(), riffle("error"), Literal::new_simple_literal(error).into());
         }
+        if let Some(stack) = &p.stack {
+            add(subject.clone(), riffle("stack"), Literal::new_simple_literal(stack).into());
+        }
     }
 
     for (channel, figures) in snapshot.channels() {

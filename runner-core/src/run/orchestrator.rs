@@ -8,7 +8,7 @@ use super::report::Reporter;
 use crate::live::Live;
 use crate::plan::{self, Plan};
 use riffle_protocol::{
-    ChannelAssignment, ChannelEnd, EndStats, OrchestratorMessage, Phase, ProcessorAssignment, RunnerMessage,
+    ChannelAssignment, ChannelEnd, EndStats, Level, OrchestratorMessage, Phase, ProcessorAssignment, RunnerMessage,
 };
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::net::SocketAddr;
@@ -92,6 +92,8 @@ pub struct ProcessorRun {
     pub ended: Option<Instant>,
     /// Why it failed.
     pub error: Option<String>,
+    /// Where it failed, as its runner reported it.
+    pub stack: Option<String>,
 }
 
 pub struct RunReport {
@@ -218,6 +220,7 @@ pub async fn run(plan: &Plan, options: &RunOptions, reporter: &mut Reporter) -> 
             started: None,
             ended: None,
             error: None,
+            stack: None,
         })
         .collect();
     let mut ends = BTreeMap::new();
@@ -459,6 +462,10 @@ fn handle(
             if let Some(state) = runners.iter_mut().find(|r| r.id == runner) {
                 state.remember(line.clone());
             }
+            if let Some(live) = live {
+                let level = if stream == Stream::Stderr { Level::Warn } else { Level::Info };
+                live.log(&runner, None, level, &line);
+            }
             reporter.runner_output(&runner, stream == Stream::Stderr, &line);
         }
         Event::Signal(signal) => return Some(Outcome::Interrupted(signal)),
@@ -488,8 +495,12 @@ fn on_message(
             | RunnerMessage::Failed { .. }
             | RunnerMessage::Stats { .. }
     );
-    if let (RunnerMessage::Listening { endpoint }, Some(live)) = (&message, live) {
-        live.endpoint(runner, endpoint);
+    match (&message, live) {
+        (RunnerMessage::Listening { endpoint }, Some(live)) => live.endpoint(runner, endpoint),
+        (RunnerMessage::Log { processor, level, message }, Some(live)) => {
+            live.log(runner, processor.as_deref(), *level, message)
+        }
+        _ => {}
     }
     let outcome = react(runner, message, runners, processors, ends, reporter, stopping);
     if let (true, Some(live)) = (changes_state, live) {
@@ -576,16 +587,14 @@ fn react(
                 reporter.warn(&format!("processor {shown} (runner {runner}) also failed in {phase}: {first}"));
                 return None;
             }
+            let stack = stack.map(|s| s.trim_end().to_string()).filter(|s| !s.is_empty());
             if let Some(p) = processors.iter_mut().find(|p| p.id == processor) {
                 p.state = ProcessorState::Failed;
                 p.ended = Some(Instant::now());
                 p.error = Some(message.clone());
+                p.stack = stack.clone();
             }
-            let stack = stack
-                .map(|s| s.trim_end().to_string())
-                .filter(|s| !s.is_empty())
-                .map(|s| format!("\n  stack:\n    {}", s.replace('\n', "\n    ")))
-                .unwrap_or_default();
+            let stack = stack.map(|s| format!("\n  stack:\n    {}", s.replace('\n', "\n    "))).unwrap_or_default();
             return Some(Outcome::Failed(format!(
                 "processor {shown} (runner {runner}) failed in {phase}: {message}{stack}"
             )));
@@ -735,6 +744,7 @@ mod tests {
             started: Some(Instant::now()),
             ended: None,
             error: None,
+            stack: None,
         }
     }
 

@@ -140,6 +140,16 @@ impl Reporter {
         }
     }
 
+    /// A line the user asked for (where to find the dashboard): printed as it is, even with --quiet.
+    pub fn announce(&mut self, line: &str) {
+        match self.format {
+            LogFormat::Text => self.stderr_line(line),
+            LogFormat::Json => {
+                self.json(serde_json::json!({ "level": "info", "runner": null, "processor": null, "message": line }))
+            }
+        }
+    }
+
     pub fn debug(&mut self, message: &str) {
         if self.debug {
             self.status(message);
