@@ -21,8 +21,13 @@ pub mod env {
     pub const SECRET_FILE: &str = "RIFFLE_SECRET_FILE";
     /// Which runner instance of the plan this process is (`javascript`, `rust-2`...).
     pub const RUNNER_ID: &str = "RIFFLE_RUNNER_ID";
-    /// The address the runner's data endpoint binds (default `127.0.0.1:0`).
+    /// The address the runner's data endpoint binds, `HOST:PORT` (a host name allowed); by default the
+    /// address the runner reached the orchestrator from, port 0.
     pub const DATA_LISTEN: &str = "RIFFLE_DATA_LISTEN";
+    /// The address the runner announces for its data endpoint, `HOST` or `HOST:PORT` (a host name
+    /// allowed; the bound port when none is given); by default the bound address, or for a wildcard
+    /// bind the address the runner reached the orchestrator from. For NAT, proxies and DNS names.
+    pub const DATA_ADVERTISE: &str = "RIFFLE_DATA_ADVERTISE";
     /// How long a data connection may take over its hello, in milliseconds (default 10000; tests shorten it).
     /// Every runner reads it, for its endpoint and its writers alike.
     pub const HELLO_TIMEOUT_MS: &str = "RIFFLE_HELLO_TIMEOUT_MS";
@@ -57,8 +62,15 @@ pub enum RunnerMessage {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum OrchestratorMessage {
-    /// The hello was accepted.
-    Welcome { protocol: u32, run: String },
+    /// The hello was accepted. With `heartbeat_ms`, the orchestrator pings the connection (WebSocket
+    /// ping frames) several times within that many milliseconds, and the runner exits when it has heard
+    /// nothing at all for that long; absent, the runner waits as long as the connection stays open.
+    Welcome {
+        protocol: u32,
+        run: String,
+        #[serde(default, rename = "heartbeatMs", skip_serializing_if = "Option::is_none")]
+        heartbeat_ms: Option<u64>,
+    },
     /// The hello was refused; the connection closes after this.
     Refused { reason: String },
     /// The processors this runner hosts and every channel that touches them.

@@ -188,6 +188,17 @@ struct RunArgs {
     /// are killed; a second Ctrl-C kills at once.
     #[arg(long, default_value_t = 2.0)]
     stop_grace: f64,
+    /// Seconds of silence on a runner's control connection (no answer to the pings sent five times
+    /// within it) after which the run fails, naming the runner and its host; runners exit after as
+    /// long without hearing from riffle. 0 waits for as long as the connections stay open. Raise it
+    /// for processors that block their runner (a JavaScript or Python event loop) for longer.
+    #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = heartbeat_seconds)]
+    heartbeat_timeout: Duration,
+    /// The host name or address other hosts reach this one by, for the command printed for
+    /// `--external` runners (by default the `--listen` host, or this host's name when that is a
+    /// wildcard such as 0.0.0.0).
+    #[arg(long, value_name = "HOST")]
+    advertise: Option<String>,
     /// Do not start this runner instance (see `riffle plan` for ids): you start it, by hand or
     /// on another host, with the variables Riffle prints. Repeatable.
     #[arg(long, value_name = "RUNNER_ID")]
@@ -638,6 +649,15 @@ fn query_command(
     Ok(ExitCode::SUCCESS)
 }
 
+/// `--heartbeat-timeout`: seconds, fractions allowed; 0 turns heartbeats off.
+fn heartbeat_seconds(text: &str) -> Result<Duration, String> {
+    text.parse::<f64>()
+        .ok()
+        .and_then(|s| Duration::try_from_secs_f64(s).ok())
+        .filter(|d| d.is_zero() || *d >= Duration::from_millis(100))
+        .ok_or_else(|| "give a number of seconds: 0.1 or more, or 0 for no heartbeats".to_string())
+}
+
 /// `--listen HOST:PORT`: an address, or a host name resolved now (its first IPv4 address, else its first).
 fn resolve_listen(text: &str) -> Result<std::net::SocketAddr, String> {
     use std::net::ToSocketAddrs;
@@ -665,6 +685,8 @@ fn run_pipeline(args: RunArgs) -> anyhow::Result<ExitCode> {
         progress,
         connect_timeout,
         stop_grace,
+        heartbeat_timeout,
+        advertise,
         external,
         sparql,
         dashboard,
@@ -716,6 +738,8 @@ fn run_pipeline(args: RunArgs) -> anyhow::Result<ExitCode> {
             .map_err(|_| anyhow::anyhow!("--stop-grace {stop_grace}: give a number of seconds, 0 or more"))?,
         external,
         live: live.clone(),
+        heartbeat: (!heartbeat_timeout.is_zero()).then_some(heartbeat_timeout),
+        advertise,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let outcome = runtime.block_on(async {

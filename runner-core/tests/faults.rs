@@ -220,3 +220,111 @@ fn peak_rss_kib(pid: &str) -> Option<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status")).ok()?;
     status.lines().find(|l| l.starts_with("VmHWM:"))?.split_whitespace().nth(1)?.parse().ok()
 }
+
+/// A pipeline that runs until stopped: a Rust generator, `language`'s conformance Echo, a Rust counter; so
+/// the runner named `language` sits in the middle of the stream.
+fn endless_through(language: &str) -> std::path::PathBuf {
+    let root = support::repo_root().join("runners").join(match language {
+        "javascript" => "js",
+        other => other,
+    });
+    let file = |name: &str| riffle_core::fileurl::from_path(&root.join(name));
+    support::folder_with(&format!(
+        "@prefix rdfc: <https://w3id.org/rdf-connect#>.\n@prefix riffle: <https://w3id.org/riffle#>.\n\
+@prefix owl: <http://www.w3.org/2002/07/owl#>.\n@prefix rcf: <https://w3id.org/riffle/conformance#>.\n\
+<> owl:imports <{}>, <{}>.\n<> a rdfc:Pipeline.\n<numbers> a rdfc:Reader, rdfc:Writer.\n<echoed> a rdfc:Reader, rdfc:Writer.\n\
+<gen> a riffle:Generator; riffle:output <numbers>; riffle:count 1000000000000; riffle:size 64.\n\
+<echo> a rcf:Echo; rcf:reader <numbers>; rcf:writer <echoed>.\n<count> a riffle:Counter; riffle:input <echoed>.\n",
+        file("runner.ttl"),
+        file("conformance.ttl")
+    ))
+}
+
+/// The languages whose runners can run here, each with the folder of an endless pipeline and the id of the
+/// runner instance that is not Rust's (the Rust case: the counter's second Rust runner).
+fn endless_per_language() -> Vec<(&'static str, std::path::PathBuf, &'static str)> {
+    let mut cases = vec![("rust", fixture("endless"), "rust-2")];
+    for (language, program) in [("javascript", "node"), ("java", "java"), ("python", "python3")] {
+        let venv_missing =
+            language == "python" && !support::repo_root().join("runners/python/.venv/bin/python").is_file();
+        if !support::on_path(program) || venv_missing {
+            println!("skipping the {language} case: `{program}` or its environment is absent");
+            continue;
+        }
+        cases.push((language, endless_through(language), language));
+    }
+    cases
+}
+
+/// Starts `riffle run` in `dir` with a 1 s heartbeat deadline; returns once every processor runs.
+fn start_with_heartbeat(dir: &std::path::Path, tag: &str) -> (std::process::Child, std::sync::mpsc::Receiver<String>) {
+    support::start_running(
+        std::process::Command::new(env!("CARGO_BIN_EXE_riffle"))
+            .args(["run", "pipeline.ttl", "--heartbeat-timeout", "1"])
+            .current_dir(dir),
+        tag,
+    )
+}
+
+#[test]
+fn a_runner_gone_silent_fails_the_run_within_the_deadline_naming_it_and_its_host() {
+    for (language, dir, runner) in endless_per_language() {
+        let tag = support::unique_tag();
+        let (child, lines) = start_with_heartbeat(&dir, &tag);
+        // SIGSTOP: the process and its sockets stay, but it answers nothing, as a hung host or cut link would.
+        let silent = runner_pid(&tag, runner);
+        let stopped_at = std::time::Instant::now();
+        signal(silent, "STOP");
+        let (code, stderr) = finish(child, lines);
+        let took = stopped_at.elapsed();
+        assert_eq!(code, Some(1), "{language}: {stderr}");
+        let error = stderr.lines().find(|l| l.starts_with("error: ")).unwrap_or_else(|| panic!("{stderr}"));
+        let (head, tail) = error.split_once(" has been silent for ").unwrap_or_else(|| panic!("{language}: {error}"));
+        assert_eq!(head, format!("error: runner {runner} lost its control connection: its host 127.0.0.1"));
+        assert!(tail.ends_with(" s: no answer to heartbeats (--heartbeat-timeout)"), "{language}: {error}");
+        // The bound the issue sets is 5 s for the default deadline; with a 1 s deadline the whole run,
+        // stopping every other runner included, is over well within it.
+        println!("{language}: runner silent -> riffle exited in {} ms", took.as_millis());
+        assert!(took < std::time::Duration::from_secs(5), "{language}: took {took:?}");
+        assert!(support::processes_tagged(&tag).is_empty(), "{language}: {:?}", support::processes_tagged(&tag));
+    }
+}
+
+/// Whether `pid` has exited: gone, or a zombie its stopped parent cannot reap yet (which `kill -0` and
+/// `tail --pid` would still count as alive).
+fn exited(pid: u32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        // The state follows the command name's closing parenthesis.
+        Ok(stat) => stat.rsplit_once(") ").is_some_and(|(_, rest)| rest.starts_with('Z') || rest.starts_with('X')),
+        Err(_) => true,
+    }
+}
+
+/// Waits for a process that is not our child to exit, looking every 20 ms; returns how long it took.
+fn wait_until_gone(pid: u32) -> std::time::Duration {
+    let since = std::time::Instant::now();
+    while !exited(pid) {
+        assert!(since.elapsed() < support::SAFETY, "process {pid} is still there");
+        std::thread::park_timeout(std::time::Duration::from_millis(20));
+    }
+    since.elapsed()
+}
+
+#[test]
+fn runners_whose_orchestrator_goes_silent_exit_by_themselves() {
+    for (language, dir, runner) in endless_per_language() {
+        let tag = support::unique_tag();
+        let (child, lines) = start_with_heartbeat(&dir, &tag);
+        let pid = runner_pid(&tag, runner);
+        signal(child.id(), "STOP");
+        let took = wait_until_gone(pid);
+        signal(child.id(), "CONT");
+        println!("{language}: orchestrator silent -> runner {runner} exited in {} ms", took.as_millis());
+        assert!(took < std::time::Duration::from_secs(5), "{language}: took {took:?}");
+        let (code, stderr) = finish(child, lines);
+        assert_eq!(code, Some(1), "{language}: {stderr}");
+        let said = stderr.lines().filter(|l| l.contains("the orchestrator has been silent for ")).count();
+        assert!(said >= 1, "{language}: {stderr}");
+        assert!(support::processes_tagged(&tag).is_empty(), "{language}: {:?}", support::processes_tagged(&tag));
+    }
+}

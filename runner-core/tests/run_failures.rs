@@ -86,7 +86,9 @@ fn an_external_runner_is_not_started_and_is_told_how_to_join() {
     assert!(
         err.contains(&format!(
             "riffle: warning: {file} holds the run's secret, readable only by you, and is removed when the run ends; \
-on another host, copy it there first (for example with scp) and keep it private\n"
+on another host, copy it there first (for example with scp) and keep it private. The runner's data endpoint \
+binds the address it reaches riffle from; RIFFLE_DATA_LISTEN (HOST:PORT) and RIFFLE_DATA_ADVERTISE (HOST or \
+HOST:PORT) change where it binds and what its peers are told\n"
         )),
         "{err}"
     );

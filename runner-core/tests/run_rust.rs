@@ -232,6 +232,81 @@ fn a_runner_started_by_hand_joins_the_run() {
     assert!(!std::path::Path::new(&secret_file).exists(), "{secret_file} is left behind");
 }
 
+/// This host's address on its default route (no packet is sent), if it has one that is not loopback.
+fn routable_ip() -> Option<std::net::IpAddr> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    socket.connect("192.0.2.1:9").ok()?;
+    Some(socket.local_addr().ok()?.ip()).filter(|ip| !ip.is_loopback() && !ip.is_unspecified())
+}
+
+#[test]
+fn a_runner_that_joins_a_wildcard_run_from_another_address_is_told_and_announces_reachable_endpoints() {
+    let Some(ip) = routable_ip() else {
+        println!("skipping: this host has no address beyond loopback");
+        return;
+    };
+    let tag = support::unique_tag();
+    // The generator's runner (rust) joins by hand at this host's routable address; the counter's (rust-2)
+    // is started by riffle on a wildcard listener, so it announces loopback, which the joiner must not be told.
+    let mut riffle = Command::new(env!("CARGO_BIN_EXE_riffle"))
+        .args(["run", "pipeline.ttl", "--listen", "0.0.0.0:0", "--advertise", &ip.to_string(), "--external", "rust"])
+        .current_dir(fixture("two-runners"))
+        .env("RIFFLE_TEST_TAG", &tag)
+        .env("RIFFLE_DEBUG", "1")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("riffle starts");
+    let mut stderr = BufReader::new(riffle.stderr.take().expect("piped")).lines();
+    let hint = loop {
+        match stderr.next() {
+            Some(Ok(line))
+                if line.starts_with("riffle: warning: not starting runner rust; start it yourself with ") =>
+            {
+                break line
+            }
+            Some(Ok(_)) => {}
+            other => {
+                let _ = riffle.kill();
+                let _ = riffle.wait();
+                panic!("riffle did not say how to start rust: {other:?}");
+            }
+        }
+    };
+    let words: Vec<&str> = hint.split(' ').collect();
+    let value = |name: &str| words.iter().find_map(|w| w.strip_prefix(&format!("{name}="))).unwrap().to_string();
+    let url = value("RIFFLE_CONTROL_URL");
+    assert!(url.starts_with(&format!("ws://{ip}:")), "{hint}");
+    let program = PathBuf::from(env!("CARGO_BIN_EXE_riffle")).with_file_name(words.last().unwrap());
+    let mut runner = Command::new(program)
+        .current_dir(fixture("two-runners"))
+        .env("RIFFLE_CONTROL_URL", &url)
+        .env("RIFFLE_SECRET_FILE", value("RIFFLE_SECRET_FILE"))
+        .env("RIFFLE_RUNNER_ID", value("RIFFLE_RUNNER_ID"))
+        .env("RIFFLE_TEST_TAG", &tag)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the runner starts");
+    let told: Vec<String> = stderr.map_while(Result::ok).filter(|l| l.contains(" is told the endpoints ")).collect();
+    let output = riffle.wait_with_output().expect("riffle ends");
+    assert_eq!(output.status.code(), Some(0), "{told:?}");
+    assert!(text(&output.stdout).contains("[<count>] 100000 messages, 6400000 bytes\n"), "{}", text(&output.stdout));
+    assert_eq!(runner.wait().expect("the runner ends").code(), Some(0));
+    let endpoints = |runner: &str| -> serde_json::Value {
+        let line = told.iter().find(|l| l.contains(&format!("runner {runner} is told the endpoints "))).expect("told");
+        serde_json::from_str(line.split(" is told the endpoints ").nth(1).unwrap()).unwrap()
+    };
+    // The joiner bound and announced the address it reached riffle at; the local runner's loopback endpoint
+    // is, for the joiner, at that same address of this host; the local runner keeps loopback.
+    let (joiner, local) = (endpoints("rust"), endpoints("rust-2"));
+    let at_ip = |v: &serde_json::Value| v.as_str().unwrap().starts_with(&format!("{ip}:"));
+    assert!(at_ip(&joiner["rust"]) && at_ip(&joiner["rust-2"]), "{joiner}");
+    assert!(at_ip(&local["rust"]), "{local}");
+    assert!(local["rust-2"].as_str().unwrap().starts_with("127.0.0.1:"), "{local}");
+    assert!(support::processes_tagged(&tag).is_empty(), "{:?}", support::processes_tagged(&tag));
+}
+
 /// The stubborn runner (runner-core/examples/stubborn_runner.rs, built by `cargo test`) follows the
 /// protocol up to `start` and then ignores `stop`.
 /// Returns once every processor runs and riffle printed each of `also`.

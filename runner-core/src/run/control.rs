@@ -22,6 +22,8 @@ pub struct ControlServer {
     pub run: String,
     /// Runner ids of the plan; each may connect once.
     pub expected: HashSet<String>,
+    /// Silence after which a runner counts as gone ([`super::RunOptions::heartbeat`]).
+    pub heartbeat: Option<Duration>,
 }
 
 impl ControlServer {
@@ -32,13 +34,16 @@ impl ControlServer {
         tokio::spawn(async move {
             loop {
                 let Ok((stream, peer)) = listener.accept().await else { continue };
+                let Ok(reached) = stream.local_addr() else { continue };
                 let Ok(permit) = handshakes.clone().acquire_owned().await else { return };
                 let (server, claimed, events) = (server.clone(), claimed.clone(), events.clone());
                 tokio::spawn(async move {
                     let connection = tokio::time::timeout(HELLO_TIMEOUT, handshake(&server, &claimed, stream)).await;
                     drop(permit);
                     match connection {
-                        Ok(Ok((runner, ws))) => converse(runner, ws, events).await,
+                        Ok(Ok((runner, ws))) => {
+                            converse(runner, Route { peer, reached }, ws, server.heartbeat, events).await
+                        }
                         Ok(Err(reason)) => drop(events.send(Event::Refused { reason: format!("{peer}: {reason}") })),
                         Err(_) => {
                             let reason = format!("{peer}: no hello within {} s", HELLO_TIMEOUT.as_secs());
@@ -89,7 +94,8 @@ async fn handshake(
             } else if !claimed.lock().map_err(|_| "internal lock poisoned")?.insert(runner.clone()) {
                 Some((runner.clone(), format!("runner instance \"{runner}\" is already connected")))
             } else {
-                let welcome = OrchestratorMessage::Welcome { protocol: VERSION, run: server.run.clone() };
+                let heartbeat_ms = server.heartbeat.map(|h| h.as_millis() as u64);
+                let welcome = OrchestratorMessage::Welcome { protocol: VERSION, run: server.run.clone(), heartbeat_ms };
                 send(&mut ws, &welcome).await.map_err(|e| format!("cannot welcome {runner}: {e}"))?;
                 return Ok((runner, ws));
             }
@@ -108,11 +114,37 @@ async fn send(ws: &mut Ws, message: &OrchestratorMessage) -> Result<(), String> 
     ws.send(Message::text(text)).await.map_err(|e| e.to_string())
 }
 
-async fn converse(runner: String, mut ws: Ws, events: mpsc::UnboundedSender<Event>) {
+/// Pings go out this many times per heartbeat deadline, so a few lost to a busy peer do not matter.
+const PINGS_PER_DEADLINE: u32 = 5;
+
+/// The two ends of a runner's control connection.
+#[derive(Debug, Clone, Copy)]
+pub struct Route {
+    /// The runner's side.
+    pub peer: SocketAddr,
+    /// Ours: the address the runner reached the orchestrator at, so one this runner's host can reach.
+    pub reached: SocketAddr,
+}
+
+async fn converse(
+    runner: String,
+    route: Route,
+    mut ws: Ws,
+    heartbeat: Option<Duration>,
+    events: mpsc::UnboundedSender<Event>,
+) {
     let (to_runner, mut outgoing) = mpsc::unbounded_channel();
-    if events.send(Event::Connected { runner: runner.clone(), to_runner }).is_err() {
+    let peer = route.peer;
+    if events.send(Event::Connected { runner: runner.clone(), to_runner, route }).is_err() {
         return;
     }
+    // Without a heartbeat the ticker still runs, rarely, and never finds anyone silent.
+    let every =
+        heartbeat.map_or(Duration::from_secs(3600), |h| (h / PINGS_PER_DEADLINE).max(Duration::from_millis(20)));
+    let mut ticker = tokio::time::interval(every);
+    ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut heard = tokio::time::Instant::now();
+    let mut silent = false;
     let reason = loop {
         tokio::select! {
             message = outgoing.recv() => match message {
@@ -126,25 +158,48 @@ async fn converse(runner: String, mut ws: Ws, events: mpsc::UnboundedSender<Even
                     break "closed by the orchestrator".to_string();
                 }
             },
-            incoming = ws.next() => match incoming {
-                Some(Ok(Message::Text(text))) => match serde_json::from_str::<RunnerMessage>(&text) {
-                    Ok(message) => {
-                        if events.send(Event::Message { runner: runner.clone(), message }).is_err() {
-                            break "the run is over".to_string();
+            _ = ticker.tick() => {
+                let Some(deadline) = heartbeat else { continue };
+                if heard.elapsed() >= deadline {
+                    silent = true;
+                    break format!(
+                        "its host {} has been silent for {:.1} s: no answer to heartbeats (--heartbeat-timeout)",
+                        peer.ip(),
+                        heard.elapsed().as_secs_f64()
+                    );
+                }
+                // A send that cannot complete (the peer's window is full) is silence too.
+                match tokio::time::timeout(deadline, ws.send(Message::Ping(Vec::new().into()))).await {
+                    Ok(Ok(())) => {}
+                    Ok(Err(e)) => break format!("sending a heartbeat failed: {e}"),
+                    Err(_) => {
+                        silent = true;
+                        break format!("its host {} took no heartbeat for {:.1} s (--heartbeat-timeout)", peer.ip(), deadline.as_secs_f64());
+                    }
+                }
+            },
+            incoming = ws.next() => {
+                heard = tokio::time::Instant::now();
+                match incoming {
+                    Some(Ok(Message::Text(text))) => match serde_json::from_str::<RunnerMessage>(&text) {
+                        Ok(message) => {
+                            if events.send(Event::Message { runner: runner.clone(), message }).is_err() {
+                                break "the run is over".to_string();
+                            }
                         }
-                    }
-                    Err(e) => {
-                        let _ = ws.close(None).await;
-                        break format!("protocol error: {e}: {text}");
-                    }
-                },
-                Some(Ok(Message::Close(_))) | None => break "the connection closed".to_string(),
-                Some(Ok(_)) => {}
-                Some(Err(e)) => break format!("the connection failed: {e}"),
+                        Err(e) => {
+                            let _ = ws.close(None).await;
+                            break format!("protocol error: {e}: {text}");
+                        }
+                    },
+                    Some(Ok(Message::Close(_))) | None => break "the connection closed".to_string(),
+                    Some(Ok(_)) => {}
+                    Some(Err(e)) => break format!("the connection failed: {e}"),
+                }
             },
         }
     };
-    let _ = events.send(Event::Disconnected { runner, reason });
+    let _ = events.send(Event::Disconnected { runner, reason, silent });
 }
 
 /// Binds the control endpoint; loopback unless the user asked otherwise.

@@ -35,15 +35,18 @@ pub enum Event {
     Connected {
         runner: String,
         to_runner: mpsc::UnboundedSender<OrchestratorMessage>,
+        route: super::control::Route,
     },
     Message {
         runner: String,
         message: RunnerMessage,
     },
-    /// Its control connection closed (or broke).
+    /// Its control connection closed (or broke), or went silent past the heartbeat deadline.
     Disconnected {
         runner: String,
         reason: String,
+        /// Gone silent: nothing will come from it, not even an answer to `stop`.
+        silent: bool,
     },
     /// Its process exited; None when waiting for it failed.
     Exited {

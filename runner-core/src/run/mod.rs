@@ -4,6 +4,7 @@
 mod control;
 mod descriptors;
 mod event;
+mod external;
 mod launch;
 pub mod orchestrator;
 pub mod rate;

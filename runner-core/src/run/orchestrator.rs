@@ -1,7 +1,7 @@
 //! The run itself: start every runner, walk them through assign, connect, init and start together,
 //! watch for failures and crashes, and stop everything in order, leaving no process behind.
 
-use super::control::{self, ControlServer};
+use super::control::{self, ControlServer, Route};
 use super::event::{Event, Signal, Stream};
 use super::launch::{launch, LaunchSpec, Launched};
 use super::report::Reporter;
@@ -28,6 +28,13 @@ pub struct RunOptions {
     pub external: Vec<String>,
     /// Where to keep the live state up to date (`riffle run --sparql`).
     pub live: Option<crate::live::Live>,
+    /// A runner whose control connection carries nothing for this long (no answer to the pings sent
+    /// several times within it) fails the run, and a runner that hears nothing from the orchestrator
+    /// for this long exits; None waits as long as the connections stay open.
+    pub heartbeat: Option<Duration>,
+    /// The host name or address other hosts reach this one by (`--advertise`), for the command printed
+    /// for external runners; None: the listen address, or this host's name when that is a wildcard.
+    pub advertise: Option<String>,
 }
 
 impl Default for RunOptions {
@@ -38,6 +45,8 @@ impl Default for RunOptions {
             stop_grace: Duration::from_secs(2),
             external: Vec::new(),
             live: None,
+            heartbeat: Some(Duration::from_secs(5)),
+            advertise: None,
         }
     }
 }
@@ -119,6 +128,10 @@ struct RunnerState {
     exited: bool,
     /// Its control connection closed: every message it sent has been handled.
     disconnected: bool,
+    /// Went silent past the heartbeat deadline: stopped, hung or cut off, so it is killed, not asked.
+    silent: bool,
+    /// Its control connection's two ends, once it has said hello.
+    route: Option<Route>,
     last_lines: VecDeque<String>,
 }
 
@@ -136,6 +149,8 @@ impl RunnerState {
             said_bye: false,
             exited: false,
             disconnected: false,
+            silent: false,
+            route: None,
             last_lines: VecDeque::new(),
         }
     }
@@ -281,6 +296,7 @@ async fn drive(
     // Runners started here reach a wildcard listener on loopback.
     let dial = if address.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], address.port())) } else { address };
     let control_url = format!("ws://{dial}");
+    let external_url = super::external::control_url(address, options.advertise.as_deref());
     let data_listen = (!options.listen.ip().is_loopback()).then(|| format!("{}:0", options.listen.ip()));
     let run_id = match super::secret::run_id() {
         Ok(id) => id,
@@ -299,6 +315,7 @@ async fn drive(
         secret: secret.clone(),
         run: run_id.clone(),
         expected: plan.runners.iter().map(|r| r.id.clone()).collect(),
+        heartbeat: options.heartbeat,
     }
     .serve(listener, events.clone());
     watch_signals(events.clone());
@@ -309,18 +326,9 @@ async fn drive(
     for instance in &plan.runners {
         if options.external.contains(&instance.id) {
             let secret_path = secret_file.as_ref().map(|f| f.path().display().to_string()).unwrap_or_default();
-            reporter.warn(&format!(
-                "not starting runner {id}; start it yourself with {}={control_url} {}={secret_path} {}={id} {}",
-                riffle_protocol::env::CONTROL_URL,
-                riffle_protocol::env::SECRET_FILE,
-                riffle_protocol::env::RUNNER_ID,
-                instance.argv.join(" "),
-                id = instance.id,
-            ));
-            reporter.warn(&format!(
-                "{secret_path} holds the run's secret, readable only by you, and is removed when the run ends; \
-on another host, copy it there first (for example with scp) and keep it private"
-            ));
+            for line in super::external::hint(&instance.id, &instance.argv, &external_url, &secret_path) {
+                reporter.warn(&line);
+            }
             runners.push(RunnerState::new(instance.id.clone(), instance.argv.clone(), None));
             continue;
         }
@@ -425,9 +433,10 @@ fn handle(
     live: Option<&Live>,
 ) -> Option<Outcome> {
     match event {
-        Event::Connected { runner, to_runner } => {
+        Event::Connected { runner, to_runner, route } => {
             let state = runners.iter_mut().find(|r| r.id == runner)?;
             state.to_runner = Some(to_runner);
+            state.route = Some(route);
             reporter.debug(&format!("runner {runner} connected"));
             if runners.iter().all(|r| r.to_runner.is_some()) {
                 for r in runners.iter() {
@@ -438,9 +447,10 @@ fn handle(
         Event::Message { runner, message } => {
             return on_message(&runner, message, runners, processors, ends, reporter, false, live)
         }
-        Event::Disconnected { runner, reason } => {
+        Event::Disconnected { runner, reason, silent } => {
             let state = runners.iter_mut().find(|r| r.id == runner)?;
             state.disconnected = true;
+            state.silent = silent;
             if !state.said_bye {
                 return Some(Outcome::Failed(format!(
                     "runner {runner}{LOST_CONNECTION}: {reason}{}",
@@ -509,6 +519,25 @@ fn on_message(
     outcome
 }
 
+/// Every runner's data endpoint, as `to` can reach it. A runner on this host that announced loopback (it
+/// dialled riffle on loopback and bound a wildcard address) is, for a runner on another host, at the
+/// address that runner reached riffle at.
+fn endpoints_seen_from(to: &RunnerState, runners: &[RunnerState]) -> serde_json::Map<String, serde_json::Value> {
+    let remote_reached = to.route.filter(|route| !route.peer.ip().is_loopback()).map(|route| route.reached.ip());
+    runners
+        .iter()
+        .map(|r| {
+            let announced = r.endpoint.clone().unwrap_or_default();
+            let here = r.route.is_some_and(|route| route.peer.ip().is_loopback());
+            let seen = match (remote_reached, announced.parse::<SocketAddr>()) {
+                (Some(ip), Ok(addr)) if here && addr.ip().is_loopback() => SocketAddr::new(ip, addr.port()).to_string(),
+                _ => announced,
+            };
+            (r.id.clone(), serde_json::Value::String(seen))
+        })
+        .collect()
+}
+
 fn react(
     runner: &str,
     message: RunnerMessage,
@@ -527,12 +556,14 @@ fn react(
         RunnerMessage::Listening { endpoint } => {
             runners[index].endpoint = Some(endpoint);
             if runners.iter().all(|r| r.endpoint.is_some()) {
-                let endpoints: serde_json::Map<String, serde_json::Value> = runners
-                    .iter()
-                    .map(|r| (r.id.clone(), serde_json::Value::String(r.endpoint.clone().unwrap_or_default())))
-                    .collect();
                 for r in runners.iter() {
-                    r.send(OrchestratorMessage::Connect { endpoints: endpoints.clone() });
+                    let endpoints = endpoints_seen_from(r, runners);
+                    reporter.debug(&format!(
+                        "runner {} is told the endpoints {}",
+                        r.id,
+                        serde_json::Value::from(endpoints.clone())
+                    ));
+                    r.send(OrchestratorMessage::Connect { endpoints });
                 }
             }
         }
@@ -647,7 +678,11 @@ async fn stop_all(mut runners: Vec<RunnerState>, outcome: Outcome, stopping: Sto
         reporter.status(&format!("stopping: {reason}"));
     }
     for runner in &mut runners {
-        if runner.to_runner.is_some() && !runner.exited {
+        if runner.silent {
+            if let Some(launched) = &mut runner.launched {
+                launched.kill();
+            }
+        } else if runner.to_runner.is_some() && !runner.exited {
             runner.send(OrchestratorMessage::Stop { reason: reason.clone() });
         } else if let Some(launched) = &mut runner.launched {
             // Never connected: nothing to ask, only to end.
@@ -682,9 +717,14 @@ async fn stop_all(mut runners: Vec<RunnerState>, outcome: Outcome, stopping: Sto
                     state.exited = true;
                 }
             }
-            Some(Event::Disconnected { runner, .. }) => {
+            Some(Event::Disconnected { runner, silent, .. }) => {
                 if let Some(state) = runners.iter_mut().find(|r| r.id == runner) {
                     state.disconnected = true;
+                    if silent {
+                        if let Some(launched) = &mut state.launched {
+                            launched.kill();
+                        }
+                    }
                 }
             }
             Some(Event::Signal(_)) => {

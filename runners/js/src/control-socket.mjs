@@ -43,6 +43,8 @@ export class ControlSocket extends EventEmitter {
     this.readyState = CONNECTING;
     this._socket = null;
     this.buffer = Buffer.alloc(0);
+    /** When bytes last came (performance.now()): the session's heartbeat deadline counts from here. */
+    this.heardAt = performance.now();
     this.fragments = [];
     const target = new URL(url);
     const key = randomBytes(16).toString("base64");
@@ -88,6 +90,7 @@ export class ControlSocket extends EventEmitter {
   }
 
   feed(chunk) {
+    this.heardAt = performance.now();
     this.buffer = this.buffer.length === 0 ? chunk : Buffer.concat([this.buffer, chunk]);
     while (this.readyState !== CLOSED) {
       const b = this.buffer;

@@ -2,6 +2,7 @@
 // Messages are handled in order; `stop` is handled at once, whatever is still running.
 
 import { readFileSync } from "node:fs";
+import { announced, listenAddress } from "./address.mjs";
 import { ControlSocket, OPEN } from "./control-socket.mjs";
 import { parseMessage, VERSION } from "./protocol.mjs";
 import { Wiring } from "./wiring.mjs";
@@ -59,7 +60,8 @@ export function configFromEnv(env = process.env) {
     controlUrl: required("RIFFLE_CONTROL_URL"),
     secret: env.RIFFLE_SECRET || (env.RIFFLE_SECRET_FILE ? secretFromFile(env.RIFFLE_SECRET_FILE) : required("RIFFLE_SECRET")),
     runnerId: required("RIFFLE_RUNNER_ID"),
-    dataListen: env.RIFFLE_DATA_LISTEN || "127.0.0.1:0",
+    dataListen: env.RIFFLE_DATA_LISTEN || null,
+    dataAdvertise: env.RIFFLE_DATA_ADVERTISE || null,
   };
 }
 
@@ -84,6 +86,7 @@ export class Session {
       const timer = setTimeout(() => this.exit(1, `no welcome within ${WELCOME_TIMEOUT_MS / 1000}s`), WELCOME_TIMEOUT_MS);
       ws.on("open", () => {
         ws._socket?.setNoDelay(true);
+        this.controlIp = ws._socket?.localAddress ?? "127.0.0.1";
         this.send({
           type: "hello",
           protocol: VERSION,
@@ -121,6 +124,7 @@ export class Session {
           attach((processor, level, text) => this.send({ type: "log", processor, level, message: text }));
           this.statsTimer = setInterval(() => this.sendStatsIfChanged(), STATS_EVERY_MS);
           this.statsTimer.unref();
+          if (message.heartbeatMs > 0) this.watchHeartbeats(message.heartbeatMs);
           return;
         }
         if (message.type === "stop") return this.stop(0);
@@ -153,7 +157,8 @@ export class Session {
           functionProcessors: new Set(message.processors.filter((p) => typeof p.implementation?.function === "string").map((p) => p.id)),
         });
         this.assigned = message.processors;
-        const endpoint = await this.wiring.listen(this.config.dataListen);
+        const bound = await this.wiring.listen(listenAddress(this.config.dataListen, this.controlIp));
+        const endpoint = announced(bound, this.config.dataAdvertise, this.controlIp);
         this.send({ type: "listening", endpoint });
         return;
       }
@@ -283,6 +288,7 @@ export class Session {
     this.stopping = true;
     this.ws._socket?.ref(); // held again (see watchIdle) until bye is on the wire and the close is done
     clearInterval(this.statsTimer);
+    clearInterval(this.heartbeatTimer);
     this.wiring?.shutDown();
     if (this.wiring !== null) this.send({ type: "stats", ends: this.wiring.snapshot() });
     this.send({ type: "bye" });
@@ -293,10 +299,21 @@ export class Session {
     this.ws.close(1000);
   }
 
+  /** The orchestrator pings several times within `deadline` ms; hearing nothing for that long means it,
+   * its host or the link to it is gone, and nobody will ever say stop. */
+  watchHeartbeats(deadline) {
+    this.heartbeatTimer = setInterval(() => {
+      const silent = performance.now() - this.ws.heardAt;
+      if (silent >= deadline) this.exit(1, `the orchestrator has been silent for ${(silent / 1000).toFixed(1)} s (no heartbeat); exiting`);
+    }, Math.max(20, deadline / 5));
+    this.heartbeatTimer.unref();
+  }
+
   exit(code, reason) {
     if (this.stopping) return;
     this.stopping = true;
     clearInterval(this.statsTimer);
+    clearInterval(this.heartbeatTimer);
     detach();
     runnerLog(reason);
     this.wiring?.shutDown();

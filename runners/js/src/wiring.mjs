@@ -96,11 +96,10 @@ export class Wiring {
     return this.writers.get(key(processor, channel));
   }
 
+  /** Binds the data endpoint at `address` (HOST:PORT); resolves with the bound { address, port }. */
   async listen(address) {
     const { host, port } = parseAddress(address);
-    const bound = await this.endpoint.listen(host, port);
-    const shown = bound.family === "IPv6" ? `[${bound.address}]` : bound.address;
-    return `${shown}:${bound.port}`;
+    return this.endpoint.listen(host, port);
   }
 
   /**

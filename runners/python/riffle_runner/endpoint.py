@@ -80,8 +80,8 @@ class Endpoint:
     def register(self, channel: str, inboxes: list[Inbox], writers: int) -> None:
         self._channels[channel] = Registration(channel, inboxes, writers)
 
-    async def start(self, listen: str) -> str:
-        """Binds `host:port` and returns the address to announce."""
+    async def start(self, listen: str) -> tuple[str, int]:
+        """Binds `host:port` and returns the bound address (see address.announced for what to say)."""
         host, port = split_address(listen)
         family = socket.AF_INET6 if ":" in host else socket.AF_INET
         listener = socket.socket(family, socket.SOCK_STREAM)
@@ -93,8 +93,7 @@ class Endpoint:
         self._listener = listener
         self._accepting = asyncio.create_task(self._accept_loop(listener))
         bound = listener.getsockname()
-        announced = "127.0.0.1" if bound[0] in ("0.0.0.0", "") else "::1" if bound[0] == "::" else bound[0]
-        return f"[{announced}]:{bound[1]}" if ":" in announced else f"{announced}:{bound[1]}"
+        return bound[0], bound[1]
 
     def parse_hello(self, payload: bytes) -> Hello | None:
         """The hello, or None when the payload is not one (or has the wrong secret): closed without a word."""

@@ -11,6 +11,7 @@ from typing import Any
 from websockets.asyncio.client import ClientConnection, connect
 from websockets.exceptions import ConnectionClosed, WebSocketException
 
+from .address import announced, listen_address
 from .endpoint import Endpoint
 from .errors import ProtocolError
 from .lifecycle import Hosted, failed
@@ -29,7 +30,10 @@ class Config:
     control_url: str
     secret: str
     runner_id: str
-    data_listen: str
+    # None: where this runner reached the orchestrator from, port 0.
+    data_listen: str | None
+    # None: the bound address (for a wildcard bind, where this runner reached the orchestrator from).
+    data_advertise: str | None
 
     @staticmethod
     def from_env() -> "Config":
@@ -43,7 +47,8 @@ class Config:
             os.environ["RIFFLE_CONTROL_URL"],
             secret,
             os.environ["RIFFLE_RUNNER_ID"],
-            os.environ.get("RIFFLE_DATA_LISTEN") or "127.0.0.1:0",
+            os.environ.get("RIFFLE_DATA_LISTEN") or None,
+            os.environ.get("RIFFLE_DATA_ADVERTISE") or None,
         )
 
 
@@ -75,6 +80,7 @@ class Session:
         self._tasks: set[asyncio.Task[Any]] = set()
         self._outputs: list[ProcessorOutput] = []
         self._said_bye = False
+        self._silent = False
 
     async def run(self) -> int:
         loop = asyncio.get_running_loop()
@@ -110,6 +116,9 @@ class Session:
                 message = parse_from_orchestrator(raw)
                 kind = message["type"]
                 if kind == "welcome":
+                    deadline = message.get("heartbeatMs")
+                    if isinstance(deadline, int) and deadline > 0:
+                        self._spawn(self._watch_heartbeats(ws, deadline / 1000))
                     continue
                 if kind == "refused":
                     self._say(f"the orchestrator refused this runner: {message['reason']}")
@@ -126,9 +135,34 @@ class Session:
             return 1
         except ConnectionClosed:
             pass
-        self._say("the orchestrator went away (the control connection closed before stop); exiting")
+        if not self._silent:
+            self._say("the orchestrator went away (the control connection closed before stop); exiting")
         await self._cancel_all()
         return 1
+
+    async def _watch_heartbeats(self, ws: ClientConnection, deadline: float) -> None:
+        """The orchestrator answers pings; when none is answered for `deadline` seconds, it, its host or
+        the link is gone and nobody will say stop: the connection is cut, which ends the session."""
+        loop = asyncio.get_running_loop()
+        heard = loop.time()
+
+        def answered(pong: asyncio.Future[float]) -> None:
+            nonlocal heard
+            if not pong.cancelled() and pong.exception() is None:
+                heard = loop.time()
+
+        while True:
+            try:
+                (await ws.ping()).add_done_callback(answered)
+            except ConnectionClosed:
+                return
+            await asyncio.sleep(deadline / 5)
+            silent = loop.time() - heard
+            if silent >= deadline:
+                self._silent = True
+                self._say(f"the orchestrator has been silent for {silent:.1f} s (no heartbeat); exiting")
+                ws.transport.abort()
+                return
 
     async def _handle(self, kind: str, message: dict[str, Any]) -> bool:
         """False when the runner cannot go on."""
@@ -136,12 +170,14 @@ class Session:
             self._wiring = Wiring(self._config.runner_id, self._config.secret, message["channels"],
                                   self._endpoint, self._stats, emit=self._log)
             self._hosted = [Hosted(p) for p in message["processors"]]
+            control_ip = self._ws.local_address[0] if self._ws is not None else "127.0.0.1"
+            listen = listen_address(self._config.data_listen, control_ip)
             try:
-                address = await self._endpoint.start(self._config.data_listen)
+                bound = await self._endpoint.start(listen)
             except (OSError, ValueError) as e:
-                self._say(f"cannot open the data endpoint on {self._config.data_listen}: {e}")
+                self._say(f"cannot open the data endpoint on {listen}: {e}")
                 return False
-            self.send({"type": "listening", "endpoint": address})
+            self.send({"type": "listening", "endpoint": announced(bound, self._config.data_advertise, control_ip)})
         elif kind == "connect":
             self._spawn(self._connect(message["endpoints"]))
         elif kind == "init":

@@ -27,8 +27,8 @@ async def endpoint_reading(writers: int, readers: int = 1, max_message: int = fr
     counters = [Counters() for _ in range(readers)]
     inboxes = [Inbox(CHANNEL, writers, c) for c in counters]
     endpoint.register(CHANNEL, inboxes, writers)
-    address = await endpoint.start("127.0.0.1:0")
-    return endpoint, address, [Reader(i) for i in inboxes], counters
+    host, port = await endpoint.start("127.0.0.1:0")
+    return endpoint, f"{host}:{port}", [Reader(i) for i in inboxes], counters
 
 
 async def read_all(reader: Reader) -> list[str | bytes]:

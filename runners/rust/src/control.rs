@@ -8,9 +8,14 @@
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use riffle_protocol::{OrchestratorMessage, RunnerMessage};
+use std::net::IpAddr;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message as Ws;
 use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
 
@@ -19,9 +24,12 @@ use crate::RunnerError;
 
 type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 
-/// The receiving half of the control connection.
+/// The receiving half of the control connection. A task of its own reads the socket, so that pings are
+/// answered (and silence noticed) while the session is busy, in a processor's init for example.
 pub(crate) struct Incoming {
-    stream: SplitStream<Socket>,
+    rx: mpsc::UnboundedReceiver<Result<Option<OrchestratorMessage>, RunnerError>>,
+    /// Milliseconds of silence (pings included) after which the orchestrator counts as gone; 0: never.
+    heartbeat_ms: Arc<AtomicU64>,
 }
 
 /// The sending half: a queue, and the task that drains it into the socket.
@@ -30,36 +38,80 @@ pub(crate) struct Outgoing {
     pub(crate) task: JoinHandle<Result<(), String>>,
 }
 
-/// Dials the orchestrator.
-pub(crate) async fn connect(url: &str) -> Result<(Incoming, Outgoing), RunnerError> {
+/// Dials the orchestrator; also returns this side's address of the connection: the address peers on
+/// the orchestrator's side can reach this host at.
+pub(crate) async fn connect(url: &str) -> Result<(Incoming, Outgoing, IpAddr), RunnerError> {
     // Control messages are small and latency matters more than packing them: no Nagle delay.
     let (socket, _response) = tokio_tungstenite::connect_async_with_config(url, None, true)
         .await
         .map_err(|e| RunnerError::Connect { url: url.to_owned(), source: Box::new(e) })?;
+    let local_ip = match socket.get_ref() {
+        MaybeTlsStream::Plain(tcp) => tcp.local_addr().map(|a| a.ip()),
+        _ => Err(std::io::Error::other("not a plain TCP connection")),
+    }
+    .map_err(|e| RunnerError::Connect { url: url.to_owned(), source: Box::new(e.into()) })?;
     let (sink, stream) = socket.split();
     let (tx, rx) = mpsc::channel(QUEUE);
     let task = tokio::spawn(drain(rx, sink));
-    Ok((Incoming { stream }, Outgoing { tx, task }))
+    let heartbeat_ms = Arc::new(AtomicU64::new(0));
+    let (messages, incoming) = mpsc::unbounded_channel();
+    tokio::spawn(read(stream, messages, heartbeat_ms.clone()));
+    Ok((Incoming { rx: incoming, heartbeat_ms }, Outgoing { tx, task }, local_ip))
 }
 
 impl Incoming {
     /// The next message; `Ok(None)` when the orchestrator closed the connection.
     pub(crate) async fn next(&mut self) -> Result<Option<OrchestratorMessage>, RunnerError> {
-        loop {
-            match self.stream.next().await {
-                None | Some(Ok(Ws::Close(_))) => return Ok(None),
-                Some(Err(e)) => return Err(RunnerError::ControlLost(e.to_string())),
-                Some(Ok(Ws::Text(text))) => {
-                    return serde_json::from_str(text.as_str())
-                        .map(Some)
-                        .map_err(|e| RunnerError::Protocol(format!("{e} in {}", text.as_str())))
-                }
-                Some(Ok(Ws::Binary(_))) => {
-                    return Err(RunnerError::Protocol("a binary frame; every message is a JSON text frame".into()))
-                }
-                // Pings are answered by tungstenite itself; pongs and raw frames carry nothing for us.
-                Some(Ok(_)) => continue,
+        self.rx.recv().await.unwrap_or(Ok(None))
+    }
+
+    /// From `welcome` on, silence longer than this ends the session.
+    pub(crate) fn expect_heartbeats(&self, deadline: Option<Duration>) {
+        self.heartbeat_ms.store(deadline.map_or(0, |d| d.as_millis().max(1) as u64), Ordering::Relaxed);
+    }
+}
+
+/// Reads frames until the connection ends, a frame breaks the protocol, or the orchestrator is silent past
+/// the heartbeat deadline; each of those is the last thing sent.
+async fn read(
+    mut stream: SplitStream<Socket>,
+    messages: mpsc::UnboundedSender<Result<Option<OrchestratorMessage>, RunnerError>>,
+    heartbeat_ms: Arc<AtomicU64>,
+) {
+    let mut heard = Instant::now();
+    loop {
+        let deadline = heartbeat_ms.load(Ordering::Relaxed);
+        let frame = if deadline == 0 {
+            // Looked at again now and then: `welcome` may set a deadline while we wait.
+            match tokio::time::timeout(Duration::from_millis(250), stream.next()).await {
+                Ok(frame) => frame,
+                Err(_) => continue,
             }
+        } else {
+            match tokio::time::timeout_at(heard + Duration::from_millis(deadline), stream.next()).await {
+                Ok(frame) => frame,
+                Err(_) => {
+                    let _ = messages.send(Err(RunnerError::OrchestratorSilent(heard.elapsed())));
+                    return;
+                }
+            }
+        };
+        heard = Instant::now();
+        let message = match frame {
+            None | Some(Ok(Ws::Close(_))) => Ok(None),
+            Some(Err(e)) => Err(RunnerError::ControlLost(e.to_string())),
+            Some(Ok(Ws::Text(text))) => serde_json::from_str(text.as_str())
+                .map(Some)
+                .map_err(|e| RunnerError::Protocol(format!("{e} in {}", text.as_str()))),
+            Some(Ok(Ws::Binary(_))) => {
+                Err(RunnerError::Protocol("a binary frame; every message is a JSON text frame".into()))
+            }
+            // Pings are answered by tungstenite itself as it reads; pongs and raw frames carry nothing.
+            Some(Ok(_)) => continue,
+        };
+        let last = !matches!(message, Ok(Some(_)));
+        if messages.send(message).is_err() || last {
+            return;
         }
     }
 }

@@ -154,6 +154,10 @@ pub enum RunnerError {
     /// The control connection failed or closed before the run was over.
     #[error("the control connection to the orchestrator was lost: {0}")]
     ControlLost(String),
+    /// Nothing, not even a heartbeat, came from the orchestrator for this long: it, its host or the
+    /// link to it is gone.
+    #[error("the orchestrator has been silent for {:.1} s (no heartbeat); exiting", .0.as_secs_f64())]
+    OrchestratorSilent(std::time::Duration),
     /// The data endpoint could not be opened.
     #[error("cannot listen for channel writers on {addr}: {source}")]
     Listen {

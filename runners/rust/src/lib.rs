@@ -50,6 +50,7 @@
 //! Logging: the [`info!`], [`warn!`], [`error!`] and [`debug!`] macros (they are `tracing`'s) inside a
 //! processor reach the orchestrator as `log` messages named with the processor's id; see [`logging`].
 
+mod address;
 pub mod builtin;
 pub mod conformance;
 mod construct;

@@ -5,7 +5,7 @@
 //! timer. Nothing slow runs on the loop itself, so a `stop`, a lost connection or a signal is seen at once,
 //! whatever the processors are doing.
 
-use std::net::SocketAddr;
+use std::net::IpAddr;
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,7 +21,7 @@ use crate::processor::DynProcessor;
 use crate::stats::StatsBoard;
 use crate::wiring::{self, Connected, WireFailure, Wiring};
 use crate::writer::WriterBin;
-use crate::{construct, logging, panic, Registry, RunnerError};
+use crate::{address, construct, logging, panic, Registry, RunnerError};
 
 /// How often stats are sent at most while counters change.
 const STATS_EVERY: Duration = Duration::from_millis(250);
@@ -39,8 +39,13 @@ pub struct Config {
     pub secret: String,
     /// Which runner instance of the plan this is (`RIFFLE_RUNNER_ID`).
     pub runner_id: String,
-    /// Where the data endpoint listens (`RIFFLE_DATA_LISTEN`, `127.0.0.1:0` by default).
-    pub data_listen: SocketAddr,
+    /// Where the data endpoint listens, `HOST:PORT` (`RIFFLE_DATA_LISTEN`); None: the address this runner
+    /// reached the orchestrator from, port 0, so that a runner on another host is reachable where it
+    /// dialled from and one on the orchestrator's host stays on loopback.
+    pub data_listen: Option<String>,
+    /// What the data endpoint is announced as, `HOST` or `HOST:PORT` (`RIFFLE_DATA_ADVERTISE`); None: the
+    /// bound address, or for a wildcard bind the address this runner reached the orchestrator from.
+    pub data_advertise: Option<String>,
 }
 
 impl Config {
@@ -50,14 +55,7 @@ impl Config {
             Ok(value) if !value.is_empty() => Ok(value),
             _ => Err(RunnerError::MissingEnv(name)),
         };
-        let data_listen = match std::env::var(env::DATA_LISTEN) {
-            Ok(value) if !value.is_empty() => value.parse().map_err(|e| RunnerError::BadEnv {
-                name: env::DATA_LISTEN,
-                value: value.clone(),
-                reason: format!("{e} (expected IP:PORT, such as 127.0.0.1:0)"),
-            })?,
-            _ => SocketAddr::from(([127, 0, 0, 1], 0)),
-        };
+        let optional = |name: &'static str| std::env::var(name).ok().filter(|value| !value.is_empty());
         Ok(Config {
             control_url: required(env::CONTROL_URL)?,
             secret: match required(env::SECRET) {
@@ -68,7 +66,8 @@ impl Config {
                 },
             },
             runner_id: required(env::RUNNER_ID)?,
-            data_listen,
+            data_listen: optional(env::DATA_LISTEN),
+            data_advertise: optional(env::DATA_ADVERTISE),
         })
     }
 }
@@ -164,7 +163,7 @@ fn program_name() -> String {
 pub async fn serve(registry: Registry, config: Config) -> Result<Outcome, RunnerError> {
     logging::install();
     panic::install_hook();
-    let (mut incoming, outgoing) = control::connect(&config.control_url).await?;
+    let (mut incoming, outgoing, control_ip) = control::connect(&config.control_url).await?;
     let out = outgoing.tx.clone();
     let hello = RunnerMessage::Hello {
         protocol: VERSION,
@@ -186,7 +185,9 @@ pub async fn serve(registry: Registry, config: Config) -> Result<Outcome, Runner
                 "the orchestrator speaks protocol {protocol}, this runner {VERSION}"
             )))
         }
-        Ok(Ok(Some(OrchestratorMessage::Welcome { .. }))) => {}
+        Ok(Ok(Some(OrchestratorMessage::Welcome { heartbeat_ms, .. }))) => {
+            incoming.expect_heartbeats(heartbeat_ms.map(Duration::from_millis));
+        }
         Ok(Ok(Some(other))) => return Err(RunnerError::Protocol(format!("expected welcome, got {}", kind(&other)))),
     }
     logging::attach(out.clone());
@@ -194,6 +195,7 @@ pub async fn serve(registry: Registry, config: Config) -> Result<Outcome, Runner
     let mut session = Session {
         registry,
         config,
+        control_ip,
         out,
         events_tx,
         stats: StatsBoard::default(),
@@ -239,6 +241,8 @@ enum Event {
 struct Session {
     registry: Registry,
     config: Config,
+    /// This side's address of the control connection.
+    control_ip: IpAddr,
     out: mpsc::Sender<RunnerMessage>,
     events_tx: mpsc::Sender<Event>,
     stats: StatsBoard,
@@ -288,16 +292,18 @@ impl Session {
                 if self.wiring.is_some() {
                     return Err(RunnerError::Protocol("a second assign".into()));
                 }
+                let listen = address::listen(self.config.data_listen.as_deref(), self.control_ip)?;
                 let wiring = Wiring::listen(
                     &self.config.runner_id,
                     &self.config.secret,
-                    self.config.data_listen,
+                    listen,
                     &processors,
                     channels,
                     self.stats.clone(),
                 )
                 .await?;
-                let endpoint = wiring.endpoint().to_string();
+                let endpoint =
+                    address::announced(wiring.endpoint(), self.config.data_advertise.as_deref(), self.control_ip);
                 self.wiring = Some(wiring);
                 self.assigned = processors;
                 send(&self.out, RunnerMessage::Listening { endpoint }).await;

@@ -149,14 +149,9 @@ impl Wiring {
         Ok(())
     }
 
-    /// The address to announce in `listening`. An unspecified bind address (`0.0.0.0`) is announced as
-    /// loopback; to be reachable from other hosts, bind a concrete interface with `RIFFLE_DATA_LISTEN`.
+    /// The address the data endpoint is bound to (`address::announced` says what peers are told).
     pub(crate) fn endpoint(&self) -> SocketAddr {
-        let mut addr = self.endpoint.local_addr();
-        if addr.ip().is_unspecified() {
-            addr.set_ip(std::net::Ipv4Addr::LOCALHOST.into());
-        }
-        addr
+        self.endpoint.local_addr()
     }
 
     /// Makes the in-memory half of every local writer and says where the rest must connect (`connect`).

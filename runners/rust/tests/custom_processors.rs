@@ -75,7 +75,8 @@ fn config(fake: &Fake) -> Config {
         control_url: fake.url.clone(),
         secret: SECRET.into(),
         runner_id: "rust".into(),
-        data_listen: "127.0.0.1:0".parse().unwrap(),
+        data_listen: None,
+        data_advertise: None,
     }
 }
 

@@ -4,6 +4,7 @@ import java.io.BufferedOutputStream;
 import java.io.EOFException;
 import java.io.IOException;
 import java.io.OutputStream;
+import java.net.InetAddress;
 import java.net.InetSocketAddress;
 import java.net.Socket;
 import java.nio.charset.StandardCharsets;
@@ -35,6 +36,16 @@ public final class WsClient {
             NetWriter.closeQuietly(s);
             throw e;
         }
+    }
+
+    /** This side's address of the connection. */
+    public InetAddress localAddress() {
+        return socket.getLocalAddress();
+    }
+
+    /** From now on a read that waits this long for a byte fails (SocketTimeoutException); 0: forever. */
+    public void setReadTimeout(int millis) throws IOException {
+        socket.setSoTimeout(millis);
     }
 
     /** Sends one text message (thread-safe). */

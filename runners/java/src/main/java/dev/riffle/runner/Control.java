@@ -1,15 +1,39 @@
 package dev.riffle.runner;
 
 import dev.riffle.channels.WsClient;
+import java.net.InetAddress;
 import java.io.IOException;
+import java.net.SocketTimeoutException;
 import java.net.URI;
+import java.util.concurrent.LinkedBlockingQueue;
 
-/** The WebSocket connection to the orchestrator: one JSON text message per frame, both ways. */
+/**
+ * The WebSocket connection to the orchestrator: one JSON text message per frame, both ways. After
+ * welcome a thread of its own reads it, so that pings are answered while the session is busy (in a
+ * processor's init, say), and a heartbeat deadline turns the orchestrator's silence into an error.
+ */
 final class Control {
+    /** Nothing, not even a ping, came from the orchestrator within the heartbeat deadline. */
+    static final class Silent extends IOException {
+        Silent(int millis) {
+            super(String.format(java.util.Locale.ROOT,
+                    "the orchestrator has been silent for %.1f s (no heartbeat); exiting", millis / 1000.0));
+        }
+    }
+
+    /** What the reader thread hands over: a message, the end of the connection, or what broke it. */
+    private record Received(String text, IOException failure) {}
+
     private final WsClient ws;
+    private LinkedBlockingQueue<Received> received;
 
     private Control(WsClient ws) {
         this.ws = ws;
+    }
+
+    /** This side's address of the connection: where peers on the orchestrator's side reach this host. */
+    InetAddress localAddress() {
+        return ws.localAddress();
     }
 
     static Control connect(String url) throws IOException {
@@ -30,9 +54,54 @@ final class Control {
         ws.sendText(json);
     }
 
+    /** Reads on a thread of its own from now on; with {@code heartbeatMillis > 0}, that much silence ends it. */
+    void readInBackground(int heartbeatMillis) throws IOException {
+        if (heartbeatMillis > 0) {
+            ws.setReadTimeout(heartbeatMillis);
+        }
+        LinkedBlockingQueue<Received> queue = new LinkedBlockingQueue<>();
+        Thread reader = new Thread(() -> {
+            while (true) {
+                try {
+                    String text = ws.receiveText();
+                    queue.add(new Received(text, null));
+                    if (text == null) {
+                        return;
+                    }
+                } catch (SocketTimeoutException e) {
+                    queue.add(new Received(null, new Silent(heartbeatMillis)));
+                    return;
+                } catch (IOException e) {
+                    queue.add(new Received(null, e));
+                    return;
+                }
+            }
+        }, "riffle-control-reader");
+        reader.setDaemon(true);
+        reader.start();
+        received = queue;
+    }
+
     /** The next message, or null once the orchestrator closed the connection. */
     String receive() throws IOException {
-        return ws.receiveText();
+        if (received == null) {
+            return ws.receiveText();
+        }
+        Received next;
+        try {
+            next = received.take();
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException("interrupted while waiting for the orchestrator");
+        }
+        if (next.failure() != null) {
+            received.add(next); // every later call sees the same end
+            throw next.failure();
+        }
+        if (next.text() == null) {
+            received.add(next);
+        }
+        return next.text();
     }
 
     void close() {

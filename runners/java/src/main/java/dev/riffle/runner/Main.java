@@ -20,23 +20,26 @@ public final class Main {
         String url = env("RIFFLE_CONTROL_URL");
         String secret = secret();
         String runner = env("RIFFLE_RUNNER_ID");
+        // Unset: where this runner reached the orchestrator from, port 0 (Session decides once connected).
         String listen = System.getenv("RIFFLE_DATA_LISTEN");
-        if (listen == null || listen.isEmpty()) {
-            listen = "127.0.0.1:0";
+        String host = "";
+        int port = 0;
+        if (listen != null && !listen.isEmpty()) {
+            int colon = listen.lastIndexOf(':');
+            try {
+                port = Integer.parseInt(listen.substring(colon + 1));
+            } catch (RuntimeException e) {
+                ERR.println(NAME + ": RIFFLE_DATA_LISTEN is " + listen
+                        + ", not HOST:PORT (such as 10.0.0.5:0 or runner-b.lan:7001)");
+                System.exit(2);
+                return;
+            }
+            host = listen.substring(0, Math.max(colon, 0)).replaceAll("^\\[(.*)\\]$", "$1");
         }
-        int colon = listen.lastIndexOf(':');
-        int port;
-        try {
-            port = Integer.parseInt(listen.substring(colon + 1));
-        } catch (RuntimeException e) {
-            ERR.println(NAME + ": RIFFLE_DATA_LISTEN is " + listen + ", not IP:PORT (such as 127.0.0.1:0)");
-            System.exit(2);
-            return;
-        }
-        String host = listen.substring(0, Math.max(colon, 0));
+        String advertise = System.getenv("RIFFLE_DATA_ADVERTISE");
         int code;
         try {
-            Session s = new Session(url, secret, runner, host, port);
+            Session s = new Session(url, secret, runner, host, port, advertise);
             session = s;
             code = s.run();
         } catch (Session.Refused e) {

@@ -26,6 +26,7 @@ final class Session {
     private final String runnerId;
     private final String host;
     private final int port;
+    private final String advertise;
     private final Stats stats = new Stats();
     private Wiring wiring;
     private JsonNode assigned;
@@ -71,12 +72,13 @@ final class Session {
         }
     }
 
-    Session(String url, String secret, String runnerId, String host, int port)
+    Session(String url, String secret, String runnerId, String host, int port, String advertise)
             throws IOException, Refused, Protocol.ProtocolException {
         this.secret = secret;
         this.runnerId = runnerId;
         this.host = host;
         this.port = port;
+        this.advertise = advertise;
         // Jackson's first use costs a good part of the JVM's start-up: it warms up while the hello goes out
         // (written by hand for that reason) and the orchestrator answers.
         Thread warm = new Thread(() -> {
@@ -109,6 +111,8 @@ final class Session {
             throw new Protocol.ProtocolException("the orchestrator speaks protocol " + welcome.get("protocol")
                     + ", this runner " + Protocol.VERSION);
         }
+        JsonNode heartbeat = welcome.get("heartbeatMs");
+        control.readInBackground(heartbeat != null && heartbeat.canConvertToInt() ? heartbeat.asInt() : 0);
     }
 
     /** Runs the session to its end; returns the exit code. */
@@ -120,6 +124,9 @@ final class Session {
             String text;
             try {
                 text = control.receive();
+            } catch (Control.Silent e) {
+                Main.ERR.println(Main.NAME + ": " + e.getMessage());
+                return 1;
             } catch (IOException e) {
                 text = null;
             }
@@ -186,7 +193,7 @@ final class Session {
         }
         Endpoint endpoint;
         try {
-            endpoint = Endpoint.bind(host.isEmpty() ? "127.0.0.1" : host, port, secret,
+            endpoint = Endpoint.bind(host.isEmpty() ? control.localAddress().getHostAddress() : host, port, secret,
                     warning -> log(null, "warn", warning));
         } catch (IOException e) {
             throw new IOException("cannot listen on " + host + ":" + port + ": " + e.getMessage(), e);
@@ -198,7 +205,7 @@ final class Session {
         }
         assigned = m.get("processors");
         ObjectNode listening = Main.message("listening");
-        listening.put("endpoint", wiring.announced());
+        listening.put("endpoint", Address.announced(endpoint.localAddress(), advertise, control.localAddress()));
         send(listening);
     }
 

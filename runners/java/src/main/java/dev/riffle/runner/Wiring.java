@@ -157,13 +157,6 @@ final class Wiring {
         }
     }
 
-    /** The address to announce: an unspecified bind address is announced as loopback. */
-    String announced() {
-        InetSocketAddress a = endpoint.localAddress();
-        String host = a.getAddress().isAnyLocalAddress() ? "127.0.0.1" : a.getAddress().getHostAddress();
-        return host + ":" + a.getPort();
-    }
-
     /** Where a channel's {@code logLevel} sends the messages it logs: processor, level, text. */
     interface ChannelLog {
         void log(String processor, String level, String message);
