@@ -178,6 +178,24 @@ ConformanceCrash, ConformanceFail, ConformanceSlow, Counter, FileReader, FileWri
     assert!(left.is_empty(), "{left:?}");
 }
 
+/// Reads riffle's stderr up to the command it prints for the external runner `runner`; returns that
+/// line and the rest of stderr. Kills riffle and fails if it never says it.
+fn external_hint(riffle: &mut Child, runner: &str) -> (String, std::io::Lines<BufReader<std::process::ChildStderr>>) {
+    let mut stderr = BufReader::new(riffle.stderr.take().expect("piped")).lines();
+    let wanted = format!("riffle: warning: not starting runner {runner}; start it yourself with ");
+    loop {
+        match stderr.next() {
+            Some(Ok(line)) if line.starts_with(&wanted) => return (line, stderr),
+            Some(Ok(_)) => {}
+            other => {
+                let _ = riffle.kill();
+                let _ = riffle.wait();
+                panic!("riffle did not say how to start {runner}: {other:?}");
+            }
+        }
+    }
+}
+
 #[test]
 fn a_runner_started_by_hand_joins_the_run() {
     let tag = support::unique_tag();
@@ -189,22 +207,7 @@ fn a_runner_started_by_hand_joins_the_run() {
         .stderr(Stdio::piped())
         .spawn()
         .expect("riffle starts");
-    let mut stderr = BufReader::new(riffle.stderr.take().expect("piped")).lines();
-    let hint = loop {
-        match stderr.next() {
-            Some(Ok(line))
-                if line.starts_with("riffle: warning: not starting runner rust-2; start it yourself with ") =>
-            {
-                break line
-            }
-            Some(Ok(_)) => {}
-            other => {
-                let _ = riffle.kill();
-                let _ = riffle.wait();
-                panic!("riffle did not say how to start rust-2: {other:?}");
-            }
-        }
-    };
+    let (hint, _stderr) = external_hint(&mut riffle, "rust-2");
     // What Riffle printed is all a person needs: the three variables, then the argv. The secret is in the
     // private file it names, which only its owner may read.
     let words: Vec<&str> = hint.split(' ').collect();
@@ -257,22 +260,7 @@ fn a_runner_that_joins_a_wildcard_run_from_another_address_is_told_and_announces
         .stderr(Stdio::piped())
         .spawn()
         .expect("riffle starts");
-    let mut stderr = BufReader::new(riffle.stderr.take().expect("piped")).lines();
-    let hint = loop {
-        match stderr.next() {
-            Some(Ok(line))
-                if line.starts_with("riffle: warning: not starting runner rust; start it yourself with ") =>
-            {
-                break line
-            }
-            Some(Ok(_)) => {}
-            other => {
-                let _ = riffle.kill();
-                let _ = riffle.wait();
-                panic!("riffle did not say how to start rust: {other:?}");
-            }
-        }
-    };
+    let (hint, stderr) = external_hint(&mut riffle, "rust");
     let words: Vec<&str> = hint.split(' ').collect();
     let value = |name: &str| words.iter().find_map(|w| w.strip_prefix(&format!("{name}="))).unwrap().to_string();
     let url = value("RIFFLE_CONTROL_URL");
