@@ -9,8 +9,6 @@ use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
 use riffle_protocol::{OrchestratorMessage, RunnerMessage};
 use std::net::IpAddr;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -28,8 +26,6 @@ type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
 /// answered (and silence noticed) while the session is busy, in a processor's init for example.
 pub(crate) struct Incoming {
     rx: mpsc::UnboundedReceiver<Result<Option<OrchestratorMessage>, RunnerError>>,
-    /// Milliseconds of silence (pings included) after which the orchestrator counts as gone; 0: never.
-    heartbeat_ms: Arc<AtomicU64>,
 }
 
 /// The sending half: a queue, and the task that drains it into the socket.
@@ -53,10 +49,9 @@ pub(crate) async fn connect(url: &str) -> Result<(Incoming, Outgoing, IpAddr), R
     let (sink, stream) = socket.split();
     let (tx, rx) = mpsc::channel(QUEUE);
     let task = tokio::spawn(drain(rx, sink));
-    let heartbeat_ms = Arc::new(AtomicU64::new(0));
     let (messages, incoming) = mpsc::unbounded_channel();
-    tokio::spawn(read(stream, messages, heartbeat_ms.clone()));
-    Ok((Incoming { rx: incoming, heartbeat_ms }, Outgoing { tx, task }, local_ip))
+    tokio::spawn(read(stream, messages));
+    Ok((Incoming { rx: incoming }, Outgoing { tx, task }, local_ip))
 }
 
 impl Incoming {
@@ -64,37 +59,26 @@ impl Incoming {
     pub(crate) async fn next(&mut self) -> Result<Option<OrchestratorMessage>, RunnerError> {
         self.rx.recv().await.unwrap_or(Ok(None))
     }
-
-    /// From `welcome` on, silence longer than this ends the session.
-    pub(crate) fn expect_heartbeats(&self, deadline: Option<Duration>) {
-        self.heartbeat_ms.store(deadline.map_or(0, |d| d.as_millis().max(1) as u64), Ordering::Relaxed);
-    }
 }
 
 /// Reads frames until the connection ends, a frame breaks the protocol, or the orchestrator is silent past
-/// the heartbeat deadline; each of those is the last thing sent.
+/// the heartbeat deadline `welcome` gave; each of those is the last thing sent.
 async fn read(
     mut stream: SplitStream<Socket>,
     messages: mpsc::UnboundedSender<Result<Option<OrchestratorMessage>, RunnerError>>,
-    heartbeat_ms: Arc<AtomicU64>,
 ) {
+    let mut deadline: Option<Duration> = None;
     let mut heard = Instant::now();
     loop {
-        let deadline = heartbeat_ms.load(Ordering::Relaxed);
-        let frame = if deadline == 0 {
-            // Looked at again now and then: `welcome` may set a deadline while we wait.
-            match tokio::time::timeout(Duration::from_millis(250), stream.next()).await {
-                Ok(frame) => frame,
-                Err(_) => continue,
-            }
-        } else {
-            match tokio::time::timeout_at(heard + Duration::from_millis(deadline), stream.next()).await {
+        let frame = match deadline {
+            None => stream.next().await,
+            Some(deadline) => match tokio::time::timeout_at(heard + deadline, stream.next()).await {
                 Ok(frame) => frame,
                 Err(_) => {
                     let _ = messages.send(Err(RunnerError::OrchestratorSilent(heard.elapsed())));
                     return;
                 }
-            }
+            },
         };
         heard = Instant::now();
         let message = match frame {
@@ -109,6 +93,9 @@ async fn read(
             // Pings are answered by tungstenite itself as it reads; pongs and raw frames carry nothing.
             Some(Ok(_)) => continue,
         };
+        if let Ok(Some(OrchestratorMessage::Welcome { heartbeat_ms: Some(ms), .. })) = &message {
+            deadline = Some(Duration::from_millis((*ms).max(1)));
+        }
         let last = !matches!(message, Ok(Some(_)));
         if messages.send(message).is_err() || last {
             return;

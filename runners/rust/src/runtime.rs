@@ -185,9 +185,8 @@ pub async fn serve(registry: Registry, config: Config) -> Result<Outcome, Runner
                 "the orchestrator speaks protocol {protocol}, this runner {VERSION}"
             )))
         }
-        Ok(Ok(Some(OrchestratorMessage::Welcome { heartbeat_ms, .. }))) => {
-            incoming.expect_heartbeats(heartbeat_ms.map(Duration::from_millis));
-        }
+        // Its heartbeat deadline, if any, is kept by the reader of `incoming`, which saw it first.
+        Ok(Ok(Some(OrchestratorMessage::Welcome { .. }))) => {}
         Ok(Ok(Some(other))) => return Err(RunnerError::Protocol(format!("expected welcome, got {}", kind(&other)))),
     }
     logging::attach(out.clone());
