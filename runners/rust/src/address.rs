@@ -1,7 +1,8 @@
 //! Where the data endpoint binds and what it is announced as: peers on other hosts must be able to
 //! reach what `listening` says.
 
-use std::net::{IpAddr, SocketAddr, ToSocketAddrs};
+use std::io::ErrorKind;
+use std::net::{IpAddr, SocketAddr};
 
 use riffle_protocol::env;
 
@@ -9,13 +10,26 @@ use crate::RunnerError;
 
 /// The address to bind: `RIFFLE_DATA_LISTEN` (a host name is resolved, its first address), else the
 /// address this runner reached the orchestrator from, port 0.
-pub(crate) fn listen(configured: Option<&str>, control_ip: IpAddr) -> Result<SocketAddr, RunnerError> {
+pub(crate) async fn listen(configured: Option<&str>, control_ip: IpAddr) -> Result<SocketAddr, RunnerError> {
     let Some(text) = configured else { return Ok(SocketAddr::new(control_ip, 0)) };
-    let bad = |reason: String| RunnerError::BadEnv { name: env::DATA_LISTEN, value: text.to_owned(), reason };
-    match text.to_socket_addrs() {
-        Ok(mut addresses) => addresses.next().ok_or_else(|| bad("the name has no address".into())),
-        Err(e) => Err(bad(format!("{e} (expected HOST:PORT, such as 10.0.0.5:0 or runner-b.lan:7001)"))),
+    resolve(text).await.map_err(|e| {
+        let reason = match e.kind() {
+            ErrorKind::NotFound => e.to_string(),
+            _ => format!("{e} (expected HOST:PORT, such as 10.0.0.5:0 or runner-b.lan:7001)"),
+        };
+        RunnerError::BadEnv { name: env::DATA_LISTEN, value: text.to_owned(), reason }
+    })
+}
+
+/// `host:port` to a socket address, without blocking the runtime; a literal address needs no lookup.
+pub(crate) async fn resolve(endpoint: &str) -> std::io::Result<SocketAddr> {
+    if let Ok(addr) = endpoint.parse() {
+        return Ok(addr);
     }
+    tokio::net::lookup_host(endpoint)
+        .await?
+        .next()
+        .ok_or_else(|| std::io::Error::new(ErrorKind::NotFound, "the name has no address"))
 }
 
 /// What `listening` announces: `RIFFLE_DATA_ADVERTISE` (with the bound port when it names none), else
@@ -46,13 +60,13 @@ mod tests {
         text.parse().unwrap()
     }
 
-    #[test]
-    fn a_runner_binds_where_it_reached_the_orchestrator_unless_told() {
+    #[tokio::test]
+    async fn a_runner_binds_where_it_reached_the_orchestrator_unless_told() {
         let control: IpAddr = "10.0.0.7".parse().unwrap();
-        assert_eq!(listen(None, control).unwrap(), at("10.0.0.7:0"));
-        assert_eq!(listen(Some("0.0.0.0:7001"), control).unwrap(), at("0.0.0.0:7001"));
-        assert_eq!(listen(Some("localhost:0"), control).unwrap().port(), 0);
-        let error = listen(Some("10.0.0.7"), control).unwrap_err().to_string();
+        assert_eq!(listen(None, control).await.unwrap(), at("10.0.0.7:0"));
+        assert_eq!(listen(Some("0.0.0.0:7001"), control).await.unwrap(), at("0.0.0.0:7001"));
+        assert_eq!(listen(Some("localhost:0"), control).await.unwrap().port(), 0);
+        let error = listen(Some("10.0.0.7"), control).await.unwrap_err().to_string();
         assert!(error.starts_with("RIFFLE_DATA_LISTEN=\"10.0.0.7\" is not usable: "), "{error}");
         assert!(error.ends_with("(expected HOST:PORT, such as 10.0.0.5:0 or runner-b.lan:7001)"), "{error}");
     }

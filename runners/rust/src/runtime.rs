@@ -291,7 +291,7 @@ impl Session {
                 if self.wiring.is_some() {
                     return Err(RunnerError::Protocol("a second assign".into()));
                 }
-                let listen = address::listen(self.config.data_listen.as_deref(), self.control_ip)?;
+                let listen = address::listen(self.config.data_listen.as_deref(), self.control_ip).await?;
                 let wiring = Wiring::listen(
                     &self.config.runner_id,
                     &self.config.secret,

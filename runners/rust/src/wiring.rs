@@ -262,7 +262,7 @@ async fn connect_one(job: WriterJob, secret: Arc<str>) -> Result<Connected, Wire
         add(writer);
     }
     for (transport, runner, endpoint) in remote {
-        let addr = resolve(&endpoint)
+        let addr = crate::address::resolve(&endpoint)
             .await
             .map_err(|e| fail(format!("channel {channel}: endpoint {endpoint} of runner {runner}: {e}")))?;
         let writer = riffle_channels::Writer::connect(transport, addr, &secret, &channel, &writer_id, &limits())
@@ -277,17 +277,6 @@ async fn connect_one(job: WriterJob, secret: Arc<str>) -> Result<Connected, Wire
             Ok(Connected { processor, channel, writer })
         }
     }
-}
-
-/// `host:port` to a socket address; a literal address needs no lookup.
-async fn resolve(endpoint: &str) -> std::io::Result<SocketAddr> {
-    if let Ok(addr) = endpoint.parse() {
-        return Ok(addr);
-    }
-    tokio::net::lookup_host(endpoint)
-        .await?
-        .next()
-        .ok_or_else(|| std::io::Error::new(std::io::ErrorKind::NotFound, "the name has no address"))
 }
 
 /// Copies the remote writers' messages to every local reader of a channel read more than once here.
