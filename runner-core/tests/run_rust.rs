@@ -196,6 +196,28 @@ fn external_hint(riffle: &mut Child, runner: &str) -> (String, std::io::Lines<Bu
     }
 }
 
+/// The value of `NAME=value` in the command riffle printed.
+fn hint_value(hint: &str, name: &str) -> String {
+    let prefix = format!("{name}=");
+    hint.split(' ').find_map(|w| w.strip_prefix(&prefix)).unwrap_or_else(|| panic!("no {name} in {hint}")).to_string()
+}
+
+/// Starts the runner the way the printed command says: its three variables and its program, in the
+/// fixture's folder, tagged for the leftover check.
+fn start_as_printed(hint: &str, tag: &str) -> Child {
+    let program = PathBuf::from(env!("CARGO_BIN_EXE_riffle")).with_file_name(hint.split(' ').next_back().unwrap());
+    Command::new(program)
+        .current_dir(fixture("two-runners"))
+        .env("RIFFLE_CONTROL_URL", hint_value(hint, "RIFFLE_CONTROL_URL"))
+        .env("RIFFLE_SECRET_FILE", hint_value(hint, "RIFFLE_SECRET_FILE"))
+        .env("RIFFLE_RUNNER_ID", hint_value(hint, "RIFFLE_RUNNER_ID"))
+        .env("RIFFLE_TEST_TAG", tag)
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("the runner starts")
+}
+
 #[test]
 fn a_runner_started_by_hand_joins_the_run() {
     let tag = support::unique_tag();
@@ -210,23 +232,11 @@ fn a_runner_started_by_hand_joins_the_run() {
     let (hint, _stderr) = external_hint(&mut riffle, "rust-2");
     // What Riffle printed is all a person needs: the three variables, then the argv. The secret is in the
     // private file it names, which only its owner may read.
-    let words: Vec<&str> = hint.split(' ').collect();
-    let value = |name: &str| words.iter().find_map(|w| w.strip_prefix(&format!("{name}="))).unwrap().to_string();
-    let secret_file = value("RIFFLE_SECRET_FILE");
+    let secret_file = hint_value(&hint, "RIFFLE_SECRET_FILE");
     let mode = std::os::unix::fs::PermissionsExt::mode(&std::fs::metadata(&secret_file).unwrap().permissions());
     assert_eq!(mode & 0o777, 0o600, "{secret_file}");
     assert_eq!(std::fs::read_to_string(&secret_file).unwrap().trim().len(), 64);
-    let program = PathBuf::from(env!("CARGO_BIN_EXE_riffle")).with_file_name(words.last().unwrap());
-    let mut runner = Command::new(program)
-        .current_dir(fixture("two-runners"))
-        .env("RIFFLE_CONTROL_URL", value("RIFFLE_CONTROL_URL"))
-        .env("RIFFLE_SECRET_FILE", &secret_file)
-        .env("RIFFLE_RUNNER_ID", value("RIFFLE_RUNNER_ID"))
-        .env("RIFFLE_TEST_TAG", &tag)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the runner starts");
+    let mut runner = start_as_printed(&hint, &tag);
     let output = riffle.wait_with_output().expect("riffle ends");
     assert_eq!(output.status.code(), Some(0));
     assert!(text(&output.stdout).contains("[<count>] 100000 messages, 6400000 bytes\n"), "{}", text(&output.stdout));
@@ -261,21 +271,9 @@ fn a_runner_that_joins_a_wildcard_run_from_another_address_is_told_and_announces
         .spawn()
         .expect("riffle starts");
     let (hint, stderr) = external_hint(&mut riffle, "rust");
-    let words: Vec<&str> = hint.split(' ').collect();
-    let value = |name: &str| words.iter().find_map(|w| w.strip_prefix(&format!("{name}="))).unwrap().to_string();
-    let url = value("RIFFLE_CONTROL_URL");
+    let url = hint_value(&hint, "RIFFLE_CONTROL_URL");
     assert!(url.starts_with(&format!("ws://{ip}:")), "{hint}");
-    let program = PathBuf::from(env!("CARGO_BIN_EXE_riffle")).with_file_name(words.last().unwrap());
-    let mut runner = Command::new(program)
-        .current_dir(fixture("two-runners"))
-        .env("RIFFLE_CONTROL_URL", &url)
-        .env("RIFFLE_SECRET_FILE", value("RIFFLE_SECRET_FILE"))
-        .env("RIFFLE_RUNNER_ID", value("RIFFLE_RUNNER_ID"))
-        .env("RIFFLE_TEST_TAG", &tag)
-        .stdout(Stdio::null())
-        .stderr(Stdio::null())
-        .spawn()
-        .expect("the runner starts");
+    let mut runner = start_as_printed(&hint, &tag);
     let told: Vec<String> = stderr.map_while(Result::ok).filter(|l| l.contains(" is told the endpoints ")).collect();
     let output = riffle.wait_with_output().expect("riffle ends");
     assert_eq!(output.status.code(), Some(0), "{told:?}");
