@@ -190,9 +190,10 @@ struct RunArgs {
     stop_grace: f64,
     /// Seconds of silence on a runner's control connection (no answer to the pings sent five times
     /// within it) after which the run fails, naming the runner and its host; runners exit after as
-    /// long without hearing from riffle. 0 waits for as long as the connections stay open. Raise it
-    /// for processors that block their runner (a JavaScript or Python event loop) for longer.
-    #[arg(long, value_name = "SECONDS", default_value = "5", value_parser = heartbeat_seconds)]
+    /// long without hearing from riffle. The default keeps a failed host's run, its stop included,
+    /// within 5 s. 0 waits for as long as the connections stay open. Raise it for processors that
+    /// block their runner (a JavaScript or Python event loop) for longer.
+    #[arg(long, value_name = "SECONDS", default_value = "3", value_parser = heartbeat_seconds)]
     heartbeat_timeout: Duration,
     /// The host name or address other hosts reach this one by, for the command printed for
     /// `--external` runners (by default the `--listen` host, or this host's name when that is a

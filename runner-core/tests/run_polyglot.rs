@@ -1,5 +1,6 @@
 //! Three languages in one run: JavaScript to Java to Rust and Rust to Java to JavaScript, over TCP and
-//! over WebSocket, 100,000 messages in order with exact counts; and the polyglot example.
+//! over WebSocket, 100,000 messages in order with exact counts; the polyglot example; and runs across
+//! three hosts (network namespaces, as root; skipped with the reason otherwise).
 //!
 //! Needs the JS runner's packages (`npm ci` in runners/js) and the Java runner's jar, which
 //! `./scripts/test` installs and builds. Skipped, with the reason printed, only when `node` or `java` is
@@ -111,4 +112,164 @@ fn the_polyglot_example_runs_from_its_folder() {
     assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
     assert_eq!(text(&output.stdout), "[<log>] shouted: HELLO\n[<log>] shouted: POLYGLOT\n[<log>] shouted: WORLD\n");
     assert!(left.is_empty(), "{left:?}");
+}
+
+// Runs across hosts: three network namespaces on one machine (support/hosts.rs). riffle and its Rust
+// runner live on host 0, the JavaScript runner on host 1, the Java runner on host 2; the two external
+// runners are started with nothing but the command riffle printed for each, pasted into a shell there.
+
+/// JavaScript numbers, upper-cased in Java, written to a file by Rust: every hop crosses a host.
+fn across_hosts_pipeline(count: u64) -> String {
+    format!(
+        "{PREFIXES}<> owl:imports <{}>.\n<> a rdfc:Pipeline.\n<numbers> a rdfc:Reader, rdfc:Writer.\n\
+<shouted> a rdfc:Reader, rdfc:Writer.\n<gen> a t:Numbers; t:output <numbers>; t:count {count}; t:size 64.\n\
+<upper> a riffle:UpperCase; riffle:input <numbers>; riffle:output <shouted>.\n\
+<write> a riffle:FileWriter; riffle:input <shouted>; riffle:file \"output.txt\".\n",
+        js_processors()
+    )
+}
+
+/// The hosts, or None after saying why this machine cannot make them.
+fn hosts_for(test: &str) -> Option<support::hosts::Hosts> {
+    if !runners_ready(test) {
+        return None;
+    }
+    match support::hosts::Hosts::create(3) {
+        Ok(hosts) => Some(hosts),
+        Err(why) => {
+            println!("skipping {test}: {why}");
+            None
+        }
+    }
+}
+
+struct AcrossHosts {
+    riffle: std::process::Child,
+    lines: std::sync::mpsc::Receiver<String>,
+    /// Each external runner's shell, with the file its output goes to.
+    runners: Vec<(String, std::process::Child, std::path::PathBuf)>,
+}
+
+/// riffle on host 0 listening on every address, told to advertise its subnet address; then each
+/// external runner started on its host from the printed command alone.
+fn start_across_hosts(hosts: &support::hosts::Hosts, dir: &Path, tag: &str, transport: &str) -> AcrossHosts {
+    let mut riffle = hosts
+        .command(0, env!("CARGO_BIN_EXE_riffle"))
+        .args(["run", "pipeline.ttl", "--transport", transport])
+        .args(["--listen", "0.0.0.0:0", "--advertise", &hosts.address(0)])
+        .args(["--external", "javascript", "--external", "java"])
+        .current_dir(dir)
+        .env("RIFFLE_TEST_TAG", tag)
+        .env("RIFFLE_DEBUG", "1")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("riffle starts");
+    let lines = support::pieces(riffle.stderr.take().expect("piped"));
+    let mut runners = Vec::new();
+    while runners.len() < 2 {
+        let Ok(line) = lines.recv_timeout(support::SAFETY) else {
+            let _ = riffle.kill();
+            panic!("riffle did not print how to start both external runners");
+        };
+        let Some(rest) = line.strip_prefix("riffle: warning: not starting runner ") else { continue };
+        let (runner, command) = rest.split_once("; start it yourself with ").expect("the hint's shape");
+        let host = if runner == "javascript" { 1 } else { 2 };
+        let log = dir.join(format!("{runner}.log"));
+        let shell = hosts
+            .command(host, "sh")
+            .args(["-c", command])
+            .current_dir(dir)
+            .env("RIFFLE_TEST_TAG", tag)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(&log).unwrap())
+            .spawn()
+            .expect("sh starts");
+        runners.push((runner.to_string(), shell, log));
+    }
+    AcrossHosts { riffle, lines, runners }
+}
+
+/// The endpoints riffle told `runner` (its RIFFLE_DEBUG line), by runner.
+fn endpoints_told(lines: &str, runner: &str) -> serde_json::Value {
+    let prefix = format!("riffle: runner {runner} is told the endpoints ");
+    let line = lines.lines().find_map(|l| l.strip_prefix(&prefix)).unwrap_or_else(|| panic!("{lines}"));
+    serde_json::from_str(line).unwrap()
+}
+
+#[test]
+fn a_run_across_three_hosts_started_from_what_riffle_printed_keeps_every_message() {
+    let Some(hosts) = hosts_for("a_run_across_three_hosts_started_from_what_riffle_printed_keeps_every_message") else {
+        return;
+    };
+    let alphabet = "abcdefghijklmnopqrstuvwxyz".repeat(4);
+    let expected: String = (0..100_000)
+        .map(|i| {
+            let head = format!("{i}:");
+            format!("{head}{}\n", &alphabet[..64 - head.len()]).to_uppercase()
+        })
+        .collect();
+    for transport in ["tcp", "websocket"] {
+        let (tag, dir) = (support::unique_tag(), support::folder_with(&across_hosts_pipeline(100_000)));
+        let run = start_across_hosts(&hosts, &dir, &tag, transport);
+        let (code, stderr) = support::finish(run.riffle, run.lines);
+        assert_eq!(code, Some(0), "{transport}: {stderr}");
+        for (runner, mut shell, log) in run.runners {
+            let status = shell.wait().expect("the runner ends");
+            assert_eq!(status.code(), Some(0), "{transport}: {runner}: {}", std::fs::read_to_string(log).unwrap());
+        }
+        assert!(stderr.contains("\n  <numbers>   100,000  6,400,000\n"), "{transport}: {stderr}");
+        assert!(stderr.contains("\n  <shouted>   100,000  6,400,000\n"), "{transport}: {stderr}");
+        let written = std::fs::read_to_string(dir.join("output.txt")).unwrap();
+        assert!(written == expected, "{transport}: the file differs from what JavaScript sent, upper-cased, in order");
+        // Each runner announced the address its host reached riffle from, and the Rust runner's loopback
+        // endpoint on riffle's host is, for the others, at riffle's subnet address.
+        let (js, java) = (endpoints_told(&stderr, "javascript"), endpoints_told(&stderr, "java"));
+        let on = |v: &serde_json::Value, host: usize| {
+            v.as_str().is_some_and(|a| a.starts_with(&format!("{}:", hosts.address(host))))
+        };
+        assert!(on(&js["java"], 2) && on(&java["javascript"], 1) && on(&java["rust"], 0), "{transport}: {js} {java}");
+        assert!(support::processes_tagged(&tag).is_empty(), "{transport}: {:?}", support::processes_tagged(&tag));
+        std::fs::remove_dir_all(dir).unwrap();
+    }
+}
+
+#[test]
+fn a_host_whose_link_is_cut_mid_run_fails_the_run_within_the_bound_naming_runner_and_host() {
+    let Some(hosts) =
+        hosts_for("a_host_whose_link_is_cut_mid_run_fails_the_run_within_the_bound_naming_runner_and_host")
+    else {
+        return;
+    };
+    let (tag, dir) = (support::unique_tag(), support::folder_with(&across_hosts_pipeline(1_000_000_000)));
+    let mut run = start_across_hosts(&hosts, &dir, &tag, "tcp");
+    support::wait_for_line(&mut run.riffle, &run.lines, "riffle: every processor is initialised; starting");
+    let cut_at = std::time::Instant::now();
+    hosts.cut(2);
+    let (code, stderr) = support::finish(run.riffle, run.lines);
+    let riffle_took = cut_at.elapsed();
+    assert_eq!(code, Some(1), "{stderr}");
+    let error = stderr.lines().find(|l| l.starts_with("error: ")).unwrap_or_else(|| panic!("{stderr}"));
+    let head =
+        format!("error: runner java lost its control connection: its host {} has been silent for ", hosts.address(2));
+    assert!(error.starts_with(&head), "{error}");
+    assert!(error.ends_with(" s: no answer to heartbeats (--heartbeat-timeout)"), "{error}");
+    // The cut-off Java runner hears nothing from riffle either and exits by itself; the JavaScript one is
+    // stopped by riffle.
+    let mut exits = Vec::new();
+    for (runner, mut shell, log) in run.runners {
+        let status = shell.wait().expect("the runner ends");
+        exits.push((runner.clone(), status.code(), cut_at.elapsed()));
+        if runner == "java" {
+            let said = std::fs::read_to_string(log).unwrap();
+            assert_eq!(status.code(), Some(1), "{said}");
+            assert!(said.contains("the orchestrator has been silent for "), "{said}");
+        }
+    }
+    println!("link cut -> riffle exited in {} ms; runners: {exits:?}", riffle_took.as_millis());
+    // With the default deadline the whole run, its stop included, is over within the 5 s the README says.
+    assert!(riffle_took < std::time::Duration::from_secs(5), "riffle took {riffle_took:?}");
+    assert!(exits.iter().all(|(_, _, took)| *took < std::time::Duration::from_secs(5)), "{exits:?}");
+    assert!(support::processes_tagged(&tag).is_empty(), "{:?}", support::processes_tagged(&tag));
+    std::fs::remove_dir_all(dir).unwrap();
 }

@@ -138,9 +138,9 @@ async fn converse(
     if events.send(Event::Connected { runner: runner.clone(), to_runner, route }).is_err() {
         return;
     }
-    // Without a heartbeat the ticker still runs, rarely, and never finds anyone silent.
-    let every =
-        heartbeat.map_or(Duration::from_secs(3600), |h| (h / PINGS_PER_DEADLINE).max(Duration::from_millis(20)));
+    // Without a heartbeat the ticker still runs, rarely, and nobody is ever found silent.
+    let deadline = heartbeat.unwrap_or(Duration::from_secs(3600));
+    let every = (deadline / PINGS_PER_DEADLINE).max(Duration::from_millis(20));
     let mut ticker = tokio::time::interval(every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut heard = tokio::time::Instant::now();
@@ -158,23 +158,20 @@ async fn converse(
                     break "closed by the orchestrator".to_string();
                 }
             },
-            _ = ticker.tick() => {
-                let Some(deadline) = heartbeat else { continue };
-                if heard.elapsed() >= deadline {
-                    silent = true;
-                    break format!(
-                        "its host {} has been silent for {:.1} s: no answer to heartbeats (--heartbeat-timeout)",
-                        peer.ip(),
-                        heard.elapsed().as_secs_f64()
-                    );
-                }
-                // A send that cannot complete (the peer's window is full) is silence too.
-                match tokio::time::timeout(deadline, ws.send(Message::Ping(Vec::new().into()))).await {
+            // The moment the deadline passes, not the next tick: the bound users are promised is the
+            // deadline plus the stop.
+            _ = tokio::time::sleep_until(heard + deadline), if heartbeat.is_some() => {
+                silent = true;
+                break silence(peer, heard);
+            },
+            _ = ticker.tick(), if heartbeat.is_some() => {
+                // A ping that cannot be sent before the deadline (the peer's window is full) is silence too.
+                match tokio::time::timeout_at(heard + deadline, ws.send(Message::Ping(Vec::new().into()))).await {
                     Ok(Ok(())) => {}
                     Ok(Err(e)) => break format!("sending a heartbeat failed: {e}"),
                     Err(_) => {
                         silent = true;
-                        break format!("its host {} took no heartbeat for {:.1} s (--heartbeat-timeout)", peer.ip(), deadline.as_secs_f64());
+                        break silence(peer, heard);
                     }
                 }
             },
@@ -200,6 +197,15 @@ async fn converse(
         }
     };
     let _ = events.send(Event::Disconnected { runner, reason, silent });
+}
+
+/// Why a runner counts as gone when nothing has come from it since `heard`.
+fn silence(peer: SocketAddr, heard: tokio::time::Instant) -> String {
+    format!(
+        "its host {} has been silent for {:.1} s: no answer to heartbeats (--heartbeat-timeout)",
+        peer.ip(),
+        heard.elapsed().as_secs_f64()
+    )
 }
 
 /// Binds the control endpoint; loopback unless the user asked otherwise.

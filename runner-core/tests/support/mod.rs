@@ -2,6 +2,8 @@
 
 #![allow(dead_code)]
 
+pub mod hosts;
+
 use riffle_core::resolve::{resolve, Options, Resolution};
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
