@@ -195,6 +195,10 @@ struct RunArgs {
     /// block their runner (a JavaScript or Python event loop) for longer.
     #[arg(long, value_name = "SECONDS", default_value = "3", value_parser = heartbeat_seconds)]
     heartbeat_timeout: Duration,
+    /// The run's secret: the first line of this file, which only its owner may read (a Kubernetes
+    /// Secret, say), instead of a new one per run. The printed commands for `--external` runners name it.
+    #[arg(long, value_name = "FILE")]
+    secret_file: Option<std::path::PathBuf>,
     /// The host name or address other hosts reach this one by, for the command printed for
     /// `--external` runners (by default the `--listen` host, or this host's name when that is a
     /// wildcard such as 0.0.0.0).
@@ -687,6 +691,7 @@ fn run_pipeline(args: RunArgs) -> anyhow::Result<ExitCode> {
         connect_timeout,
         stop_grace,
         heartbeat_timeout,
+        secret_file,
         advertise,
         external,
         sparql,
@@ -722,6 +727,13 @@ fn run_pipeline(args: RunArgs) -> anyhow::Result<ExitCode> {
         eprint!("{}", report(&problems));
         return Ok(ExitCode::from(2));
     }
+    let secret = match secret_file.as_deref().map(riffle_core::run::GivenSecret::read).transpose() {
+        Ok(secret) => secret,
+        Err(why) => {
+            eprintln!("error: {why}");
+            return Ok(ExitCode::from(2));
+        }
+    };
     let progress_line = match progress {
         ProgressChoice::Auto => std::io::stderr().is_terminal(),
         ProgressChoice::Always => true,
@@ -741,6 +753,7 @@ fn run_pipeline(args: RunArgs) -> anyhow::Result<ExitCode> {
         live: live.clone(),
         heartbeat: (!heartbeat_timeout.is_zero()).then_some(heartbeat_timeout),
         advertise,
+        secret,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let outcome = runtime.block_on(async {

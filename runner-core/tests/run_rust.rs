@@ -252,6 +252,69 @@ fn routable_ip() -> Option<std::net::IpAddr> {
     Some(socket.local_addr().ok()?.ip()).filter(|ip| !ip.is_loopback() && !ip.is_unspecified())
 }
 
+/// A file holding `secret` that only its owner may read, or also others (`mode`).
+fn secret_file_with(secret: &str, mode: u32) -> PathBuf {
+    use std::os::unix::fs::PermissionsExt;
+    let path = std::env::temp_dir().join(format!("{}.secret", support::unique_tag()));
+    std::fs::write(&path, format!("{secret}\n")).unwrap();
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+    path
+}
+
+#[test]
+fn a_run_takes_its_secret_from_a_given_file_that_the_printed_command_names_and_that_stays() {
+    // As a Kubernetes Secret is mounted: read-only for its owner.
+    let given = secret_file_with(&"5e".repeat(32), 0o400);
+    let tag = support::unique_tag();
+    let mut riffle = Command::new(env!("CARGO_BIN_EXE_riffle"))
+        .args(["run", "pipeline.ttl", "--external", "rust-2", "--secret-file"])
+        .arg(&given)
+        .current_dir(fixture("two-runners"))
+        .env("RIFFLE_TEST_TAG", &tag)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("riffle starts");
+    let (hint, mut stderr) = external_hint(&mut riffle, "rust-2");
+    assert_eq!(hint_value(&hint, "RIFFLE_SECRET_FILE"), given.display().to_string(), "{hint}");
+    let said = stderr.next().unwrap().unwrap();
+    assert!(
+        said.starts_with(&format!("riffle: warning: {} holds the run's secret (--secret-file); ", given.display())),
+        "{said}"
+    );
+    let mut runner = start_as_printed(&hint, &tag);
+    let output = riffle.wait_with_output().expect("riffle ends");
+    assert_eq!(output.status.code(), Some(0));
+    assert!(text(&output.stdout).contains("[<count>] 100000 messages, 6400000 bytes\n"), "{}", text(&output.stdout));
+    assert_eq!(runner.wait().expect("the runner ends").code(), Some(0));
+    assert_eq!(
+        std::fs::read_to_string(&given).unwrap(),
+        format!("{}\n", "5e".repeat(32)),
+        "riffle leaves it as it was"
+    );
+    std::fs::remove_file(given).unwrap();
+}
+
+#[test]
+fn a_secret_file_others_may_read_is_refused_before_any_runner_starts() {
+    let given = secret_file_with(&"5e".repeat(32), 0o644);
+    let (output, left) = support::riffle_tagged(
+        &["run", "pipeline.ttl", "--secret-file", given.to_str().unwrap()],
+        Some(&fixture("two-runners")),
+    );
+    assert_eq!(output.status.code(), Some(2));
+    assert_eq!(
+        text(&output.stderr),
+        format!(
+            "error: --secret-file {0}: others may read it (mode 644); make it private first (chmod 600 {0}; in \
+Kubernetes, defaultMode: 0400 on the Secret's volume)\n",
+            given.display()
+        )
+    );
+    assert!(left.is_empty(), "{left:?}");
+    std::fs::remove_file(given).unwrap();
+}
+
 #[test]
 fn a_runner_that_joins_a_wildcard_run_from_another_address_is_told_and_announces_reachable_endpoints() {
     let Some(ip) = routable_ip() else {

@@ -2,6 +2,16 @@
 //! when pasted on the other host.
 
 use std::net::SocketAddr;
+use std::path::Path;
+
+/// Where an external runner finds the run's secret.
+#[derive(Debug, Clone, Copy)]
+pub enum Secret<'a> {
+    /// A private file riffle wrote for this run and removes when it ends.
+    Written(&'a Path),
+    /// The file `--secret-file` named, which stays.
+    Given(&'a Path),
+}
 
 /// The control URL a runner on another host dials: `advertise` (`--advertise`) when given; else the
 /// listen address, where a wildcard address stands for this host's name.
@@ -16,23 +26,28 @@ pub fn control_url(listening: SocketAddr, advertise: Option<&str>) -> String {
 }
 
 /// The lines to print: the command, then how to carry the secret file and what the data endpoint binds.
-pub fn hint(runner: &str, argv: &[String], control_url: &str, secret_file: &str) -> [String; 2] {
+pub fn hint(runner: &str, argv: &[String], control_url: &str, secret: Secret) -> [String; 2] {
     use riffle_protocol::env;
+    let (Secret::Written(path) | Secret::Given(path)) = secret;
+    let secret_file = path.display().to_string();
     let words: Vec<String> = [
         format!("{}={}", env::CONTROL_URL, quoted(control_url)),
-        format!("{}={}", env::SECRET_FILE, quoted(secret_file)),
+        format!("{}={}", env::SECRET_FILE, quoted(&secret_file)),
         format!("{}={}", env::RUNNER_ID, quoted(runner)),
     ]
     .into_iter()
     .chain(argv.iter().map(|word| quoted(word)))
     .collect();
+    let whose = match secret {
+        Secret::Written(_) => "holds the run's secret, readable only by you, and is removed when the run ends",
+        Secret::Given(_) => "holds the run's secret (--secret-file)",
+    };
     [
         format!("not starting runner {runner}; start it yourself with {}", words.join(" ")),
         format!(
-            "{secret_file} holds the run's secret, readable only by you, and is removed when the run ends; \
-on another host, copy it there first (for example with scp) and keep it private. The runner's data endpoint \
-binds the address it reaches riffle from; {} (HOST:PORT) and {} (HOST or HOST:PORT) change where it binds \
-and what its peers are told",
+            "{secret_file} {whose}; on another host, copy it there first (for example with scp) and keep it \
+private. The runner's data endpoint binds the address it reaches riffle from; {} (HOST:PORT) and {} (HOST or \
+HOST:PORT) change where it binds and what its peers are told",
             env::DATA_LISTEN,
             env::DATA_ADVERTISE
         ),

@@ -15,3 +15,4 @@ mod secret;
 pub use event::Signal;
 pub use orchestrator::{assignment, run, Outcome, RunOptions, RunReport};
 pub use report::{LogFormat, Reporter};
+pub use secret::Given as GivenSecret;

@@ -3,6 +3,7 @@
 
 use super::control::{self, ControlServer, Route};
 use super::event::{Event, Signal, Stream};
+use super::external;
 use super::launch::{launch, LaunchSpec, Launched};
 use super::report::Reporter;
 use crate::live::Live;
@@ -35,6 +36,9 @@ pub struct RunOptions {
     /// The host name or address other hosts reach this one by (`--advertise`), for the command printed
     /// for external runners; None: the listen address, or this host's name when that is a wildcard.
     pub advertise: Option<String>,
+    /// The run's secret from a file (`--secret-file`); None: a new one, written for external runners to
+    /// a private file removed at the end.
+    pub secret: Option<super::secret::Given>,
 }
 
 impl Default for RunOptions {
@@ -45,8 +49,9 @@ impl Default for RunOptions {
             stop_grace: Duration::from_secs(2),
             external: Vec::new(),
             live: None,
-            heartbeat: Some(Duration::from_secs(5)),
+            heartbeat: Some(Duration::from_secs(3)),
             advertise: None,
+            secret: None,
         }
     }
 }
@@ -281,9 +286,10 @@ async fn drive(
         return Outcome::Failed(why);
     }
     let (events, mut queue) = mpsc::unbounded_channel::<Event>();
-    let secret = match super::secret::generate() {
-        Ok(secret) => secret,
-        Err(e) => return Outcome::Failed(format!("cannot make the run's secret: {e}")),
+    let secret = match (&options.secret, super::secret::generate()) {
+        (Some(given), _) => given.secret.clone(),
+        (None, Ok(secret)) => secret,
+        (None, Err(e)) => return Outcome::Failed(format!("cannot make the run's secret: {e}")),
     };
     let listener = match control::bind(options.listen).await {
         Ok(listener) => listener,
@@ -296,20 +302,25 @@ async fn drive(
     // Runners started here reach a wildcard listener on loopback.
     let dial = if address.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], address.port())) } else { address };
     let control_url = format!("ws://{dial}");
-    let external_url = super::external::control_url(address, options.advertise.as_deref());
+    let external_url = external::control_url(address, options.advertise.as_deref());
     let data_listen = (!options.listen.ip().is_loopback()).then(|| format!("{}:0", options.listen.ip()));
     let run_id = match super::secret::run_id() {
         Ok(id) => id,
         Err(e) => return Outcome::Failed(format!("cannot make the run's id: {e}")),
     };
     // Runners started by hand read the secret from a private file: what is printed never holds it.
-    let secret_file = if options.external.is_empty() {
+    let secret_file = if options.external.is_empty() || options.secret.is_some() {
         None
     } else {
         match super::secret::SecretFile::write(&secret, &run_id) {
             Ok(file) => Some(file),
             Err(e) => return Outcome::Failed(format!("cannot write the run's secret file: {e}")),
         }
+    };
+    let hint_secret = match (&options.secret, &secret_file) {
+        (Some(given), _) => Some(external::Secret::Given(&given.path)),
+        (None, Some(written)) => Some(external::Secret::Written(written.path())),
+        (None, None) => None,
     };
     ControlServer {
         secret: secret.clone(),
@@ -325,8 +336,8 @@ async fn drive(
     let mut runners: Vec<RunnerState> = Vec::new();
     for instance in &plan.runners {
         if options.external.contains(&instance.id) {
-            let secret_path = secret_file.as_ref().map(|f| f.path().display().to_string()).unwrap_or_default();
-            for line in super::external::hint(&instance.id, &instance.argv, &external_url, &secret_path) {
+            for line in hint_secret.iter().flat_map(|s| external::hint(&instance.id, &instance.argv, &external_url, *s))
+            {
                 reporter.warn(&line);
             }
             runners.push(RunnerState::new(instance.id.clone(), instance.argv.clone(), None));

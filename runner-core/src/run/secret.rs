@@ -15,6 +15,43 @@ pub fn run_id() -> std::io::Result<String> {
     Ok(format!("run-{}", &generate()?[..8]))
 }
 
+/// A secret someone else made (`riffle run --secret-file`, a Kubernetes Secret for example), and the
+/// file it came from, which the printed commands name and which riffle leaves in place.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Given {
+    pub secret: String,
+    pub path: PathBuf,
+}
+
+/// Fewer characters than this cannot be a secret worth the name.
+const SHORTEST: usize = 32;
+
+impl Given {
+    /// The first line of `path`, as every runner reads it: a file only its owner may read, holding at
+    /// least 32 characters with no spaces.
+    pub fn read(path: &Path) -> Result<Given, String> {
+        use std::os::unix::fs::PermissionsExt;
+        let shown = path.display();
+        let metadata = std::fs::metadata(path).map_err(|e| format!("--secret-file {shown}: cannot be read: {e}"))?;
+        let mode = metadata.permissions().mode() & 0o777;
+        if mode & 0o077 != 0 {
+            return Err(format!(
+                "--secret-file {shown}: others may read it (mode {mode:03o}); make it private first \
+(chmod 600 {shown}; in Kubernetes, defaultMode: 0400 on the Secret's volume)"
+            ));
+        }
+        let text = std::fs::read_to_string(path).map_err(|e| format!("--secret-file {shown}: cannot be read: {e}"))?;
+        let secret = text.lines().next().unwrap_or("").trim().to_owned();
+        if secret.chars().count() < SHORTEST || secret.chars().any(|c| c.is_whitespace() || c.is_control()) {
+            return Err(format!(
+                "--secret-file {shown}: its first line should be the run's secret, at least {SHORTEST} characters \
+with no spaces (for example the output of `openssl rand -hex 32`)"
+            ));
+        }
+        Ok(Given { secret, path: path.to_owned() })
+    }
+}
+
 /// The secret in a file only its owner can read, for runners started by hand (`RIFFLE_SECRET_FILE`), so
 /// that what riffle prints never holds the secret. Removed when dropped, at the end of the run.
 pub struct SecretFile {
@@ -44,6 +81,47 @@ impl Drop for SecretFile {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    fn file_with(text: &str, mode: u32) -> std::path::PathBuf {
+        let path = std::env::temp_dir().join(format!("{}.given", super::run_id().unwrap()));
+        std::fs::write(&path, text).unwrap();
+        std::fs::set_permissions(&path, std::fs::Permissions::from_mode(mode)).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_given_secret_is_the_first_line_of_a_private_file() {
+        let secret = "0123456789abcdef0123456789abcdef";
+        let path = file_with(&format!("{secret}\nanything after\n"), 0o400);
+        assert_eq!(super::Given::read(&path).unwrap(), super::Given { secret: secret.into(), path: path.clone() });
+        std::fs::remove_file(path).unwrap();
+    }
+
+    #[test]
+    fn a_given_secret_others_may_read_or_too_short_is_refused_saying_how_to_fix_it() {
+        let open = file_with("0123456789abcdef0123456789abcdef\n", 0o644);
+        assert_eq!(
+            super::Given::read(&open).unwrap_err(),
+            format!(
+                "--secret-file {0}: others may read it (mode 644); make it private first (chmod 600 {0}; in \
+Kubernetes, defaultMode: 0400 on the Secret's volume)",
+                open.display()
+            )
+        );
+        let short = file_with("hunter2\n", 0o600);
+        assert_eq!(
+            super::Given::read(&short).unwrap_err(),
+            format!(
+                "--secret-file {}: its first line should be the run's secret, at least 32 characters with no spaces \
+(for example the output of `openssl rand -hex 32`)",
+                short.display()
+            )
+        );
+        std::fs::remove_file(open).unwrap();
+        std::fs::remove_file(short).unwrap();
+    }
+
     #[test]
     fn secrets_are_long_and_differ() {
         let a = super::generate().unwrap();
