@@ -38,26 +38,36 @@ fn js_processors() -> String {
 const PREFIXES: &str = "@prefix rdfc: <https://w3id.org/rdf-connect#>.\n@prefix riffle: <https://w3id.org/riffle#>.\n\
 @prefix owl: <http://www.w3.org/2002/07/owl#>.\n@prefix t: <https://w3id.org/riffle/tests#>.\n";
 
+/// JavaScript numbers, upper-cased in Java, written to a file by Rust.
+fn numbers_upper_cased_to_file(count: u64) -> String {
+    format!(
+        "{PREFIXES}<> owl:imports <{}>.\n<> a rdfc:Pipeline.\n<numbers> a rdfc:Reader, rdfc:Writer.\n\
+<shouted> a rdfc:Reader, rdfc:Writer.\n<gen> a t:Numbers; t:output <numbers>; t:count {count}; t:size 64.\n\
+<upper> a riffle:UpperCase; riffle:input <numbers>; riffle:output <shouted>.\n\
+<write> a riffle:FileWriter; riffle:input <shouted>; riffle:file \"output.txt\".\n",
+        js_processors()
+    )
+}
+
+/// What [`numbers_upper_cased_to_file`] writes: message i is "i:" then the alphabet, 64 bytes in all,
+/// upper-cased, one per line.
+fn numbers_upper_cased(count: usize) -> String {
+    let alphabet = "abcdefghijklmnopqrstuvwxyz".repeat(4);
+    (0..count)
+        .map(|i| {
+            let head = format!("{i}:");
+            format!("{head}{}\n", &alphabet[..64 - head.len()]).to_uppercase()
+        })
+        .collect()
+}
+
 #[test]
 fn javascript_to_java_to_rust_keeps_every_message_in_order() {
     if !runners_ready("javascript_to_java_to_rust_keeps_every_message_in_order") {
         return;
     }
-    let pipeline = format!(
-        "{PREFIXES}<> owl:imports <{}>.\n<> a rdfc:Pipeline.\n<numbers> a rdfc:Reader, rdfc:Writer.\n\
-<shouted> a rdfc:Reader, rdfc:Writer.\n<gen> a t:Numbers; t:output <numbers>; t:count 100000; t:size 64.\n\
-<upper> a riffle:UpperCase; riffle:input <numbers>; riffle:output <shouted>.\n\
-<write> a riffle:FileWriter; riffle:input <shouted>; riffle:file \"output.txt\".\n",
-        js_processors()
-    );
-    // What t:Numbers sends (message i is "i:" then the alphabet, 64 bytes in all), upper-cased in Java.
-    let alphabet = "abcdefghijklmnopqrstuvwxyz".repeat(4);
-    let expected: String = (0..100_000)
-        .map(|i| {
-            let head = format!("{i}:");
-            format!("{head}{}\n", &alphabet[..64 - head.len()]).to_uppercase()
-        })
-        .collect();
+    let pipeline = numbers_upper_cased_to_file(100_000);
+    let expected = numbers_upper_cased(100_000);
     for transport in ["tcp", "websocket"] {
         let dir = support::folder_with(&pipeline);
         let (output, left) = support::riffle_tagged(&["run", "pipeline.ttl", "--transport", transport], Some(&dir));
@@ -117,17 +127,6 @@ fn the_polyglot_example_runs_from_its_folder() {
 // Runs across hosts: three network namespaces on one machine (support/hosts.rs). riffle and its Rust
 // runner live on host 0, the JavaScript runner on host 1, the Java runner on host 2; the two external
 // runners are started with nothing but the command riffle printed for each, pasted into a shell there.
-
-/// JavaScript numbers, upper-cased in Java, written to a file by Rust: every hop crosses a host.
-fn across_hosts_pipeline(count: u64) -> String {
-    format!(
-        "{PREFIXES}<> owl:imports <{}>.\n<> a rdfc:Pipeline.\n<numbers> a rdfc:Reader, rdfc:Writer.\n\
-<shouted> a rdfc:Reader, rdfc:Writer.\n<gen> a t:Numbers; t:output <numbers>; t:count {count}; t:size 64.\n\
-<upper> a riffle:UpperCase; riffle:input <numbers>; riffle:output <shouted>.\n\
-<write> a riffle:FileWriter; riffle:input <shouted>; riffle:file \"output.txt\".\n",
-        js_processors()
-    )
-}
 
 /// The hosts, or None after saying why this machine cannot make them.
 fn hosts_for(test: &str) -> Option<support::hosts::Hosts> {
@@ -202,15 +201,9 @@ fn a_run_across_three_hosts_started_from_what_riffle_printed_keeps_every_message
     let Some(hosts) = hosts_for("a_run_across_three_hosts_started_from_what_riffle_printed_keeps_every_message") else {
         return;
     };
-    let alphabet = "abcdefghijklmnopqrstuvwxyz".repeat(4);
-    let expected: String = (0..100_000)
-        .map(|i| {
-            let head = format!("{i}:");
-            format!("{head}{}\n", &alphabet[..64 - head.len()]).to_uppercase()
-        })
-        .collect();
+    let expected = numbers_upper_cased(100_000);
     for transport in ["tcp", "websocket"] {
-        let (tag, dir) = (support::unique_tag(), support::folder_with(&across_hosts_pipeline(100_000)));
+        let (tag, dir) = (support::unique_tag(), support::folder_with(&numbers_upper_cased_to_file(100_000)));
         let run = start_across_hosts(&hosts, &dir, &tag, transport);
         let (code, stderr) = support::finish(run.riffle, run.lines);
         assert_eq!(code, Some(0), "{transport}: {stderr}");
@@ -241,7 +234,7 @@ fn a_host_whose_link_is_cut_mid_run_fails_the_run_within_the_bound_naming_runner
     else {
         return;
     };
-    let (tag, dir) = (support::unique_tag(), support::folder_with(&across_hosts_pipeline(1_000_000_000)));
+    let (tag, dir) = (support::unique_tag(), support::folder_with(&numbers_upper_cased_to_file(1_000_000_000)));
     let mut run = start_across_hosts(&hosts, &dir, &tag, "tcp");
     support::wait_for_line(&mut run.riffle, &run.lines, "riffle: every processor is initialised; starting");
     let cut_at = std::time::Instant::now();
