@@ -9,6 +9,9 @@
 //! installed from their tarballs into a fresh folder (`npm install --offline --save-dev`) and started with
 //! `npx riffle run`.
 //!
+//! And the Kubernetes manifests (deploy/kubernetes), rendered offline by `kubectl kustomize` (skipped,
+//! saying so, without kubectl), against the plan of the pipeline they run and the protocol's variables.
+//!
 //! Needs node and java (skipped, saying so, when either is absent), the Java runner's jar and the Python
 //! runner's environment (`./scripts/build` or `./scripts/test` make them; skipped, saying so, without).
 
@@ -281,4 +284,108 @@ impl CanonicalizeOrSelf for PathBuf {
         let _ = std::fs::create_dir_all(&self);
         self.canonicalize().unwrap_or(self)
     }
+}
+
+/// Host-side paths in a runner's argv as they are in the image (deploy/kubernetes/Dockerfile): the
+/// distribution at /opt/riffle, its binaries in bin/.
+fn as_in_the_image(word: &str, root: &Path) -> String {
+    match word {
+        "riffle-runner-rust" => "/opt/riffle/bin/riffle-runner-rust".to_string(),
+        _ => word.replace(&root.display().to_string(), "/opt/riffle"),
+    }
+}
+
+/// The block list under the first line after `after` that reads `key` (as kustomize renders it: the
+/// items one level deeper, each `- item`).
+fn list_under(doc: &str, after: &str, key: &str) -> Vec<String> {
+    let mut lines = doc.lines().skip_while(|l| l.trim() != after).skip_while(|l| l.trim() != key);
+    let head = lines.next().unwrap_or_else(|| panic!("no {key} after {after} in {doc}"));
+    let indent = " ".repeat(head.len() - head.trim_start().len() + 2);
+    lines
+        .map_while(|l| l.strip_prefix(&indent).and_then(|item| item.strip_prefix("- ")))
+        .map(|item| item.trim_matches(['\'', '"']).to_string())
+        .collect()
+}
+
+/// `- name: N` / `value: V` pairs of a container's env.
+fn env_values(doc: &str) -> Vec<(String, String)> {
+    let lines: Vec<&str> = doc.lines().map(str::trim).collect();
+    lines
+        .windows(2)
+        .filter_map(|pair| Some((pair[0].strip_prefix("- name: ")?, pair[1].strip_prefix("value: ")?)))
+        .map(|(n, v)| (n.to_string(), v.to_string()))
+        .collect()
+}
+
+#[test]
+fn the_kubernetes_manifests_render_and_agree_with_the_plan_and_the_protocol() {
+    if on_path("kubectl").is_none() {
+        println!("skipping the_kubernetes_manifests_render_and_agree_with_the_plan_and_the_protocol: `kubectl` is not on PATH");
+        return;
+    }
+    use riffle_protocol::env;
+    let root = repo_root();
+    let rendered =
+        Command::new("kubectl").args(["kustomize", "deploy/kubernetes"]).current_dir(&root).output().unwrap();
+    assert!(rendered.status.success(), "{}", String::from_utf8_lossy(&rendered.stderr));
+    let rendered = String::from_utf8(rendered.stdout).unwrap();
+    let docs: Vec<&str> = rendered.split("\n---\n").collect();
+    let heads: Vec<(String, String)> = docs
+        .iter()
+        .map(|d| {
+            let field =
+                |p: &str| d.lines().find_map(|l| l.strip_prefix(p)).unwrap_or_else(|| panic!("{d}")).to_string();
+            (field("kind: "), field("  name: "))
+        })
+        .collect();
+    let plan = Command::new(env!("CARGO_BIN_EXE_riffle"))
+        .args(["plan", "pipelines/polyglot/pipeline.ttl"])
+        .current_dir(&root)
+        .output()
+        .unwrap();
+    let plan: serde_json::Value = serde_json::from_slice(&plan.stdout).expect("riffle plan prints the plan");
+    let runners: Vec<(String, Vec<String>)> = plan["runners"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            let argv =
+                r["argv"].as_array().unwrap().iter().map(|w| as_in_the_image(w.as_str().unwrap(), &root)).collect();
+            (r["id"].as_str().unwrap().to_string(), argv)
+        })
+        .collect();
+    let mut expected =
+        vec![("Service".to_string(), "riffle-orchestrator".to_string()), ("Job".into(), "riffle-orchestrator".into())];
+    expected.extend(runners.iter().map(|(id, _)| ("Job".to_string(), format!("riffle-runner-{id}"))));
+    assert_eq!(heads, expected, "one Job per runner instance of the plan, and riffle's");
+    // riffle: every instance external, the secret from the Secret's file, which only its owner may read.
+    let orchestrator = docs[1];
+    let args = list_under(orchestrator, "containers:", "- args:");
+    let externals: Vec<&str> = args.windows(2).filter(|w| w[0] == "--external").map(|w| w[1].as_str()).collect();
+    assert_eq!(externals, runners.iter().map(|(id, _)| id.as_str()).collect::<Vec<_>>(), "{args:?}");
+    let secret_file = args.windows(2).find(|w| w[0] == "--secret-file").map(|w| w[1].clone()).expect("--secret-file");
+    let advertised = args.windows(2).find(|w| w[0] == "--advertise").map(|w| w[1].clone()).expect("--advertise");
+    assert_eq!(advertised, heads[0].1, "riffle advertises its Service's name");
+    for (doc, (id, argv)) in docs[2..].iter().zip(&runners) {
+        // The command riffle would print for the instance, as the image lays it out.
+        assert_eq!(&list_under(doc, "containers:", "- args:"), argv, "{id}");
+        let values = env_values(doc);
+        let value = |name: &str| values.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
+        assert_eq!(value(env::CONTROL_URL), Some(format!("ws://{advertised}:7000").as_str()), "{id}");
+        assert_eq!(value(env::SECRET_FILE), Some(secret_file.as_str()), "{id}");
+        assert_eq!(value(env::RUNNER_ID), Some(id.as_str()));
+        assert_eq!(value(env::DATA_ADVERTISE), Some("$(POD_IP)"), "{id}");
+        assert!(
+            doc.contains(
+                "- name: POD_IP\n          valueFrom:\n            fieldRef:\n              fieldPath: status.podIP"
+            ),
+            "{id}: {doc}"
+        );
+    }
+    for doc in &docs[1..] {
+        assert!(doc.contains("\n  backoffLimit: 0\n"), "a run cannot restart: {doc}");
+        assert!(doc.contains("- mountPath: /run/riffle\n"), "{doc}");
+        assert!(doc.contains("defaultMode: 256\n          secretName: riffle-run"), "0400: {doc}");
+    }
+    assert_eq!(secret_file, "/run/riffle/secret");
 }
