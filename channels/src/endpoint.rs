@@ -12,11 +12,12 @@ use tokio::task::JoinHandle;
 use tokio::time::{timeout_at, Instant};
 
 use crate::frame::{secret_matches, Hello, VERSION};
+use crate::link::Link;
 use crate::pending::{FirstByte, Pending, Slot, LISTEN_BACKLOG, MAX_PENDING_HANDSHAKES};
 use crate::reader::{NetLane, Shared};
 use crate::tcp::{self, TcpDecoder};
 use crate::ws::{self, WsDecoder};
-use crate::{inbound, ChannelError, Limits, Reader};
+use crate::{inbound, ChannelError, Limits, Reader, RunTls};
 
 /// A listening socket that serves the readers registered on it, over TCP framing and WebSocket alike (the
 /// first byte of a connection tells which: `0x00` starts a frame, `G` an HTTP upgrade).
@@ -31,6 +32,8 @@ pub struct Endpoint {
 
 pub(crate) struct Inner {
     secret: String,
+    /// In an encrypted run, what every connection's TLS handshake presents.
+    tls: Option<RunTls>,
     limits: Limits,
     readers: Mutex<HashMap<String, Weak<Shared>>>,
 }
@@ -53,13 +56,23 @@ impl Endpoint {
     /// Listens on `addr` (port 0 picks a free port; see [`Endpoint::local_addr`]). Every writer must present
     /// `secret` in its hello. `limits` apply to every reader registered here.
     pub async fn bind(addr: SocketAddr, secret: &str, limits: Limits) -> io::Result<Endpoint> {
+        Endpoint::listen(addr, secret, None, limits).await
+    }
+
+    /// [`Endpoint::bind`] for an encrypted run: every connection starts with a TLS handshake presenting the
+    /// run's certificate, and both framings run inside it.
+    pub async fn bind_tls(addr: SocketAddr, secret: &str, tls: RunTls, limits: Limits) -> io::Result<Endpoint> {
+        Endpoint::listen(addr, secret, Some(tls), limits).await
+    }
+
+    async fn listen(addr: SocketAddr, secret: &str, tls: Option<RunTls>, limits: Limits) -> io::Result<Endpoint> {
         let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
         socket.set_reuseaddr(true)?;
         socket.bind(addr)?;
         // Thousands of writers may connect at once while the flood guard lets 256 at a time through.
         let listener = socket.listen(LISTEN_BACKLOG)?;
         let local_addr = listener.local_addr()?;
-        let inner = Arc::new(Inner { secret: secret.to_owned(), limits, readers: Mutex::new(HashMap::new()) });
+        let inner = Arc::new(Inner { secret: secret.to_owned(), tls, limits, readers: Mutex::new(HashMap::new()) });
         let accept = tokio::spawn(accept_loop(listener, inner.clone()));
         Ok(Endpoint { inner, local_addr, accept })
     }
@@ -160,9 +173,9 @@ async fn accept_loop(listener: TcpListener, inner: Arc<Inner>) {
 }
 
 enum Conn {
-    Tcp(TcpStream, Admitted),
+    Tcp(Link, Admitted),
     /// With what the handshake read past the hello.
-    Ws(TcpStream, BytesMut, Admitted),
+    Ws(Link, BytesMut, Admitted),
 }
 
 async fn handle(inner: Arc<Inner>, stream: TcpStream, peer: SocketAddr, mut slot: Slot) {
@@ -202,20 +215,25 @@ async fn handle(inner: Arc<Inner>, stream: TcpStream, peer: SocketAddr, mut slot
     }
 }
 
-async fn handshake(inner: &Inner, mut stream: TcpStream) -> Result<Conn, String> {
-    let mut first = [0u8; 1];
-    let n = stream.peek(&mut first).await.map_err(|e| format!("reading the first byte failed: {e}"))?;
-    match (n, first[0]) {
-        (0, _) => Err("closed before saying anything".into()),
+async fn handshake(inner: &Inner, stream: TcpStream) -> Result<Conn, String> {
+    let mut stream = match &inner.tls {
+        None => Link::Plain(stream),
+        Some(tls) => {
+            Link::tls(tls.accept(stream).await.map_err(|e| format!("no TLS handshake (this run is encrypted): {e}"))?)
+        }
+    };
+    let first = stream.peek_first().await.map_err(|e| format!("reading the first byte failed: {e}"))?;
+    match first {
+        None => Err("closed before saying anything".into()),
         // A hello frame's length is below 2^24, so its first byte is zero.
-        (_, 0) => {
+        Some(0) => {
             let admitted = tcp::handshake(inner, &mut stream).await?;
             Ok(Conn::Tcp(stream, admitted))
         }
-        (_, b'G') => {
+        Some(b'G') => {
             let (stream, read, admitted) = ws::handshake(inner, stream).await?;
             Ok(Conn::Ws(stream, read, admitted))
         }
-        (_, byte) => Err(format!("garbage first byte 0x{byte:02x} (neither a frame nor an HTTP upgrade)")),
+        Some(byte) => Err(format!("garbage first byte 0x{byte:02x} (neither a frame nor an HTTP upgrade)")),
     }
 }

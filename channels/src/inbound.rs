@@ -5,9 +5,9 @@
 use std::io;
 use std::sync::Arc;
 
+use crate::link::Link;
 use bytes::BytesMut;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::AsyncReadExt;
 use tokio::sync::OwnedSemaphorePermit;
 
 use crate::endpoint::Admitted;
@@ -107,7 +107,7 @@ pub(crate) trait Decoder: Send {
 ///
 /// While the lane is full the connection keeps reading into the current batch until that batch is full, so the
 /// reader-side bound is in bytes (lane depth times batch size), not in how the bytes happened to arrive.
-pub(crate) async fn serve<D: Decoder>(mut stream: TcpStream, early: &[u8], admitted: Admitted, decoder: D) {
+pub(crate) async fn serve<D: Decoder>(mut stream: Link, early: &[u8], admitted: Admitted, decoder: D) {
     let Admitted { lane, channel, writer, limit } = admitted;
     // Made at its full size, not grown: `BytesMut` remembers a buffer's first capacity and sizes the
     // buffers that replace it by that.

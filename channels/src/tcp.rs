@@ -4,11 +4,11 @@
 use std::io::{self, IoSlice};
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
 
 use crate::endpoint::{Admitted, Inner, Refusal};
 use crate::frame::{accept_json, control_frame, parse_accept, parse_header, Hello, Kind, HEADER_LEN, MAX_CONTROL};
 use crate::inbound::{Decoder, Incoming, Parsed, Peer};
+use crate::link::Link;
 use crate::outbox::{Frames, TcpWire};
 use crate::outgoing::Connection;
 use crate::reader::Entry;
@@ -43,7 +43,7 @@ pub(crate) async fn connect(t: &ConnectTo<'_>) -> Result<(Sink, usize), ChannelE
 
 /// Reads one control frame, refusing anything longer than a control payload may be. On end of stream the
 /// error says so, which is what a writer sees when the endpoint closes on it without a word.
-async fn read_control(stream: &mut TcpStream) -> Result<(u8, Vec<u8>), String> {
+async fn read_control(stream: &mut Link) -> Result<(u8, Vec<u8>), String> {
     let mut head = [0u8; HEADER_LEN];
     stream.read_exact(&mut head).await.map_err(|e| {
         if e.kind() == io::ErrorKind::UnexpectedEof {
@@ -63,7 +63,7 @@ async fn read_control(stream: &mut TcpStream) -> Result<(u8, Vec<u8>), String> {
 
 /// A writer's TCP connection.
 struct TcpConnection {
-    stream: TcpStream,
+    stream: Link,
     /// What the reader sent unasked: only a refusal or the end of the stream can come.
     probe: Vec<u8>,
 }
@@ -101,7 +101,7 @@ fn describe_unexpected(read: io::Result<usize>, probe: &[u8]) -> String {
     }
 }
 
-async fn write_frames(stream: &mut TcpStream, frames: &Frames<TcpWire>) -> io::Result<()> {
+async fn write_frames(stream: &mut Link, frames: &Frames<TcpWire>) -> io::Result<()> {
     if frames.big.is_empty() {
         return stream.write_all(&frames.buf).await;
     }
@@ -123,12 +123,12 @@ async fn write_frames(stream: &mut TcpStream, frames: &Frames<TcpWire>) -> io::R
         }
         IoSlice::advance_slices(&mut rest, n);
     }
-    Ok(())
+    stream.push().await
 }
 
 /// Sends the close frame and waits for the reader's acknowledgement, which it sends only once it has read
 /// every earlier frame: so a successful close means everything reached the reader's process.
-async fn finish_writer(stream: &mut TcpStream) -> Result<(), String> {
+async fn finish_writer(stream: &mut Link) -> Result<(), String> {
     stream
         .write_all(&control_frame(Kind::Close, &[]))
         .await
@@ -146,7 +146,7 @@ async fn finish_writer(stream: &mut TcpStream) -> Result<(), String> {
 
 /// Reads exactly the hello frame and answers it. Reading exactly (not a buffer's worth) means no data frame is
 /// consumed before the writer is admitted.
-pub(crate) async fn handshake(inner: &Inner, stream: &mut TcpStream) -> Result<Admitted, String> {
+pub(crate) async fn handshake(inner: &Inner, stream: &mut Link) -> Result<Admitted, String> {
     let mut head = [0u8; HEADER_LEN];
     stream.read_exact(&mut head).await.map_err(|e| format!("no complete hello: {e}"))?;
     let (len, kind) = parse_header(&head).ok_or("short header")?;

@@ -2,9 +2,9 @@
 //! rather than by tungstenite so that every byte read past the HTTP head stays with the connection: the
 //! frames that follow are parsed from our own buffers.
 
+use crate::link::Link;
 use bytes::{Buf, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::AsyncReadExt;
 use tokio_tungstenite::tungstenite::handshake::client::generate_key;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 
@@ -14,7 +14,7 @@ const MAX_HEAD: usize = 16 * 1024;
 const MAX_HEADERS: usize = 32;
 
 /// Reads until the blank line that ends an HTTP head; returns its length in `buf`.
-async fn read_head(stream: &mut TcpStream, buf: &mut BytesMut) -> Result<usize, String> {
+async fn read_head(stream: &mut Link, buf: &mut BytesMut) -> Result<usize, String> {
     let mut searched = 0;
     loop {
         if let Some(at) = buf[searched..].windows(4).position(|w| w == b"\r\n\r\n") {
@@ -43,7 +43,7 @@ fn has_token(value: Option<&[u8]>, token: &str) -> bool {
 
 /// The server's side: reads the upgrade request and answers `101 Switching Protocols`, or `400 Bad
 /// Request` and an error. Returns what the client sent after its request.
-pub(crate) async fn accept(stream: &mut TcpStream) -> Result<BytesMut, String> {
+pub(crate) async fn accept(stream: &mut Link) -> Result<BytesMut, String> {
     let mut buf = BytesMut::with_capacity(4096);
     let head = read_head(stream, &mut buf).await?;
     let key = {
@@ -94,7 +94,7 @@ fn check_request(request: &httparse::Request<'_, '_>) -> Result<String, String> 
 
 /// The client's side: sends the upgrade request for `host` and checks the answer. Returns what the server
 /// sent after its answer.
-pub(crate) async fn request(stream: &mut TcpStream, host: &str) -> Result<BytesMut, String> {
+pub(crate) async fn request(stream: &mut Link, host: &str) -> Result<BytesMut, String> {
     let key = generate_key();
     let request = format!(
         "GET / HTTP/1.1\r\nHost: {host}\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
@@ -123,17 +123,17 @@ pub(crate) async fn request(stream: &mut TcpStream, host: &str) -> Result<BytesM
 #[cfg(test)]
 mod tests {
     use super::*;
-    use tokio::net::TcpListener;
+    use tokio::net::{TcpListener, TcpStream};
 
-    async fn pair() -> (TcpStream, TcpStream) {
+    async fn pair() -> (Link, Link) {
         let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
         let client = TcpStream::connect(listener.local_addr().expect("addr")).await.expect("connect");
         let (server, _) = listener.accept().await.expect("accept");
-        (client, server)
+        (Link::Plain(client), Link::Plain(server))
     }
 
     /// `tail`, then what else arrives, up to `want.len()` bytes.
-    async fn rest(stream: &mut TcpStream, tail: BytesMut, want: &[u8]) -> Vec<u8> {
+    async fn rest(stream: &mut Link, tail: BytesMut, want: &[u8]) -> Vec<u8> {
         let mut got = tail.to_vec();
         let mut more = vec![0u8; 64];
         while got.len() < want.len() {

@@ -11,12 +11,13 @@ use tokio::task::JoinHandle;
 use tokio::time::timeout;
 
 use crate::frame::{Hello, VERSION};
+use crate::link::Link;
 use crate::outgoing::{write_loop, Connection};
 
 use crate::memory::MemorySink;
 use crate::outbox::{Frames, Full, Outbox, Queue, TcpWire};
 use crate::wsframe::ClientWire;
-use crate::{tcp, ws, ChannelError, Limits, Message};
+use crate::{tcp, ws, ChannelError, Limits, Message, RunTls};
 
 /// How a writer reaches a reader.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -121,7 +122,27 @@ impl Writer {
         writer_id: &str,
         limits: &Limits,
     ) -> Result<Writer, ChannelError> {
-        let target = ConnectTo { addr, secret, channel: channel_id, writer: writer_id, limits };
+        Writer::open(transport, ConnectTo { addr, secret, channel: channel_id, writer: writer_id, limits, tls: None })
+            .await
+    }
+
+    /// [`Writer::connect`] in an encrypted run: over TLS, to an endpoint that must present the run's
+    /// certificate, so the hello and its secret never travel in clear.
+    pub async fn connect_tls(
+        transport: Transport,
+        addr: SocketAddr,
+        secret: &str,
+        tls: &RunTls,
+        channel_id: &str,
+        writer_id: &str,
+        limits: &Limits,
+    ) -> Result<Writer, ChannelError> {
+        let target = ConnectTo { addr, secret, channel: channel_id, writer: writer_id, limits, tls: Some(tls) };
+        Writer::open(transport, target).await
+    }
+
+    async fn open(transport: Transport, target: ConnectTo<'_>) -> Result<Writer, ChannelError> {
+        let ConnectTo { channel: channel_id, writer: writer_id, limits, .. } = target;
         let (sink, reader_limit) = match transport {
             Transport::Tcp => tcp::connect(&target).await?,
             Transport::WebSocket => ws::connect(&target).await?,
@@ -251,15 +272,22 @@ pub(crate) struct ConnectTo<'a> {
     pub(crate) channel: &'a str,
     pub(crate) writer: &'a str,
     pub(crate) limits: &'a Limits,
+    /// In an encrypted run: the peer must present the run's certificate.
+    pub(crate) tls: Option<&'a RunTls>,
 }
 
 impl ConnectTo<'_> {
     /// The TCP connection both network transports start from. Batching is done by the outbox; Nagle would
     /// only delay the last batch before an idle period.
-    pub(crate) async fn dial(&self) -> Result<TcpStream, ChannelError> {
+    pub(crate) async fn dial(&self) -> Result<Link, ChannelError> {
         let stream = TcpStream::connect(self.addr).await.map_err(|source| self.unreachable(source))?;
         let _ = stream.set_nodelay(true);
-        Ok(stream)
+        match self.tls {
+            None => Ok(Link::Plain(stream)),
+            Some(tls) => {
+                Ok(Link::tls(tls.connect(stream, self.addr).await.map_err(|source| self.unreachable(source))?))
+            }
+        }
     }
 
     pub(crate) fn unreachable(&self, source: io::Error) -> ChannelError {

@@ -7,12 +7,11 @@
 use std::io;
 
 use bytes::BytesMut;
-use tokio::io::AsyncWriteExt;
-use tokio::net::TcpStream;
 
 use crate::endpoint::{Admitted, Inner, Refusal};
 use crate::frame::{accept_json, parse_accept, Hello, MAX_CONTROL};
 use crate::inbound::{Decoder, Incoming, Parsed, Peer};
+use crate::link::Link;
 use crate::outbox::Frames;
 use crate::outgoing::Connection;
 use crate::reader::Entry;
@@ -65,7 +64,7 @@ pub(crate) async fn connect(t: &ConnectTo<'_>) -> Result<(Sink, usize), ChannelE
 /// A writer's WebSocket connection: the stream, what it has read of the reader's frames, its mask keys for
 /// the frames it sends outside the queue (pongs, the close), and where big payloads are masked.
 struct WsConnection {
-    stream: TcpStream,
+    stream: Link,
     inbox: Inbox,
     keys: MaskKeys,
     scratch: Vec<u8>,
@@ -143,7 +142,7 @@ fn write_failed(e: io::Error) -> String {
 
 /// Writes a batch. Small messages are already framed and masked in `frames.buf`; big payloads are masked
 /// here, a chunk at a time, so a huge message never needs a second copy of itself in memory.
-async fn write_frames(stream: &mut TcpStream, frames: &Frames<ClientWire>, scratch: &mut Vec<u8>) -> io::Result<()> {
+async fn write_frames(stream: &mut Link, frames: &Frames<ClientWire>, scratch: &mut Vec<u8>) -> io::Result<()> {
     if frames.big.is_empty() {
         return stream.write_all(&frames.buf).await;
     }
@@ -177,7 +176,7 @@ async fn write_frames(stream: &mut TcpStream, frames: &Frames<ClientWire>, scrat
 
 /// Upgrades, reads the hello text message and answers it. Returns the stream and whatever was read past the
 /// hello.
-pub(crate) async fn handshake(inner: &Inner, mut stream: TcpStream) -> Result<(TcpStream, BytesMut, Admitted), String> {
+pub(crate) async fn handshake(inner: &Inner, mut stream: Link) -> Result<(Link, BytesMut, Admitted), String> {
     let read = upgrade::accept(&mut stream).await?;
     // Until the writer is admitted it may only send control-sized messages.
     let mut inbox = Inbox::new(read, true, MAX_CONTROL);

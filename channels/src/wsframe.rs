@@ -8,9 +8,9 @@ use std::collections::hash_map::RandomState;
 use std::hash::{BuildHasher, Hasher};
 use std::io;
 
+use crate::link::Link;
 use bytes::{Buf, BytesMut};
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::io::AsyncReadExt;
 
 use crate::outbox::Wire;
 
@@ -330,7 +330,7 @@ impl Inbox {
     }
 
     /// Reads until a whole message or control frame has arrived.
-    pub(crate) async fn next(&mut self, stream: &mut TcpStream) -> Result<Received, ReadError> {
+    pub(crate) async fn next(&mut self, stream: &mut Link) -> Result<Received, ReadError> {
         loop {
             if let Some(received) = self.take()? {
                 return Ok(received);
@@ -345,7 +345,7 @@ impl Inbox {
     /// of a client, which masks its pongs, or `None` for a server.
     pub(crate) async fn next_message(
         &mut self,
-        stream: &mut TcpStream,
+        stream: &mut Link,
         mut mask: Option<&mut MaskKeys>,
     ) -> Result<Received, ReadError> {
         loop {

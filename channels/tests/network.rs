@@ -468,3 +468,115 @@ async fn five_thousand_writers_connecting_at_once_all_get_in() {
         assert!(within("end", reader.recv()).await.is_none());
     }
 }
+
+// ---------------------------------------------------------------------------------------------------------
+// Encrypted runs
+
+fn identity(name: &str) -> riffle_channels::RunTls {
+    let path = format!("{}/../protocol/fixtures/tls/{name}", env!("CARGO_MANIFEST_DIR"));
+    riffle_channels::RunTls::from_pem(&std::fs::read(path).expect("fixture")).expect("identity")
+}
+
+async fn tls_endpoint(name: &str) -> Endpoint {
+    Endpoint::bind_tls("127.0.0.1:0".parse().expect("addr"), SECRET, identity(name), Limits::default())
+        .await
+        .expect("bind")
+}
+
+#[tokio::test]
+async fn an_encrypted_channel_delivers_every_message_in_order_on_both_framings() {
+    let ep = tls_endpoint("run.secret").await;
+    let tls = identity("run.secret");
+    for t in [Transport::Tcp, Transport::WebSocket] {
+        let channel = format!("urn:test:tls:{t:?}");
+        let mut reader = ep.register_reader(&channel, 1).expect("register");
+        let mut writer = Writer::connect_tls(t, ep.local_addr(), SECRET, &tls, &channel, "w", &Limits::default())
+            .await
+            .expect("connect");
+        let sending = tokio::spawn(async move {
+            for i in 0..20_000u32 {
+                // Every 1,000th is large, so the big-payload paths are encrypted too.
+                let msg = if i % 1000 == 999 {
+                    Message::bytes(vec![(i % 251) as u8; 200_000])
+                } else {
+                    Message::text(format!("m{i}"))
+                };
+                writer.send(msg).await.expect("send");
+            }
+            writer.close().await.expect("close");
+        });
+        let mut got = 0u32;
+        while let Some(msg) = within("recv", reader.recv()).await {
+            let msg = msg.expect("message");
+            if got % 1000 == 999 {
+                assert_eq!(msg.as_bytes(), vec![(got % 251) as u8; 200_000].as_slice(), "{t:?} message {got}");
+            } else {
+                assert_eq!(msg.as_text(), Some(format!("m{got}").as_str()), "{t:?}");
+            }
+            got += 1;
+        }
+        assert_eq!(got, 20_000, "{t:?}");
+        sending.await.expect("writer");
+    }
+}
+
+#[tokio::test]
+async fn a_writer_refuses_an_endpoint_that_does_not_present_the_runs_certificate() {
+    let ep = tls_endpoint("other.secret").await;
+    let _reader = ep.register_reader("urn:test:pinned", 2).expect("register");
+    for t in [Transport::Tcp, Transport::WebSocket] {
+        let err = Writer::connect_tls(
+            t,
+            ep.local_addr(),
+            SECRET,
+            &identity("run.secret"),
+            "urn:test:pinned",
+            "w",
+            &Limits::default(),
+        )
+        .await
+        .expect_err("another certificate");
+        assert_eq!(
+            err.to_string(),
+            format!(
+                "channel urn:test:pinned: cannot connect to {0}: the peer at {0} did not present the run's certificate",
+                ep.local_addr()
+            )
+        );
+    }
+}
+
+#[tokio::test]
+async fn plaintext_is_refused_both_ways_and_the_encrypted_writer_after_it_gets_in() {
+    let ep = tls_endpoint("run.secret").await;
+    let tls = identity("run.secret");
+    for t in [Transport::Tcp, Transport::WebSocket] {
+        // A writer that does not encrypt: the endpoint's TLS handshake fails on its hello and closes.
+        let _reader = ep.register_reader(&format!("urn:test:plain:{t:?}"), 1).expect("register");
+        let err =
+            Writer::connect(t, ep.local_addr(), SECRET, &format!("urn:test:plain:{t:?}"), "w", &Limits::default())
+                .await
+                .expect_err("plaintext to an encrypted endpoint");
+        assert!(matches!(err, ChannelError::Refused { .. }), "{err}");
+        // And an encrypting writer to a plain endpoint fails instead of hanging.
+        let plain = endpoint(&Limits::default()).await;
+        let _plain_reader = plain.register_reader("urn:test:plain", 1).expect("register");
+        let err = Writer::connect_tls(t, plain.local_addr(), SECRET, &tls, "urn:test:plain", "w", &Limits::default())
+            .await
+            .expect_err("TLS to a plain endpoint");
+        assert!(err.to_string().contains("TLS handshake with"), "{err}");
+    }
+    let reader = ep.register_reader("urn:test:bystander", 1).expect("register");
+    let writer = Writer::connect_tls(
+        Transport::Tcp,
+        ep.local_addr(),
+        SECRET,
+        &tls,
+        "urn:test:bystander",
+        "good",
+        &Limits::default(),
+    )
+    .await
+    .expect("connect");
+    bystander_still_works(writer, reader).await;
+}

@@ -51,6 +51,15 @@ The SPARQL endpoint is read-only; each query has a deadline (--query-timeout, th
 a query in flight never holds up the run, its state graph, /metrics, or riffle's exit."
     )]
     Run(RunArgs),
+    /// Make a secret file for runs whose secret is made ahead (`riffle run --secret-file`, a Kubernetes
+    /// Secret): a new secret on the first line, then a new TLS certificate and key for encrypted runs.
+    #[command(
+        after_help = "Example:\n  riffle secret run.secret && kubectl create secret generic riffle-run --from-file=secret=run.secret"
+    )]
+    Secret {
+        /// The file to create (mode 600); an existing file is never overwritten.
+        file: PathBuf,
+    },
     /// Check a pipeline without starting anything: prints a one-line summary, or every problem (exit 2).
     #[command(after_help = "Example:\n  riffle validate pipelines/conn-substitute/pipeline.ttl")]
     Validate {
@@ -199,6 +208,10 @@ struct RunArgs {
     /// Secret, say), instead of a new one per run. The printed commands for `--external` runners name it.
     #[arg(long, value_name = "FILE")]
     secret_file: Option<std::path::PathBuf>,
+    /// Encrypt every control and data connection (TLS, with a certificate made for the run and pinned by
+    /// every runner).
+    #[arg(long)]
+    tls: bool,
     /// The host name or address other hosts reach this one by, for the command printed for
     /// `--external` runners (by default the `--listen` host, or this host's name when that is a
     /// wildcard such as 0.0.0.0).
@@ -410,6 +423,15 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     let stdout = std::io::stdout();
     match cli.command {
         Command::Run(args) => return run_pipeline(args),
+        Command::Secret { file } => {
+            return match riffle_core::run::make_secret(&file) {
+                Ok(()) => Ok(ExitCode::SUCCESS),
+                Err(why) => {
+                    eprintln!("error: {why}");
+                    Ok(ExitCode::from(2))
+                }
+            }
+        }
         Command::Validate { pipeline, verbose } => {
             let resolution = resolved(&pipeline)?;
             if !resolution.problems.is_empty() {
@@ -692,6 +714,7 @@ fn run_pipeline(args: RunArgs) -> anyhow::Result<ExitCode> {
         stop_grace,
         heartbeat_timeout,
         secret_file,
+        tls,
         advertise,
         external,
         sparql,
@@ -754,6 +777,7 @@ fn run_pipeline(args: RunArgs) -> anyhow::Result<ExitCode> {
         heartbeat: (!heartbeat_timeout.is_zero()).then_some(heartbeat_timeout),
         advertise,
         secret,
+        tls,
     };
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     let outcome = runtime.block_on(async {

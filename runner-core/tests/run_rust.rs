@@ -453,3 +453,62 @@ fn a_runner_that_dies_is_named_with_its_last_log_lines() {
     );
     assert!(support::processes_tagged(&tag).is_empty(), "{:?}", support::processes_tagged(&tag));
 }
+
+#[test]
+fn an_encrypted_run_with_a_runner_started_from_the_printed_command_keeps_every_message() {
+    let tag = support::unique_tag();
+    let mut riffle = Command::new(env!("CARGO_BIN_EXE_riffle"))
+        .args(["run", "pipeline.ttl", "--tls", "--external", "rust-2"])
+        .current_dir(fixture("two-runners"))
+        .env("RIFFLE_TEST_TAG", &tag)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("riffle starts");
+    let (hint, _stderr) = external_hint(&mut riffle, "rust-2");
+    assert!(hint_value(&hint, "RIFFLE_CONTROL_URL").starts_with("wss://127.0.0.1:"), "{hint}");
+    let file = std::fs::read_to_string(hint_value(&hint, "RIFFLE_SECRET_FILE")).expect("the secret file");
+    assert!(
+        file.contains("\n-----BEGIN CERTIFICATE-----\n") && file.contains("\n-----BEGIN PRIVATE KEY-----\n"),
+        "{file}"
+    );
+    let mut runner = start_as_printed(&hint, &tag);
+    let output = riffle.wait_with_output().expect("riffle ends");
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("[<count>] 100000 messages, 6400000 bytes\n"), "{}", text(&output.stdout));
+    assert_eq!(runner.wait().expect("the runner ends").code(), Some(0));
+}
+
+#[test]
+fn an_encrypted_run_takes_its_certificate_from_a_file_riffle_secret_made_and_refuses_one_without() {
+    let made = std::env::temp_dir().join(format!("{}.secret", support::unique_tag()));
+    let (output, _) = support::riffle_tagged(&["secret", made.to_str().unwrap()], None);
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    let (output, left) = support::riffle_tagged(
+        &["run", "pipeline.ttl", "--tls", "--transport", "websocket", "--secret-file", made.to_str().unwrap()],
+        Some(&fixture("two-runners")),
+    );
+    assert_eq!(output.status.code(), Some(0), "{}", text(&output.stderr));
+    assert!(text(&output.stdout).contains("[<count>] 100000 messages, 6400000 bytes\n"), "{}", text(&output.stdout));
+    assert!(left.is_empty(), "{left:?}");
+
+    let secret_only = secret_file_with(&"5e".repeat(32), 0o600);
+    let (output, left) = support::riffle_tagged(
+        &["run", "pipeline.ttl", "--tls", "--secret-file", secret_only.to_str().unwrap()],
+        Some(&fixture("two-runners")),
+    );
+    assert_eq!(output.status.code(), Some(1));
+    assert!(
+        text(&output.stderr).ends_with(&format!(
+            "error: --secret-file {} holds no certificate: an encrypted run (--tls) also needs the run's certificate and \
+key in it, after the secret; make such a file with `riffle secret FILE`\n",
+            secret_only.display()
+        )),
+        "{}",
+        text(&output.stderr)
+    );
+    assert!(text(&output.stderr).contains("<count>    not started"), "{}", text(&output.stderr));
+    assert!(left.is_empty(), "{left:?}");
+    std::fs::remove_file(made).unwrap();
+    std::fs::remove_file(secret_only).unwrap();
+}

@@ -3,6 +3,7 @@
 
 use super::event::Event;
 use futures_util::{SinkExt, StreamExt};
+use riffle_channels::Link;
 use riffle_protocol::{secrets_match, OrchestratorMessage, RunnerMessage, VERSION};
 use std::collections::HashSet;
 use std::net::SocketAddr;
@@ -24,6 +25,8 @@ pub struct ControlServer {
     pub expected: HashSet<String>,
     /// Silence after which a runner counts as gone ([`super::RunOptions::heartbeat`]).
     pub heartbeat: Option<Duration>,
+    /// In an encrypted run: every connection is TLS, presenting the run's certificate.
+    pub tls: Option<riffle_channels::RunTls>,
 }
 
 impl ControlServer {
@@ -56,7 +59,7 @@ impl ControlServer {
     }
 }
 
-type Ws = tokio_tungstenite::WebSocketStream<TcpStream>;
+type Ws = tokio_tungstenite::WebSocketStream<Link>;
 
 async fn handshake(
     server: &ControlServer,
@@ -66,6 +69,12 @@ async fn handshake(
     // Control messages are small and each waits for an answer: without this, Nagle's algorithm and
     // delayed ACKs hold some back for 40 ms, several times over in a run's start.
     let _ = stream.set_nodelay(true);
+    let stream = match &server.tls {
+        None => Link::Plain(stream),
+        Some(tls) => {
+            Link::tls(tls.accept(stream).await.map_err(|e| format!("no TLS handshake (this run is encrypted): {e}"))?)
+        }
+    };
     let mut ws = tokio_tungstenite::accept_async(stream).await.map_err(|e| format!("not a WebSocket: {e}"))?;
     let first = match ws.next().await {
         Some(Ok(Message::Text(text))) => text,

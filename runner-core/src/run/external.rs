@@ -14,15 +14,15 @@ pub enum Secret<'a> {
 }
 
 /// The control URL a runner on another host dials: `advertise` (`--advertise`) when given; else the
-/// listen address, where a wildcard address stands for this host's name.
-pub fn control_url(listening: SocketAddr, advertise: Option<&str>) -> String {
+/// listen address, where a wildcard address stands for this host's name. `scheme`: `wss` in an encrypted run.
+pub fn control_url(scheme: &str, listening: SocketAddr, advertise: Option<&str>) -> String {
     let host = match advertise {
         Some(host) => host.to_owned(),
         None if listening.ip().is_unspecified() => this_host_name(),
-        None => return format!("ws://{listening}"),
+        None => return format!("{scheme}://{listening}"),
     };
     let host = if host.contains(':') && !host.starts_with('[') { format!("[{host}]") } else { host };
-    format!("ws://{host}:{}", listening.port())
+    format!("{scheme}://{host}:{}", listening.port())
 }
 
 /// The lines to print: the command, then how to carry the secret file and what the data endpoint binds.
@@ -83,11 +83,11 @@ mod tests {
     #[test]
     fn the_url_names_an_address_the_other_host_can_dial() {
         let at = |text: &str| text.parse::<SocketAddr>().unwrap();
-        assert_eq!(control_url(at("10.0.0.5:7000"), None), "ws://10.0.0.5:7000");
-        assert_eq!(control_url(at("0.0.0.0:7000"), Some("orch.lan")), "ws://orch.lan:7000");
-        assert_eq!(control_url(at("0.0.0.0:7000"), Some("fd00::1")), "ws://[fd00::1]:7000");
-        assert_eq!(control_url(at("0.0.0.0:7000"), None), format!("ws://{}:7000", this_host_name()));
-        assert!(!control_url(at("0.0.0.0:7000"), None).contains("0.0.0.0"));
+        assert_eq!(control_url("ws", at("10.0.0.5:7000"), None), "ws://10.0.0.5:7000");
+        assert_eq!(control_url("ws", at("0.0.0.0:7000"), Some("orch.lan")), "ws://orch.lan:7000");
+        assert_eq!(control_url("ws", at("0.0.0.0:7000"), Some("fd00::1")), "ws://[fd00::1]:7000");
+        assert_eq!(control_url("ws", at("0.0.0.0:7000"), None), format!("ws://{}:7000", this_host_name()));
+        assert!(!control_url("ws", at("0.0.0.0:7000"), None).contains("0.0.0.0"));
     }
 
     #[test]

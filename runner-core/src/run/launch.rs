@@ -30,6 +30,8 @@ pub struct LaunchSpec<'a> {
     pub working_dir: &'a Path,
     pub control_url: &'a str,
     pub secret: &'a str,
+    /// In an encrypted run: the file that holds the run's certificate and key after the secret.
+    pub secret_file: Option<&'a Path>,
     pub data_listen: Option<&'a str>,
 }
 
@@ -49,6 +51,9 @@ pub fn launch(spec: LaunchSpec<'_>, events: mpsc::UnboundedSender<Event>) -> std
         // Its own process group: a Ctrl-C at the terminal reaches only the orchestrator, which
         // then stops the runners in order instead of having them die mid-message.
         .process_group(0);
+    if let Some(file) = spec.secret_file {
+        command.env(env::SECRET_FILE, file);
+    }
     if let Some(listen) = spec.data_listen {
         command.env(env::DATA_LISTEN, listen);
     }

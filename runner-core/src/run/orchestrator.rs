@@ -39,6 +39,15 @@ pub struct RunOptions {
     /// The run's secret from a file (`--secret-file`); None: a new one, written for external runners to
     /// a private file removed at the end.
     pub secret: Option<super::secret::Given>,
+    /// Encrypt every connection of the run (`--tls`).
+    pub tls: bool,
+}
+
+impl RunOptions {
+    /// Whether every control and data connection of the run is TLS.
+    pub fn encrypted(&self) -> bool {
+        self.tls
+    }
 }
 
 impl Default for RunOptions {
@@ -52,6 +61,7 @@ impl Default for RunOptions {
             heartbeat: Some(Duration::from_secs(3)),
             advertise: None,
             secret: None,
+            tls: false,
         }
     }
 }
@@ -291,6 +301,10 @@ async fn drive(
         (None, Ok(secret)) => secret,
         (None, Err(e)) => return Outcome::Failed(format!("cannot make the run's secret: {e}")),
     };
+    let identity = match run_identity(options) {
+        Ok(identity) => identity,
+        Err(why) => return Outcome::Failed(why),
+    };
     let listener = match control::bind(options.listen).await {
         Ok(listener) => listener,
         Err(e) => return Outcome::Failed(format!("cannot listen for runners on {}: {e}", options.listen)),
@@ -301,18 +315,21 @@ async fn drive(
     };
     // Runners started here reach a wildcard listener on loopback.
     let dial = if address.ip().is_unspecified() { SocketAddr::from(([127, 0, 0, 1], address.port())) } else { address };
-    let control_url = format!("ws://{dial}");
-    let external_url = external::control_url(address, options.advertise.as_deref());
+    let scheme = if identity.is_some() { "wss" } else { "ws" };
+    let control_url = format!("{scheme}://{dial}");
+    let external_url = external::control_url(scheme, address, options.advertise.as_deref());
     let data_listen = (!options.listen.ip().is_loopback()).then(|| format!("{}:0", options.listen.ip()));
     let run_id = match super::secret::run_id() {
         Ok(id) => id,
         Err(e) => return Outcome::Failed(format!("cannot make the run's id: {e}")),
     };
-    // Runners started by hand read the secret from a private file: what is printed never holds it.
-    let secret_file = if options.external.is_empty() || options.secret.is_some() {
+    // Runners started by hand read the secret from a private file: what is printed never holds it. In an
+    // encrypted run every runner reads the certificate and key from it.
+    let secret_file = if (options.external.is_empty() && identity.is_none()) || options.secret.is_some() {
         None
     } else {
-        match super::secret::SecretFile::write(&secret, &run_id) {
+        let pem = identity.as_ref().map(|(pem, _)| pem.as_str());
+        match super::secret::SecretFile::write(&secret, pem, &run_id) {
             Ok(file) => Some(file),
             Err(e) => return Outcome::Failed(format!("cannot write the run's secret file: {e}")),
         }
@@ -322,11 +339,13 @@ async fn drive(
         (None, Some(written)) => Some(external::Secret::Written(written.path())),
         (None, None) => None,
     };
+    let secret_path = hint_secret.map(|(external::Secret::Given(path) | external::Secret::Written(path))| path);
     ControlServer {
         secret: secret.clone(),
         run: run_id.clone(),
         expected: plan.runners.iter().map(|r| r.id.clone()).collect(),
         heartbeat: options.heartbeat,
+        tls: identity.map(|(_, tls)| tls),
     }
     .serve(listener, events.clone());
     watch_signals(events.clone());
@@ -355,6 +374,7 @@ async fn drive(
             working_dir,
             control_url: &control_url,
             secret: &secret,
+            secret_file: secret_path.filter(|_| scheme == "wss"),
             data_listen: data_listen.as_deref(),
         };
         let launched = match launch(spec, events.clone()) {
@@ -759,6 +779,29 @@ async fn stop_all(mut runners: Vec<RunnerState>, outcome: Outcome, stopping: Sto
         }
     }
     outcome
+}
+
+/// In an encrypted run, its certificate and key (PEM, and ready for TLS): from `--secret-file`, or new.
+fn run_identity(options: &RunOptions) -> Result<Option<(String, riffle_channels::RunTls)>, String> {
+    if !options.encrypted() {
+        return Ok(None);
+    }
+    let pem = match &options.secret {
+        Some(given) => given.text.clone(),
+        None => super::identity::generate()?,
+    };
+    match riffle_channels::RunTls::from_pem(pem.as_bytes()) {
+        Ok(tls) => Ok(Some((pem, tls))),
+        Err(e) => Err(match &options.secret {
+            Some(given) => format!(
+                "--secret-file {} {e}: an encrypted run ({}) also needs the run's certificate and key in it, \
+after the secret; make such a file with `riffle secret FILE`",
+                given.path.display(),
+                if options.tls { "--tls".to_owned() } else { format!("--listen {}", options.listen) }
+            ),
+            None => format!("the run's new certificate and key are unusable: {e}"),
+        }),
+    }
 }
 
 fn watch_signals(events: mpsc::UnboundedSender<Event>) {

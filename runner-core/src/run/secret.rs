@@ -21,6 +21,8 @@ pub fn run_id() -> std::io::Result<String> {
 pub struct Given {
     pub secret: String,
     pub path: PathBuf,
+    /// The whole file, which in an encrypted run also holds the run's certificate and key.
+    pub text: String,
 }
 
 /// Fewer characters than this cannot be a secret worth the name.
@@ -48,7 +50,7 @@ impl Given {
 with no spaces (for example the output of `openssl rand -hex 32`)"
             ));
         }
-        Ok(Given { secret, path: path.to_owned() })
+        Ok(Given { secret, path: path.to_owned(), text })
     }
 }
 
@@ -59,18 +61,37 @@ pub struct SecretFile {
 }
 
 impl SecretFile {
-    pub fn write(secret: &str, run_id: &str) -> std::io::Result<SecretFile> {
-        use std::os::unix::fs::OpenOptionsExt;
+    /// The secret on the first line, then in an encrypted run the run's certificate and key (`identity`, PEM).
+    pub fn write(secret: &str, identity: Option<&str>, run_id: &str) -> std::io::Result<SecretFile> {
         let path = std::env::temp_dir().join(format!("riffle-{run_id}.secret"));
-        let mut file = std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(&path)?;
+        let mut file = create_private(&path)?;
         let file_guard = SecretFile { path };
-        writeln!(file, "{secret}")?;
+        write!(file, "{secret}\n{}", identity.unwrap_or(""))?;
         Ok(file_guard)
     }
 
     pub fn path(&self) -> &Path {
         &self.path
     }
+}
+
+/// `riffle secret FILE`: a new secret with a new certificate and key, for runs whose secret is made ahead
+/// (`--secret-file`, a Kubernetes Secret). Never overwrites a file.
+pub fn make(path: &Path) -> Result<(), String> {
+    let shown = path.display();
+    let secret = generate().map_err(|e| format!("cannot make a secret: {e}"))?;
+    let identity = super::identity::generate()?;
+    let mut file = create_private(path).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => format!("{shown} exists already; riffle secret never overwrites a file"),
+        _ => format!("cannot create {shown}: {e}"),
+    })?;
+    write!(file, "{secret}\n{identity}").map_err(|e| format!("cannot write {shown}: {e}"))
+}
+
+/// A new file only its owner may read or write.
+fn create_private(path: &Path) -> std::io::Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new().write(true).create_new(true).mode(0o600).open(path)
 }
 
 impl Drop for SecretFile {
@@ -93,8 +114,12 @@ mod tests {
     #[test]
     fn a_given_secret_is_the_first_line_of_a_private_file() {
         let secret = "0123456789abcdef0123456789abcdef";
-        let path = file_with(&format!("{secret}\nanything after\n"), 0o400);
-        assert_eq!(super::Given::read(&path).unwrap(), super::Given { secret: secret.into(), path: path.clone() });
+        let text = format!("{secret}\nanything after\n");
+        let path = file_with(&text, 0o400);
+        assert_eq!(
+            super::Given::read(&path).unwrap(),
+            super::Given { secret: secret.into(), path: path.clone(), text }
+        );
         std::fs::remove_file(path).unwrap();
     }
 
@@ -135,11 +160,29 @@ Kubernetes, defaultMode: 0400 on the Secret's volume)",
     fn the_secret_file_is_private_and_removed_when_dropped() {
         use std::os::unix::fs::PermissionsExt;
         let id = super::run_id().unwrap();
-        let file = super::SecretFile::write("abc123", &id).unwrap();
+        let file = super::SecretFile::write("abc123", None, &id).unwrap();
         let path = file.path().to_owned();
         assert_eq!(std::fs::read_to_string(&path).unwrap(), "abc123\n");
         assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
         drop(file);
         assert!(!path.exists());
+        let file = super::SecretFile::write("abc123", Some("PEM\n"), &id).unwrap();
+        assert_eq!(std::fs::read_to_string(file.path()).unwrap(), "abc123\nPEM\n");
+    }
+
+    #[test]
+    fn riffle_secret_makes_a_private_file_a_run_can_take_and_never_overwrites_one() {
+        let path = std::env::temp_dir().join(format!("{}.made", super::run_id().unwrap()));
+        super::make(&path).unwrap();
+        assert_eq!(std::fs::metadata(&path).unwrap().permissions().mode() & 0o777, 0o600);
+        let given = super::Given::read(&path).unwrap();
+        assert_eq!(given.secret.len(), 64);
+        riffle_channels::RunTls::from_pem(given.text.as_bytes()).expect("its certificate and key");
+        assert_eq!(
+            super::make(&path).unwrap_err(),
+            format!("{} exists already; riffle secret never overwrites a file", path.display())
+        );
+        assert_eq!(super::Given::read(&path).unwrap(), given);
+        std::fs::remove_file(path).unwrap();
     }
 }

@@ -2,13 +2,18 @@
 // riffle-runner-js: the JavaScript runner. `riffle run` starts it with RIFFLE_CONTROL_URL, RIFFLE_SECRET
 // and RIFFLE_RUNNER_ID in the environment (docs/protocol.md).
 
-import { configFromEnv, RunnerError, Session } from "../src/session.mjs";
+import { configFromEnv, EncryptedRunError, RunnerError, Session } from "../src/session.mjs";
 import { runnerLog, currentProcessor } from "../src/logging.mjs";
 
 let config;
 try {
   config = configFromEnv();
 } catch (e) {
+  // Every runner prints this line in the same words, so it carries no prefix of this runner's.
+  if (e instanceof EncryptedRunError) {
+    process.stderr.write(`${e.message}\n`);
+    process.exit(1);
+  }
   if (!(e instanceof RunnerError)) throw e;
   runnerLog(e.message);
   process.exit(2);

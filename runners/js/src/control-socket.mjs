@@ -38,7 +38,8 @@ function frame(opcode, payload) {
 }
 
 export class ControlSocket extends EventEmitter {
-  constructor(url) {
+  /** @param {import("./tls.mjs").RunTls | null} tls the run's identity for a wss:// URL, else null */
+  constructor(url, tls = null) {
     super();
     this.readyState = CONNECTING;
     this._socket = null;
@@ -47,11 +48,28 @@ export class ControlSocket extends EventEmitter {
     this.heardAt = performance.now();
     this.fragments = [];
     const target = new URL(url);
+    const secure = target.protocol === "wss:";
+    const options = {
+      host: target.hostname.replace(/^\[(.*)\]$/, "$1"),
+      port: Number(target.port || (secure ? 443 : 80)),
+      path: target.pathname + target.search,
+    };
+    if (!secure) return this.request(options);
+    // The upgrade goes out only on a connection whose peer presented the run's certificate, so neither it
+    // nor the hello after it ever reaches anyone else.
+    tls.connectPinned(options.host, options.port).then(
+      (socket) => {
+        if (this.readyState === CLOSED) return socket.destroy();
+        this.request({ ...options, createConnection: () => socket });
+      },
+      (e) => this.fail(e),
+    );
+  }
+
+  request(options) {
     const key = randomBytes(16).toString("base64");
     const request = http.request({
-      host: target.hostname.replace(/^\[(.*)\]$/, "$1"),
-      port: target.port || 80,
-      path: target.pathname + target.search,
+      ...options,
       headers: { Connection: "Upgrade", Upgrade: "websocket", "Sec-WebSocket-Version": "13", "Sec-WebSocket-Key": key },
     });
     request.on("upgrade", (response, socket, head) => {

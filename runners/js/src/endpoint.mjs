@@ -1,5 +1,6 @@
 // The runner's data endpoint: one listening socket for every channel read here, over TCP framing and
 // WebSocket alike. The first byte of a connection tells which: 0x00 starts a hello frame, 'G' an HTTP upgrade.
+// In an encrypted run every connection is a TLS server handshake first, and that byte is the first one inside.
 
 import net from "node:net";
 import { constants as bufferConstants } from "node:buffer";
@@ -18,15 +19,20 @@ const loadWs = () => (wsModule ??= import("./ws.mjs"));
 export const MAX_PENDING = 256;
 const LISTEN_BACKLOG = 4096;
 const SILENCE_MS = HELLO_TIMEOUT_MS / 2;
+/** The first byte of every TLS connection: a handshake record (the ClientHello). */
+const TLS_HANDSHAKE = 0x16;
 
 export class Endpoint {
   /**
    * @param {string} secret the run's secret
    * @param {(line: string) => void} log where refusals are reported (the reader's side only)
+   * @param {{tls?: import("./tls.mjs").RunTls | null, limit?: number}} options tls: the run's identity in an
+   *   encrypted run (every connection must then be TLS), null in a plaintext one
    */
-  constructor(secret, log, limit = Math.min(DEFAULT_MAX_MESSAGE, bufferConstants.MAX_LENGTH)) {
+  constructor(secret, log, { tls = null, limit = Math.min(DEFAULT_MAX_MESSAGE, bufferConstants.MAX_LENGTH) } = {}) {
     this.secret = secret;
     this.log = log;
+    this.tls = tls;
     this.limit = limit;
     this.channels = new Map(); // channel id -> { inboxes, expected, names }
     this.pending = []; // oldest first: { socket, since, spoke, timer }
@@ -92,29 +98,63 @@ export class Endpoint {
   }
 
   start(socket) {
-    const entry = { socket, since: Date.now(), spoke: false, timer: null };
+    const entry = { socket, stream: socket, since: Date.now(), spoke: false, timer: null };
+    // In an encrypted run this covers the TLS handshake too: a peer that never finishes it holds a place no longer.
     entry.timer = setTimeout(() => {
       this.log(`refused connection: no hello within ${HELLO_TIMEOUT_MS / 1000}s`);
       socket.destroy();
     }, HELLO_TIMEOUT_MS);
     this.pending.push(entry);
     socket.on("close", () => this.settle(socket));
+    if (this.tls === null) this.serve(socket, entry);
+    else this.handshake(socket, entry);
+    socket.resume();
+  }
+
+  /** Reads the first byte of a connection (inside TLS in an encrypted run) and hands it to its framing. */
+  serve(stream, entry) {
+    stream.once("data", (first) => {
+      stream.pause();
+      entry.spoke = true;
+      if (first[0] === 0x00) serveTcp(stream, first, (hello) => this.admit(hello, stream), this.log);
+      else if (first[0] === 0x47) this.upgrade(stream, first);
+      else {
+        this.log(`refused connection: garbage first byte 0x${first[0].toString(16).padStart(2, "0")} (neither a frame nor an HTTP upgrade)`);
+        stream.destroy();
+      }
+    });
+  }
+
+  /** The TLS server side of a connection in an encrypted run; what it decrypts is served as a plaintext one is. */
+  handshake(socket, entry) {
+    // The first byte is read before the handshake so that the flood guard sees the peer speak, and a
+    // plaintext writer (a run's runners disagreeing about encryption) is told apart from a broken handshake.
     socket.once("data", (first) => {
       socket.pause();
       entry.spoke = true;
-      if (first[0] === 0x00) serveTcp(socket, first, (hello) => this.admit(hello, socket), this.log);
-      else if (first[0] === 0x47) this.upgrade(socket, first);
-      else {
-        this.log(`refused connection: garbage first byte 0x${first[0].toString(16).padStart(2, "0")} (neither a frame nor an HTTP upgrade)`);
-        socket.destroy();
+      if (first[0] !== TLS_HANDSHAKE) {
+        this.log(`refused connection: not a TLS handshake (first byte 0x${first[0].toString(16).padStart(2, "0")}); every connection of this encrypted run must be TLS`);
+        return socket.destroy();
       }
+      socket.unshift(first); // TLSSocket takes what is buffered in the socket as the start of the handshake
+      const secure = this.tls.accept(socket);
+      entry.stream = secure;
+      let established = false;
+      secure.on("error", (e) => {
+        if (!established) this.log(`refused connection: TLS handshake failed: ${e.reason ?? e.message}`);
+        secure.destroy();
+      });
+      secure.once("secure", () => {
+        established = true;
+      });
+      secure.on("close", () => socket.destroy());
+      this.serve(secure, entry);
     });
-    socket.resume();
   }
 
   /** The connection's hello is decided (or it is gone): its place in the pending set is free. */
   settle(socket) {
-    const index = this.pending.findIndex((p) => p.socket === socket);
+    const index = this.pending.findIndex((p) => p.socket === socket || p.stream === socket);
     if (index < 0) return;
     clearTimeout(this.pending[index].timer);
     this.pending.splice(index, 1);

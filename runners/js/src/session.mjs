@@ -4,6 +4,7 @@
 import { readFileSync } from "node:fs";
 import { announced, listenAddress } from "./address.mjs";
 import { ControlSocket, OPEN } from "./control-socket.mjs";
+import { IdentityError, RunTls, identityLine, isEncrypted, parseIdentity } from "./tls.mjs";
 import { parseMessage, VERSION } from "./protocol.mjs";
 import { Wiring } from "./wiring.mjs";
 import { Hosted, PhaseError } from "./host.mjs";
@@ -35,17 +36,40 @@ export function setupOrder(assigned) {
   return out;
 }
 
-/** The first line of the file RIFFLE_SECRET_FILE names (riffle prints that, never the secret). */
-function secretFromFile(path) {
-  let text;
+/** The text of the file RIFFLE_SECRET_FILE names (riffle prints its path, never the secret). */
+function readSecretFile(path) {
   try {
-    text = readFileSync(path, "utf8");
+    return readFileSync(path, "utf8");
   } catch (e) {
     throw new RunnerError(`RIFFLE_SECRET_FILE=${path} cannot be read: ${e.message}`);
   }
+}
+
+/** The secret: the first line of the secret file. */
+function secretOf(path, text) {
   const secret = text.split("\n")[0].trim();
   if (!secret) throw new RunnerError(`RIFFLE_SECRET_FILE=${path} is empty; it should hold the run's secret on its first line`);
   return secret;
+}
+
+/** An encrypted run without its identity: the message is the whole stderr line, and the runner exits 1. */
+export class EncryptedRunError extends RunnerError {}
+
+/** The run's TLS identity, from the secret file, which every runner of an encrypted run must be given. */
+function runTls(path, text) {
+  if (!path) throw new EncryptedRunError(identityLine("is not set"));
+  let identity;
+  try {
+    identity = parseIdentity(text);
+  } catch (e) {
+    if (e instanceof IdentityError) throw new EncryptedRunError(identityLine(`(${path}) ${e.message}`));
+    throw e;
+  }
+  try {
+    return new RunTls(identity);
+  } catch (e) {
+    throw new EncryptedRunError(identityLine(`(${path}) holds a certificate and key that TLS refuses: ${e.message}`));
+  }
 }
 
 /** Reads the configuration from the environment; throws a RunnerError naming what is missing. */
@@ -56,12 +80,19 @@ export function configFromEnv(env = process.env) {
     }
     return env[name];
   };
+  const controlUrl = required("RIFFLE_CONTROL_URL");
+  const file = env.RIFFLE_SECRET_FILE;
+  // Read once: in an encrypted run it holds the identity even when RIFFLE_SECRET gives the secret.
+  const text = isEncrypted(controlUrl) && file ? readSecretFile(file) : null;
+  const tls = isEncrypted(controlUrl) ? runTls(file, text) : null;
   return {
-    controlUrl: required("RIFFLE_CONTROL_URL"),
-    secret: env.RIFFLE_SECRET || (env.RIFFLE_SECRET_FILE ? secretFromFile(env.RIFFLE_SECRET_FILE) : required("RIFFLE_SECRET")),
+    controlUrl,
+    secret: env.RIFFLE_SECRET || (file ? secretOf(file, text ?? readSecretFile(file)) : required("RIFFLE_SECRET")),
     runnerId: required("RIFFLE_RUNNER_ID"),
     dataListen: env.RIFFLE_DATA_LISTEN || null,
     dataAdvertise: env.RIFFLE_DATA_ADVERTISE || null,
+    /** A RunTls in an encrypted run, null in a plaintext one: what every socket of the run is made with. */
+    tls,
   };
 }
 
@@ -80,7 +111,7 @@ export class Session {
   run() {
     return new Promise((resolve) => {
       this.finish = resolve;
-      const ws = new ControlSocket(this.config.controlUrl);
+      const ws = new ControlSocket(this.config.controlUrl, this.config.tls);
       this.ws = ws;
       let welcomed = false;
       const timer = setTimeout(() => this.exit(1, `no welcome within ${WELCOME_TIMEOUT_MS / 1000}s`), WELCOME_TIMEOUT_MS);
@@ -151,6 +182,7 @@ export class Session {
         this.wiring = new Wiring({
           runnerId: this.config.runnerId,
           secret: this.config.secret,
+          tls: this.config.tls,
           channels: message.channels,
           log: (line) => this.send({ type: "log", processor: null, level: "warn", message: line }),
           processorLog: (processor, level, text) => this.send({ type: "log", processor, level, message: text }),

@@ -5,6 +5,7 @@ import { isUtf8, constants as bufferConstants } from "node:buffer";
 import { HEADER, KIND, MAX_CONTROL, controlFrame, helloJson, parseAccept, parseHello, acceptJson } from "./frame.mjs";
 import { Backpressure } from "./backpressure.mjs";
 import { ChannelError, protocolError, refused, tooLarge, vanishedReader, vanishedWriter } from "./errors.mjs";
+import { notTheRunCertificate } from "./tls.mjs";
 
 /** Frames are packed into a buffer of this size and written when it is full or the writer goes idle. */
 export const BATCH = 256 * 1024;
@@ -39,10 +40,14 @@ class ControlFrames {
   }
 }
 
-/** Connects a writer to a reader endpoint; resolves with a TcpSink once the reader accepted it. */
-export function connectTcp({ host, port, secret, channel, writer }) {
+/**
+ * Connects a writer to a reader endpoint; resolves with a TcpSink once the reader accepted it. With `tls`
+ * (an encrypted run) the connection is TLS and the hello goes out only once the endpoint has presented
+ * the run's certificate.
+ */
+export function connectTcp({ host, port, secret, channel, writer, tls = null }) {
   return new Promise((resolve, reject) => {
-    const socket = net.connect({ host, port });
+    const socket = tls === null ? net.connect({ host, port }) : tls.connect(host, port);
     socket.setNoDelay(true);
     let settled = false;
     const fail = (reason) => {
@@ -77,11 +82,19 @@ export function connectTcp({ host, port, secret, channel, writer }) {
       },
       (reason) => fail(reason),
     );
-    socket.on("connect", () => socket.write(controlFrame(KIND.HELLO, helloJson(secret, channel, writer))));
+    const hello = () => socket.write(controlFrame(KIND.HELLO, helloJson(secret, channel, writer)));
+    const unreachable = (why) => new ChannelError(`channel ${channel}: cannot connect to ${host}:${port}: ${why}`);
+    let secured = false;
+    if (tls === null) socket.on("connect", hello);
+    else {
+      socket.on("secureConnect", () => {
+        if (!tls.presentsRunCertificate(socket)) return fail(unreachable(notTheRunCertificate(host, port)));
+        secured = true;
+        hello();
+      });
+    }
     socket.on("data", (chunk) => control.feed(chunk));
-    socket.on("error", (e) =>
-      fail(new ChannelError(`channel ${channel}: cannot connect to ${host}:${port}: ${e.message}`)),
-    );
+    socket.on("error", (e) => fail(unreachable(tls !== null && !secured ? `TLS handshake failed: ${e.message}` : e.message)));
     socket.on("close", () => fail("the endpoint closed the connection without an answer"));
   });
 }

@@ -25,14 +25,16 @@ export function parseAddress(text) {
 }
 
 export class Wiring {
-  constructor({ runnerId, secret, channels, log, processorLog = () => {}, functionProcessors = new Set() }) {
+  /** `tls`: the run's identity in an encrypted run, where every data connection is TLS; null otherwise. */
+  constructor({ runnerId, secret, tls = null, channels, log, processorLog = () => {}, functionProcessors = new Set() }) {
     this.runnerId = runnerId;
     this.secret = secret;
+    this.tls = tls;
     this.channels = channels;
     this.ends = []; // the stats of every end here
     this.inboxes = new Map();
     this.writers = new Map();
-    this.endpoint = new Endpoint(secret, log);
+    this.endpoint = new Endpoint(secret, log, { tls });
     this.ownEnds = []; // file and http ends, initialised after the processors' setup
     // JS channels of the connector architecture: one writer and its readers, all function processors here.
     this.streams = new Map();
@@ -132,7 +134,7 @@ export class Wiring {
             continue;
           }
           const connect = channel.transport === "websocket" ? connectWs : connectTcp;
-          const options = { ...target, secret: this.secret, channel: channel.id, writer: writer.name };
+          const options = { ...target, secret: this.secret, tls: this.tls, channel: channel.id, writer: writer.name };
           jobs.push(
             connect(options).then(
               (sink) => writer.sinks.push(sink),

@@ -14,9 +14,29 @@ const HIGH_WATER = 1 << 20;
 // ------------------------------------------------------------------------------------------------------
 // Writer side
 
-export function connectWs({ host, port, secret, channel, writer }) {
+/**
+ * Connects a writer to a reader endpoint; resolves with a WsSink once the reader accepted it. With `tls`
+ * (an encrypted run) the WebSocket runs over a TLS connection whose peer has presented the run's
+ * certificate before the upgrade request, let alone the hello, is written.
+ */
+export async function connectWs({ host, port, secret, channel, writer, tls = null }) {
+  let socket = null;
+  if (tls !== null) {
+    try {
+      socket = await tls.connectPinned(host, port);
+    } catch (e) {
+      throw new ChannelError(`channel ${channel}: cannot connect to ${host}:${port}: ${e.message}`);
+    }
+  }
+  return open({ host, port, secret, channel, writer, socket });
+}
+
+function open({ host, port, secret, channel, writer, socket }) {
   return new Promise((resolve, reject) => {
-    const ws = new WebSocket(`ws://${host}:${port}/`, { perMessageDeflate: false, maxPayload: MAX_CONTROL });
+    const options = { perMessageDeflate: false, maxPayload: MAX_CONTROL };
+    // ws://, not wss://: the TLS is the given socket's, already checked; `ws` is not to dial one of its own.
+    if (socket !== null) options.createConnection = () => socket;
+    const ws = new WebSocket(`ws://${host}:${port}/`, options);
     let settled = false;
     const fail = (error) => {
       if (settled) return;

@@ -7,6 +7,7 @@
 
 use futures_util::stream::{SplitSink, SplitStream};
 use futures_util::{SinkExt, StreamExt};
+use riffle_channels::{Link, RunTls};
 use riffle_protocol::{OrchestratorMessage, RunnerMessage};
 use std::net::IpAddr;
 use std::time::Duration;
@@ -15,12 +16,12 @@ use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message as Ws;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::WebSocketStream;
 
 use crate::logging::QUEUE;
 use crate::RunnerError;
 
-type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
+type Socket = WebSocketStream<Link>;
 
 /// The receiving half of the control connection. A task of its own reads the socket, so that pings are
 /// answered (and silence noticed) while the session is busy, in a processor's init for example.
@@ -36,16 +37,25 @@ pub(crate) struct Outgoing {
 
 /// Dials the orchestrator; also returns this side's address of the connection: the address peers on
 /// the orchestrator's side can reach this host at.
-pub(crate) async fn connect(url: &str) -> Result<(Incoming, Outgoing, IpAddr), RunnerError> {
+/// In an encrypted run (`tls`), over TLS to an orchestrator that must present the run's certificate.
+pub(crate) async fn connect(url: &str, tls: Option<&RunTls>) -> Result<(Incoming, Outgoing, IpAddr), RunnerError> {
+    let failed = |e: std::io::Error| RunnerError::Connect { url: url.to_owned(), source: Box::new(e.into()) };
+    let authority = url.split_once("://").map_or(url, |(_, rest)| rest);
+    let authority = authority.split('/').next().unwrap_or(authority);
+    let tcp = TcpStream::connect(authority).await.map_err(failed)?;
     // Control messages are small and latency matters more than packing them: no Nagle delay.
-    let (socket, _response) = tokio_tungstenite::connect_async_with_config(url, None, true)
+    tcp.set_nodelay(true).map_err(failed)?;
+    let local_ip = tcp.local_addr().map_err(failed)?.ip();
+    let link = match tls {
+        None => Link::Plain(tcp),
+        Some(tls) => {
+            let peer = tcp.peer_addr().map_err(failed)?;
+            Link::tls(tls.connect(tcp, peer).await.map_err(failed)?)
+        }
+    };
+    let (socket, _response) = tokio_tungstenite::client_async(url, link)
         .await
         .map_err(|e| RunnerError::Connect { url: url.to_owned(), source: Box::new(e) })?;
-    let local_ip = match socket.get_ref() {
-        MaybeTlsStream::Plain(tcp) => tcp.local_addr().map(|a| a.ip()),
-        _ => Err(std::io::Error::other("not a plain TCP connection")),
-    }
-    .map_err(|e| RunnerError::Connect { url: url.to_owned(), source: Box::new(e.into()) })?;
     let (sink, stream) = socket.split();
     let (tx, rx) = mpsc::channel(QUEUE);
     let task = tokio::spawn(drain(rx, sink));

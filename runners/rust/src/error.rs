@@ -123,6 +123,11 @@ pub enum ReadError {
 /// orchestrator and is not an error of the runner).
 #[derive(Debug, thiserror::Error)]
 pub enum RunnerError {
+    /// An encrypted run's certificate and key cannot be read.
+    #[error(
+        "RIFFLE_CONTROL_URL is wss:// (an encrypted run) but RIFFLE_SECRET_FILE {0}; start it with the command riffle printed, which names the run's secret file"
+    )]
+    NoIdentity(String),
     /// A required environment variable is missing or empty.
     #[error("{0} is not set: this program is a Riffle runner, started by `riffle run` (see docs/protocol.md)")]
     MissingEnv(&'static str),

@@ -46,6 +46,9 @@ pub struct Config {
     /// What the data endpoint is announced as, `HOST` or `HOST:PORT` (`RIFFLE_DATA_ADVERTISE`); None: the
     /// bound address, or for a wildcard bind the address this runner reached the orchestrator from.
     pub data_advertise: Option<String>,
+    /// In an encrypted run (a `wss://` control URL): the run's certificate and key, from the file
+    /// `RIFFLE_SECRET_FILE` names.
+    pub tls: Option<riffle_channels::RunTls>,
 }
 
 impl Config {
@@ -56,8 +59,11 @@ impl Config {
             _ => Err(RunnerError::MissingEnv(name)),
         };
         let optional = |name: &'static str| std::env::var(name).ok().filter(|value| !value.is_empty());
+        let control_url = required(env::CONTROL_URL)?;
+        let tls = if control_url.starts_with("wss://") { Some(identity()?) } else { None };
         Ok(Config {
-            control_url: required(env::CONTROL_URL)?,
+            control_url,
+            tls,
             secret: match required(env::SECRET) {
                 Ok(secret) => secret,
                 Err(missing) => match std::env::var(env::SECRET_FILE) {
@@ -70,6 +76,14 @@ impl Config {
             data_advertise: optional(env::DATA_ADVERTISE),
         })
     }
+}
+
+/// The run's certificate and key, after the secret in the file `RIFFLE_SECRET_FILE` names.
+fn identity() -> Result<riffle_channels::RunTls, RunnerError> {
+    let path = std::env::var(env::SECRET_FILE).ok().filter(|p| !p.is_empty());
+    let Some(path) = path else { return Err(RunnerError::NoIdentity("is not set".into())) };
+    let text = std::fs::read(&path).map_err(|e| RunnerError::NoIdentity(format!("({path}) cannot be read: {e}")))?;
+    riffle_channels::RunTls::from_pem(&text).map_err(|e| RunnerError::NoIdentity(format!("({path}) {e}")))
 }
 
 /// The first line of the file `RIFFLE_SECRET_FILE` names.
@@ -163,7 +177,7 @@ fn program_name() -> String {
 pub async fn serve(registry: Registry, config: Config) -> Result<Outcome, RunnerError> {
     logging::install();
     panic::install_hook();
-    let (mut incoming, outgoing, control_ip) = control::connect(&config.control_url).await?;
+    let (mut incoming, outgoing, control_ip) = control::connect(&config.control_url, config.tls.as_ref()).await?;
     let out = outgoing.tx.clone();
     let hello = RunnerMessage::Hello {
         protocol: VERSION,
@@ -295,6 +309,7 @@ impl Session {
                 let wiring = Wiring::listen(
                     &self.config.runner_id,
                     &self.config.secret,
+                    self.config.tls.clone(),
                     listen,
                     &processors,
                     channels,
@@ -313,10 +328,11 @@ impl Session {
                 };
                 let events = self.events_tx.clone();
                 let secret: Arc<str> = self.config.secret.as_str().into();
+                let tls = self.config.tls.clone();
                 let result = wiring.writer_jobs(&endpoints);
                 self.tasks.push(tokio::spawn(async move {
                     let result = match result {
-                        Ok(jobs) => wiring::connect_all(jobs, secret).await,
+                        Ok(jobs) => wiring::connect_all(jobs, secret, tls).await,
                         Err(failure) => Err(failure),
                     };
                     let _ = events.send(Event::Wired(result)).await;

@@ -70,14 +70,17 @@ impl Wiring {
     pub(crate) async fn listen(
         me: &str,
         secret: &str,
+        tls: Option<riffle_channels::RunTls>,
         listen: SocketAddr,
         processors: &[ProcessorAssignment],
         channels: Vec<ChannelAssignment>,
         stats: StatsBoard,
     ) -> Result<Wiring, RunnerError> {
-        let endpoint = Endpoint::bind(listen, secret, limits())
-            .await
-            .map_err(|source| RunnerError::Listen { addr: listen.to_string(), source })?;
+        let endpoint = match tls {
+            None => Endpoint::bind(listen, secret, limits()).await,
+            Some(tls) => Endpoint::bind_tls(listen, secret, tls, limits()).await,
+        }
+        .map_err(|source| RunnerError::Listen { addr: listen.to_string(), source })?;
         let mut wiring = Wiring {
             me: me.to_owned(),
             endpoint,
@@ -244,11 +247,20 @@ fn networked(channel: &ChannelAssignment) -> bool {
 }
 
 /// Connects every job's network writers (all jobs at once) and joins each with its memory writers.
-pub(crate) async fn connect_all(jobs: Vec<WriterJob>, secret: Arc<str>) -> Result<Vec<Connected>, WireFailure> {
-    futures_util::future::try_join_all(jobs.into_iter().map(|job| connect_one(job, secret.clone()))).await
+pub(crate) async fn connect_all(
+    jobs: Vec<WriterJob>,
+    secret: Arc<str>,
+    tls: Option<riffle_channels::RunTls>,
+) -> Result<Vec<Connected>, WireFailure> {
+    let connecting = jobs.into_iter().map(|job| connect_one(job, secret.clone(), tls.as_ref()));
+    futures_util::future::try_join_all(connecting).await
 }
 
-async fn connect_one(job: WriterJob, secret: Arc<str>) -> Result<Connected, WireFailure> {
+async fn connect_one(
+    job: WriterJob,
+    secret: Arc<str>,
+    tls: Option<&riffle_channels::RunTls>,
+) -> Result<Connected, WireFailure> {
     let WriterJob { processor, channel, writer_id, memory, remote } = job;
     let fail = |message: String| WireFailure { processor: processor.clone(), message };
     let mut joined: Option<riffle_channels::Writer> = None;
@@ -265,9 +277,14 @@ async fn connect_one(job: WriterJob, secret: Arc<str>) -> Result<Connected, Wire
         let addr = crate::address::resolve(&endpoint)
             .await
             .map_err(|e| fail(format!("channel {channel}: endpoint {endpoint} of runner {runner}: {e}")))?;
-        let writer = riffle_channels::Writer::connect(transport, addr, &secret, &channel, &writer_id, &limits())
-            .await
-            .map_err(|e| fail(format!("{e} (runner {runner})")))?;
+        let writer = match tls {
+            None => riffle_channels::Writer::connect(transport, addr, &secret, &channel, &writer_id, &limits()).await,
+            Some(tls) => {
+                riffle_channels::Writer::connect_tls(transport, addr, &secret, tls, &channel, &writer_id, &limits())
+                    .await
+            }
+        }
+        .map_err(|e| fail(format!("{e} (runner {runner})")))?;
         add(writer);
     }
     match joined {

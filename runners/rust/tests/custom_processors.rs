@@ -77,6 +77,7 @@ fn config(fake: &Fake) -> Config {
         runner_id: "rust".into(),
         data_listen: None,
         data_advertise: None,
+        tls: None,
     }
 }
 
