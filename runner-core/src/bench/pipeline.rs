@@ -31,6 +31,14 @@ const CASES: &[Case] = &[
     Case { transport: "websocket", size: 65536, messages: 20_000 },
 ];
 
+/// The cross-process cases again, plain and encrypted: TLS costs most per byte, so the sizes at both ends.
+const TLS_CASES: &[Case] = &[
+    Case { transport: "tcp", size: 64, messages: 5_000_000 },
+    Case { transport: "tcp", size: 65536, messages: 20_000 },
+    Case { transport: "websocket", size: 64, messages: 5_000_000 },
+    Case { transport: "websocket", size: 65536, messages: 20_000 },
+];
+
 /// Generator -> Counter: in one runner instance over memory, otherwise in two over `transport`.
 pub fn generated_pipeline(transport: &str, size: usize, messages: u64) -> String {
     let (parts, riffle_transport) = match transport {
@@ -59,10 +67,6 @@ pub(crate) struct Measured {
     pub(crate) messages: u64,
     /// The largest sum of resident memory of riffle and every process under it, sampled every 10 ms.
     pub(crate) peak_rss_kib: u64,
-}
-
-fn run_once(riffle: &Path, folder: &Path) -> io::Result<Measured> {
-    run_once_with(riffle, folder, &[])
 }
 
 /// `riffle run pipeline.ttl` in `folder` with `extra` arguments, measured.
@@ -257,11 +261,24 @@ pub(crate) fn measure(
     what: &str,
     n: u64,
     runs: usize,
+    raw: Option<&mut dyn FnMut() -> io::Result<Duration>>,
+) -> io::Result<Figures> {
+    measure_with(riffle, folder, &[], what, n, runs, raw)
+}
+
+/// [`measure`] with `extra` arguments to every `riffle run`.
+pub(crate) fn measure_with(
+    riffle: &Path,
+    folder: &Path,
+    extra: &[&str],
+    what: &str,
+    n: u64,
+    runs: usize,
     mut raw: Option<&mut dyn FnMut() -> io::Result<Duration>>,
 ) -> io::Result<Figures> {
     let (mut data, mut walls, mut counted, mut raws, mut peak) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), 0);
     for _ in 0..runs.max(1) {
-        let measured = run_once(riffle, folder)?;
+        let measured = run_once_with(riffle, folder, extra)?;
         if measured.messages != n {
             return Err(io::Error::other(format!("{what}: {} of {n} messages arrived", measured.messages)));
         }
@@ -329,6 +346,36 @@ same run, its reading half in a second process for tcp and websocket, as in the 
             case.size,
             beside_raw(n, case.size, &figures),
             ms(figures.wall)
+        )?;
+    }
+    // Encryption (`riffle run --tls`) beside the plain link, taking turns with it in the same run.
+    writeln!(out, "encrypted runs (--tls) beside plain ones, median of {runs} runs each, taking turns")?;
+    writeln!(
+        out,
+        "{:<10} {:>6} {:>10} {:>12} {:>12} {:>9} {:>11} {:>10}",
+        "link", "size", "messages", "plain msg/s", "tls msg/s", "plain MB/s", "tls MB/s", "tls/plain"
+    )?;
+    for case in TLS_CASES.iter().filter(|c| only.is_none_or(|t| t == c.transport)) {
+        let n = ((case.messages as f64 * scale) as u64).max(1);
+        std::fs::write(folder.join("pipeline.ttl"), generated_pipeline(case.transport, case.size, n))?;
+        let what = format!("{} {} B", case.transport, case.size);
+        // The encrypted run takes the baseline's turn after each plain one.
+        let mut encrypted = || {
+            let figures = measure_with(&riffle, &folder, &["--tls"], &format!("{what} --tls"), n, 1, None)?;
+            Ok(figures.data)
+        };
+        let plain = measure(&riffle, &folder, &what, n, runs, Some(&mut encrypted))?;
+        let tls = plain.raw.unwrap_or_default();
+        let ((plain_msgs, plain_mb), (tls_msgs, tls_mb)) = (rate(n, case.size, plain.data), rate(n, case.size, tls));
+        writeln!(
+            out,
+            "{:<10} {:>6} {:>10} {:>12} {:>12} {plain_mb:>10.0} {tls_mb:>11.0} {:>9.0}%",
+            case.transport,
+            case.size,
+            grouped(n),
+            grouped(plain_msgs as u64),
+            grouped(tls_msgs as u64),
+            tls_msgs / plain_msgs * 100.0
         )?;
     }
     // Start-up: a two-runner pipeline of one message, from `riffle run` to its exit (so the first
