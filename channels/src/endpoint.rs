@@ -17,7 +17,7 @@ use crate::pending::{FirstByte, Pending, Slot, LISTEN_BACKLOG, MAX_PENDING_HANDS
 use crate::reader::{NetLane, Shared};
 use crate::tcp::{self, TcpDecoder};
 use crate::ws::{self, WsDecoder};
-use crate::{inbound, ChannelError, Limits, Reader, RunTls};
+use crate::{inbound, keepalive, ChannelError, Limits, Reader, RunTls};
 
 /// A listening socket that serves the readers registered on it, over TCP framing and WebSocket alike (the
 /// first byte of a connection tells which: `0x00` starts a frame, `G` an HTTP upgrade).
@@ -180,6 +180,11 @@ enum Conn {
 
 async fn handle(inner: Arc<Inner>, stream: TcpStream, peer: SocketAddr, mut slot: Slot) {
     let _ = stream.set_nodelay(true);
+    if let Some(silence) = inner.limits.link_silence {
+        if let Err(e) = keepalive::watch(&stream, silence) {
+            tracing::warn!(%peer, "cannot watch the connection for silence: {e}");
+        }
+    }
     let hello_timeout = inner.limits.hello_timeout;
     let deadline = Instant::now() + hello_timeout;
     let spoke = timeout_at(deadline, slot.first_byte(&stream)).await;

@@ -12,7 +12,7 @@ use tokio::sync::OwnedSemaphorePermit;
 
 use crate::endpoint::Admitted;
 use crate::reader::{Entry, FrameBatch, Item, NetLane};
-use crate::ChannelError;
+use crate::{keepalive, ChannelError};
 
 /// Read buffer growth step. Large, because a read syscall costs far more than the bytes it moves.
 const READ_CHUNK: usize = 256 * 1024;
@@ -186,7 +186,7 @@ pub(crate) async fn serve<D: Decoder>(mut stream: Link, early: &[u8], admitted: 
             }
             Event::Read(Ok(_)) => {}
             Event::Read(Err(e)) => {
-                let err = conn.peer.vanished(e.to_string());
+                let err = conn.peer.vanished(keepalive::reason(&e));
                 conn.fail(err).await;
                 return;
             }

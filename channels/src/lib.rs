@@ -69,6 +69,7 @@ mod error;
 mod fds;
 mod frame;
 mod inbound;
+mod keepalive;
 mod limits;
 pub mod link;
 pub mod memory;

@@ -28,6 +28,10 @@ pub struct Limits {
     pub writer_buffer: usize,
     /// Messages a reader buffers per in-process writer before that writer's `send` waits.
     pub memory_queue: usize,
+    /// How long the peer of a data connection may be silent (its host hung, its link cut) before the
+    /// connection fails: TCP keepalive probes and an unacknowledged-data timeout, set on every
+    /// connection an endpoint accepts or a writer dials. `None` leaves the system's (hours).
+    pub link_silence: Option<Duration>,
 }
 
 impl Default for Limits {
@@ -37,6 +41,7 @@ impl Default for Limits {
             hello_timeout: Duration::from_secs(10),
             writer_buffer: 1 << 20,
             memory_queue: 1024,
+            link_silence: None,
         }
     }
 }

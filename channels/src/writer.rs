@@ -17,7 +17,7 @@ use crate::outgoing::{write_loop, Connection};
 use crate::memory::MemorySink;
 use crate::outbox::{Frames, Full, Outbox, Queue, TcpWire};
 use crate::wsframe::ClientWire;
-use crate::{tcp, ws, ChannelError, Limits, Message, RunTls};
+use crate::{keepalive, tcp, ws, ChannelError, Limits, Message, RunTls};
 
 /// How a writer reaches a reader.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -282,6 +282,9 @@ impl ConnectTo<'_> {
     pub(crate) async fn dial(&self) -> Result<Link, ChannelError> {
         let stream = TcpStream::connect(self.addr).await.map_err(|source| self.unreachable(source))?;
         let _ = stream.set_nodelay(true);
+        if let Some(silence) = self.limits.link_silence {
+            keepalive::watch(&stream, silence).map_err(|source| self.unreachable(source))?;
+        }
         match self.tls {
             None => Ok(Link::Plain(stream)),
             Some(tls) => {

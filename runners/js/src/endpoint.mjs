@@ -2,6 +2,7 @@
 // WebSocket alike. The first byte of a connection tells which: 0x00 starts a hello frame, 'G' an HTTP upgrade.
 // In an encrypted run every connection is a TLS server handshake first, and that byte is the first one inside.
 
+import { watch } from "./keepalive.mjs";
 import net from "node:net";
 import { constants as bufferConstants } from "node:buffer";
 import { DEFAULT_MAX_MESSAGE, VERSION, secretMatches } from "./frame.mjs";
@@ -26,13 +27,15 @@ export class Endpoint {
   /**
    * @param {string} secret the run's secret
    * @param {(line: string) => void} log where refusals are reported (the reader's side only)
-   * @param {{tls?: import("./tls.mjs").RunTls | null, limit?: number}} options tls: the run's identity in an
-   *   encrypted run (every connection must then be TLS), null in a plaintext one
+   * @param {{tls?: import("./tls.mjs").RunTls | null, keepAliveMs?: number | null, limit?: number}} options tls:
+   *   the run's identity in an encrypted run (every connection must then be TLS), null in a plaintext one;
+   *   keepAliveMs: when an idle connection starts being probed for a silent peer (null: never)
    */
-  constructor(secret, log, { tls = null, limit = Math.min(DEFAULT_MAX_MESSAGE, bufferConstants.MAX_LENGTH) } = {}) {
+  constructor(secret, log, { tls = null, keepAliveMs = null, limit = Math.min(DEFAULT_MAX_MESSAGE, bufferConstants.MAX_LENGTH) } = {}) {
     this.secret = secret;
     this.log = log;
     this.tls = tls;
+    this.keepAliveMs = keepAliveMs;
     this.limit = limit;
     this.channels = new Map(); // channel id -> { inboxes, expected, names }
     this.pending = []; // oldest first: { socket, since, spoke, timer }
@@ -98,6 +101,7 @@ export class Endpoint {
   }
 
   start(socket) {
+    watch(socket, this.keepAliveMs);
     const entry = { socket, stream: socket, since: Date.now(), spoke: false, timer: null };
     // In an encrypted run this covers the TLS handshake too: a peer that never finishes it holds a place no longer.
     entry.timer = setTimeout(() => {

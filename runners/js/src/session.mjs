@@ -100,6 +100,8 @@ export class Session {
   constructor(config) {
     this.config = config;
     this.wiring = null;
+    /** The run's heartbeat deadline from `welcome` (null: none); data connections are probed by it too. */
+    this.heartbeatMs = null;
     this.assigned = [];
     this.hosted = [];
     this.chain = Promise.resolve();
@@ -156,6 +158,7 @@ export class Session {
           this.statsTimer = setInterval(() => this.sendStatsIfChanged(), STATS_EVERY_MS);
           this.statsTimer.unref();
           if (message.heartbeatMs > 0) this.watchHeartbeats(message.heartbeatMs);
+          this.heartbeatMs = message.heartbeatMs > 0 ? message.heartbeatMs : null;
           return;
         }
         if (message.type === "stop") return this.stop(0);
@@ -183,6 +186,7 @@ export class Session {
           runnerId: this.config.runnerId,
           secret: this.config.secret,
           tls: this.config.tls,
+          linkSilenceMs: this.heartbeatMs,
           channels: message.channels,
           log: (line) => this.send({ type: "log", processor: null, level: "warn", message: line }),
           processorLog: (processor, level, text) => this.send({ type: "log", processor, level, message: text }),

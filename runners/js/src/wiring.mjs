@@ -6,6 +6,7 @@ import { ConnStream } from "./api-conn.mjs";
 import { ChannelWriter, MemorySink } from "./writer.mjs";
 import { Endpoint } from "./endpoint.mjs";
 import { connectTcp } from "./tcp.mjs";
+import { keepAliveDelay, watch } from "./keepalive.mjs";
 const connectWs = async (options) => (await import("./ws.mjs")).connectWs(options);
 import { FileSink, FileSource, HttpSink, HttpSource, pairEnds } from "./conn-ends.mjs";
 
@@ -25,16 +26,20 @@ export function parseAddress(text) {
 }
 
 export class Wiring {
-  /** `tls`: the run's identity in an encrypted run, where every data connection is TLS; null otherwise. */
-  constructor({ runnerId, secret, tls = null, channels, log, processorLog = () => {}, functionProcessors = new Set() }) {
+  /**
+   * `tls`: the run's identity in an encrypted run, where every data connection is TLS; null otherwise.
+   * `linkSilenceMs`: the run's heartbeat deadline, after which a silent data connection fails (null: none).
+   */
+  constructor({ runnerId, secret, tls = null, linkSilenceMs = null, channels, log, processorLog = () => {}, functionProcessors = new Set() }) {
     this.runnerId = runnerId;
     this.secret = secret;
     this.tls = tls;
+    this.keepAliveMs = keepAliveDelay(linkSilenceMs);
     this.channels = channels;
     this.ends = []; // the stats of every end here
     this.inboxes = new Map();
     this.writers = new Map();
-    this.endpoint = new Endpoint(secret, log, { tls });
+    this.endpoint = new Endpoint(secret, log, { tls, keepAliveMs: this.keepAliveMs });
     this.ownEnds = []; // file and http ends, initialised after the processors' setup
     // JS channels of the connector architecture: one writer and its readers, all function processors here.
     this.streams = new Map();
@@ -137,7 +142,10 @@ export class Wiring {
           const options = { ...target, secret: this.secret, tls: this.tls, channel: channel.id, writer: writer.name };
           jobs.push(
             connect(options).then(
-              (sink) => writer.sinks.push(sink),
+              (sink) => {
+                watch(sink.socket, this.keepAliveMs);
+                writer.sinks.push(sink);
+              },
               (e) => failures.push({ processor: end.processor, message: e.message }),
             ),
           );

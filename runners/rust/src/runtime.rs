@@ -187,6 +187,7 @@ pub async fn serve(registry: Registry, config: Config) -> Result<Outcome, Runner
         pid: std::process::id(),
     };
     out.send(hello).await.map_err(|_| RunnerError::ControlLost("the connection closed during hello".into()))?;
+    let limits;
     match tokio::time::timeout(WELCOME_TIMEOUT, incoming.next()).await {
         Err(_) => return Err(RunnerError::Protocol(format!("no welcome within {WELCOME_TIMEOUT:?}"))),
         Ok(Err(e)) => return Err(e),
@@ -199,15 +200,20 @@ pub async fn serve(registry: Registry, config: Config) -> Result<Outcome, Runner
                 "the orchestrator speaks protocol {protocol}, this runner {VERSION}"
             )))
         }
-        // Its heartbeat deadline, if any, is kept by the reader of `incoming`, which saw it first.
-        Ok(Ok(Some(OrchestratorMessage::Welcome { .. }))) => {}
+        // Its heartbeat deadline, if any, is kept for the control connection by the reader of `incoming`,
+        // which saw it first; data connections fail when their peer is silent as long.
+        Ok(Ok(Some(OrchestratorMessage::Welcome { heartbeat_ms, .. }))) => {
+            limits = wiring::limits(heartbeat_ms.map(std::time::Duration::from_millis));
+        }
         Ok(Ok(Some(other))) => return Err(RunnerError::Protocol(format!("expected welcome, got {}", kind(&other)))),
     }
     logging::attach(out.clone());
     let (events_tx, events) = mpsc::channel(4);
+    let links = wiring::Links { secret: config.secret.as_str().into(), tls: config.tls.clone(), limits };
     let mut session = Session {
         registry,
         config,
+        links,
         control_ip,
         out,
         events_tx,
@@ -256,6 +262,8 @@ struct Session {
     config: Config,
     /// This side's address of the control connection.
     control_ip: IpAddr,
+    /// What every data connection of this run is made with.
+    links: wiring::Links,
     out: mpsc::Sender<RunnerMessage>,
     events_tx: mpsc::Sender<Event>,
     stats: StatsBoard,
@@ -308,8 +316,7 @@ impl Session {
                 let listen = address::listen(self.config.data_listen.as_deref(), self.control_ip).await?;
                 let wiring = Wiring::listen(
                     &self.config.runner_id,
-                    &self.config.secret,
-                    self.config.tls.clone(),
+                    &self.links,
                     listen,
                     &processors,
                     channels,
@@ -327,12 +334,11 @@ impl Session {
                     return Err(RunnerError::Protocol("connect before assign".into()));
                 };
                 let events = self.events_tx.clone();
-                let secret: Arc<str> = self.config.secret.as_str().into();
-                let tls = self.config.tls.clone();
+                let links = self.links.clone();
                 let result = wiring.writer_jobs(&endpoints);
                 self.tasks.push(tokio::spawn(async move {
                     let result = match result {
-                        Ok(jobs) => wiring::connect_all(jobs, secret, tls).await,
+                        Ok(jobs) => wiring::connect_all(jobs, links).await,
                         Err(failure) => Err(failure),
                     };
                     let _ = events.send(Event::Wired(result)).await;

@@ -52,6 +52,17 @@ pub(crate) struct Connected {
     writer: riffle_channels::Writer,
 }
 
+/// What every data connection of this runner is made with.
+#[derive(Clone)]
+pub(crate) struct Links {
+    /// The run's secret, which every writer's hello carries.
+    pub(crate) secret: Arc<str>,
+    /// The run's TLS identity, in an encrypted run.
+    pub(crate) tls: Option<riffle_channels::RunTls>,
+    /// The channel limits, the heartbeat deadline among them.
+    pub(crate) limits: Limits,
+}
+
 /// This runner's share of the run's channels.
 pub(crate) struct Wiring {
     me: String,
@@ -69,16 +80,16 @@ impl Wiring {
     /// Binds the data endpoint and makes every local reader (`assign`).
     pub(crate) async fn listen(
         me: &str,
-        secret: &str,
-        tls: Option<riffle_channels::RunTls>,
+        links: &Links,
         listen: SocketAddr,
         processors: &[ProcessorAssignment],
         channels: Vec<ChannelAssignment>,
         stats: StatsBoard,
     ) -> Result<Wiring, RunnerError> {
-        let endpoint = match tls {
-            None => Endpoint::bind(listen, secret, limits()).await,
-            Some(tls) => Endpoint::bind_tls(listen, secret, tls, limits()).await,
+        let (secret, limits) = (&links.secret, links.limits.clone());
+        let endpoint = match links.tls.clone() {
+            None => Endpoint::bind(listen, secret, limits).await,
+            Some(tls) => Endpoint::bind_tls(listen, secret, tls, limits).await,
         }
         .map_err(|source| RunnerError::Listen { addr: listen.to_string(), source })?;
         let mut wiring = Wiring {
@@ -117,12 +128,12 @@ impl Wiring {
             readers.push(if remote_writers > 0 {
                 self.endpoint.register_reader(&channel.id, channel.writers.len())?
             } else {
-                riffle_channels::Reader::new(&channel.id, local_writers, limits())
+                riffle_channels::Reader::new(&channel.id, local_writers, limits(None))
             });
         } else {
             let fed = usize::from(remote_writers > 0);
             for _ in &local {
-                readers.push(riffle_channels::Reader::new(&channel.id, local_writers + fed, limits()));
+                readers.push(riffle_channels::Reader::new(&channel.id, local_writers + fed, limits(None)));
             }
             if remote_writers > 0 {
                 let from = self.endpoint.register_reader(&channel.id, remote_writers)?;
@@ -247,20 +258,13 @@ fn networked(channel: &ChannelAssignment) -> bool {
 }
 
 /// Connects every job's network writers (all jobs at once) and joins each with its memory writers.
-pub(crate) async fn connect_all(
-    jobs: Vec<WriterJob>,
-    secret: Arc<str>,
-    tls: Option<riffle_channels::RunTls>,
-) -> Result<Vec<Connected>, WireFailure> {
-    let connecting = jobs.into_iter().map(|job| connect_one(job, secret.clone(), tls.as_ref()));
+pub(crate) async fn connect_all(jobs: Vec<WriterJob>, links: Links) -> Result<Vec<Connected>, WireFailure> {
+    let connecting = jobs.into_iter().map(|job| connect_one(job, &links));
     futures_util::future::try_join_all(connecting).await
 }
 
-async fn connect_one(
-    job: WriterJob,
-    secret: Arc<str>,
-    tls: Option<&riffle_channels::RunTls>,
-) -> Result<Connected, WireFailure> {
+async fn connect_one(job: WriterJob, links: &Links) -> Result<Connected, WireFailure> {
+    let Links { secret, tls, limits } = links;
     let WriterJob { processor, channel, writer_id, memory, remote } = job;
     let fail = |message: String| WireFailure { processor: processor.clone(), message };
     let mut joined: Option<riffle_channels::Writer> = None;
@@ -278,10 +282,9 @@ async fn connect_one(
             .await
             .map_err(|e| fail(format!("channel {channel}: endpoint {endpoint} of runner {runner}: {e}")))?;
         let writer = match tls {
-            None => riffle_channels::Writer::connect(transport, addr, &secret, &channel, &writer_id, &limits()).await,
+            None => riffle_channels::Writer::connect(transport, addr, secret, &channel, &writer_id, limits).await,
             Some(tls) => {
-                riffle_channels::Writer::connect_tls(transport, addr, &secret, tls, &channel, &writer_id, &limits())
-                    .await
+                riffle_channels::Writer::connect_tls(transport, addr, secret, tls, &channel, &writer_id, limits).await
             }
         }
         .map_err(|e| fail(format!("{e} (runner {runner})")))?;
@@ -290,7 +293,7 @@ async fn connect_one(
     match joined {
         Some(writer) => Ok(Connected { processor, channel, writer }),
         None => {
-            let writer = riffle_channels::Writer::to_nobody(&channel, &writer_id, &limits());
+            let writer = riffle_channels::Writer::to_nobody(&channel, &writer_id, limits);
             Ok(Connected { processor, channel, writer })
         }
     }
@@ -315,13 +318,14 @@ async fn pump(mut from: riffle_channels::Reader, mut to: riffle_channels::Writer
     }
 }
 
-/// The channel limits, with the hello timeout from `RIFFLE_HELLO_TIMEOUT_MS` if set.
-fn limits() -> Limits {
+/// The channel limits: the hello timeout from `RIFFLE_HELLO_TIMEOUT_MS` if set, and data connections that
+/// fail once their peer has been silent for the run's heartbeat deadline (`welcome`'s), if it has one.
+pub(crate) fn limits(link_silence: Option<std::time::Duration>) -> Limits {
     let hello_timeout = std::env::var(riffle_protocol::env::HELLO_TIMEOUT_MS)
         .ok()
         .and_then(|ms| ms.parse::<u64>().ok())
         .filter(|ms| *ms > 0)
         .map(std::time::Duration::from_millis);
     let defaults = Limits::default();
-    Limits { hello_timeout: hello_timeout.unwrap_or(defaults.hello_timeout), ..defaults }
+    Limits { hello_timeout: hello_timeout.unwrap_or(defaults.hello_timeout), link_silence, ..defaults }
 }
