@@ -215,8 +215,10 @@ async fn handle(inner: Arc<Inner>, stream: TcpStream, peer: SocketAddr, mut slot
     match outcome {
         Err(None) => tracing::warn!(%peer, "refused connection: no hello within {hello_timeout:?}"),
         Err(Some(reason)) => tracing::warn!(%peer, "refused connection: {reason}"),
-        Ok(Conn::Tcp(stream, admitted)) => inbound::serve(stream, &[], admitted, TcpDecoder).await,
-        Ok(Conn::Ws(stream, read, admitted)) => inbound::serve(stream, &read, admitted, WsDecoder::default()).await,
+        Ok(Conn::Tcp(stream, admitted)) => inbound::serve(stream, peer, &[], admitted, TcpDecoder).await,
+        Ok(Conn::Ws(stream, read, admitted)) => {
+            inbound::serve(stream, peer, &read, admitted, WsDecoder::default()).await
+        }
     }
 }
 

@@ -3,6 +3,7 @@
 //! TCP and WebSocket is only how messages are found in the bytes: a [`Decoder`].
 
 use std::io;
+use std::net::SocketAddr;
 use std::sync::Arc;
 
 use crate::link::Link;
@@ -107,7 +108,13 @@ pub(crate) trait Decoder: Send {
 ///
 /// While the lane is full the connection keeps reading into the current batch until that batch is full, so the
 /// reader-side bound is in bytes (lane depth times batch size), not in how the bytes happened to arrive.
-pub(crate) async fn serve<D: Decoder>(mut stream: Link, early: &[u8], admitted: Admitted, decoder: D) {
+pub(crate) async fn serve<D: Decoder>(
+    mut stream: Link,
+    from: SocketAddr,
+    early: &[u8],
+    admitted: Admitted,
+    decoder: D,
+) {
     let Admitted { lane, channel, writer, limit } = admitted;
     // Made at its full size, not grown: `BytesMut` remembers a buffer's first capacity and sizes the
     // buffers that replace it by that.
@@ -186,7 +193,7 @@ pub(crate) async fn serve<D: Decoder>(mut stream: Link, early: &[u8], admitted: 
             }
             Event::Read(Ok(_)) => {}
             Event::Read(Err(e)) => {
-                let err = conn.peer.vanished(keepalive::reason(&e));
+                let err = conn.peer.vanished(keepalive::reason(&e, from.ip()));
                 conn.fail(err).await;
                 return;
             }

@@ -5,6 +5,7 @@
 //! and without cost while data flows.
 
 use std::io;
+use std::net::IpAddr;
 use std::os::fd::AsRawFd;
 use std::time::Duration;
 
@@ -30,10 +31,10 @@ pub(crate) fn watch(socket: &impl AsRawFd, silence: Duration) -> io::Result<()> 
     set(fd, libc::IPPROTO_TCP, libc::TCP_USER_TIMEOUT, unacknowledged)
 }
 
-/// What a failed read or write says: a timeout is the peer's silence.
-pub(crate) fn reason(e: &io::Error) -> String {
+/// What a failed read or write on a connection with `peer` says: a timeout is the peer's silence.
+pub(crate) fn reason(e: &io::Error, peer: IpAddr) -> String {
     if e.kind() == io::ErrorKind::TimedOut {
-        format!("its link went silent: no answer to keepalive probes within the heartbeat deadline ({e})")
+        format!("the link to {peer} went silent: no answer to keepalive probes within the heartbeat deadline ({e})")
     } else {
         e.to_string()
     }
