@@ -10,6 +10,17 @@ export function keepAliveDelay(silenceMs) {
   return Math.max(1, Math.ceil(silenceMs / 3000)) * 1000;
 }
 
+/**
+ * Why a reader's connection ended without its writer's close, given the socket error it saw last (or
+ * none): a timeout is the silence the probes found.
+ */
+export function endReason(error, remoteAddress) {
+  if (error?.code === "ETIMEDOUT") {
+    return `the link to ${remoteAddress} went silent: no answer to keepalive probes within the heartbeat deadline (${error.message})`;
+  }
+  return "end of stream without a close frame";
+}
+
 /** Probes `socket` (plain or TLS: TLS sockets pass it to their TCP socket) once it is idle for `delayMs`. */
 export function watch(socket, delayMs) {
   if (delayMs !== null) socket.setKeepAlive(true, delayMs);

@@ -4,6 +4,7 @@ import net from "node:net";
 import { isUtf8, constants as bufferConstants } from "node:buffer";
 import { HEADER, KIND, MAX_CONTROL, controlFrame, helloJson, parseAccept, parseHello, acceptJson } from "./frame.mjs";
 import { Backpressure } from "./backpressure.mjs";
+import { endReason } from "./keepalive.mjs";
 import { ChannelError, protocolError, refused, tooLarge, vanishedReader, vanishedWriter } from "./errors.mjs";
 import { notTheRunCertificate } from "./tls.mjs";
 
@@ -299,9 +300,12 @@ class FrameReader {
   }
 
   start(rest) {
+    const remote = this.socket.remoteAddress;
+    let lastError = null;
+    this.socket.on("error", (e) => (lastError = e));
     this.socket.on("data", (chunk) => this.feed(chunk));
     this.socket.on("close", () => {
-      if (!this.done) this.fail(vanishedWriter(this.channel, this.writer, "end of stream without a close frame"), null);
+      if (!this.done) this.fail(vanishedWriter(this.channel, this.writer, endReason(lastError, remote)), null);
     });
     if (rest.length) this.feed(rest);
   }

@@ -5,6 +5,7 @@ import http from "node:http";
 import WebSocket, { WebSocketServer } from "ws";
 import { MAX_CONTROL, helloJson, parseAccept, parseHello, acceptJson } from "./frame.mjs";
 import { Backpressure } from "./backpressure.mjs";
+import { endReason } from "./keepalive.mjs";
 import { ChannelError, refused, tooLarge, vanishedReader, vanishedWriter } from "./errors.mjs";
 import { HELLO_TIMEOUT_MS } from "./tcp.mjs";
 
@@ -207,6 +208,10 @@ export class WsAcceptor {
   read(ws, channel, writer, inboxes, limit) {
     let done = false;
     let paused = false;
+    const remote = ws._socket.remoteAddress;
+    let lastError = null;
+    // `ws` turns a socket error into a 1006 close without telling what it was.
+    ws._socket.on("error", (e) => (lastError = e));
     ws.on("message", (data, isBinary) => {
       if (done) return;
       if (data.length > limit) {
@@ -243,7 +248,7 @@ export class WsAcceptor {
       } else if (code === 1000) {
         for (const inbox of inboxes) inbox.writerClosed();
       } else {
-        const error = vanishedWriter(channel, writer, code === 1006 ? "end of stream without a close frame" : `close code ${code}`);
+        const error = vanishedWriter(channel, writer, code === 1006 ? endReason(lastError, remote) : `close code ${code}`);
         for (const inbox of inboxes) inbox.fail(error);
       }
     });

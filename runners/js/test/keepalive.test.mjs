@@ -9,7 +9,7 @@ import { fileURLToPath } from "node:url";
 import { Inbox } from "../src/inbox.mjs";
 import { Endpoint } from "../src/endpoint.mjs";
 import { connectTcp } from "../src/tcp.mjs";
-import { keepAliveDelay, watch } from "../src/keepalive.mjs";
+import { endReason, keepAliveDelay, watch } from "../src/keepalive.mjs";
 import { RunTls, parseIdentity } from "../src/tls.mjs";
 
 const SECRET = "s".repeat(64);
