@@ -50,6 +50,8 @@ public final class Endpoint implements AutoCloseable {
     private final LinkedHashMap<SelectionKey, Long> silent = new LinkedHashMap<>();
     private final long silenceMillis;
     private final byte[] secret;
+    private final RunTls tls;
+    private final int linkSilenceMillis;
     private final long maxMessage;
     private final int helloTimeoutMillis;
     private final Map<String, Inbox> readers = new ConcurrentHashMap<>();
@@ -58,20 +60,22 @@ public final class Endpoint implements AutoCloseable {
     private final Consumer<String> warn;
     private volatile boolean closed;
 
-    private Endpoint(ServerSocketChannel server, Selector selector, String secret, long maxMessage,
+    private Endpoint(ServerSocketChannel server, Selector selector, Links links, long maxMessage,
             int helloTimeoutMillis, Consumer<String> warn) {
         this.server = server;
         this.selector = selector;
         this.silenceMillis = helloTimeoutMillis / 2;
-        this.secret = secret.getBytes(StandardCharsets.UTF_8);
+        this.secret = links.secret().getBytes(StandardCharsets.UTF_8);
+        this.tls = links.tls();
+        this.linkSilenceMillis = links.silenceMillis();
         this.maxMessage = maxMessage;
         this.helloTimeoutMillis = helloTimeoutMillis;
         this.warn = warn;
     }
 
     /** Listens on {@code host:port} (port 0 picks a free one). {@code warn} gets refused connections. */
-    public static Endpoint bind(String host, int port, String secret, Consumer<String> warn) throws IOException {
-        return bind(new InetSocketAddress(InetAddress.getByName(host), port), secret, Integer.MAX_VALUE,
+    public static Endpoint bind(String host, int port, Links links, Consumer<String> warn) throws IOException {
+        return bind(new InetSocketAddress(InetAddress.getByName(host), port), links, Integer.MAX_VALUE,
                 helloTimeoutMillis(), warn);
     }
 
@@ -85,14 +89,14 @@ public final class Endpoint implements AutoCloseable {
         }
     }
 
-    public static Endpoint bind(InetSocketAddress addr, String secret, long maxMessage, int helloTimeoutMillis,
+    public static Endpoint bind(InetSocketAddress addr, Links links, long maxMessage, int helloTimeoutMillis,
             Consumer<String> warn) throws IOException {
         ServerSocketChannel server = ServerSocketChannel.open();
         // Thousands of writers may connect at once while the flood guard lets MAX_PENDING at a time through.
         server.bind(addr, LISTEN_BACKLOG);
         server.configureBlocking(false);
         Selector selector = Selector.open();
-        Endpoint e = new Endpoint(server, selector, secret, maxMessage, helloTimeoutMillis, warn);
+        Endpoint e = new Endpoint(server, selector, links, maxMessage, helloTimeoutMillis, warn);
         Thread accept = new Thread(e::acceptLoop, "riffle-endpoint " + server.socket().getLocalPort());
         accept.setDaemon(true);
         accept.start();
@@ -261,12 +265,18 @@ public final class Endpoint implements AutoCloseable {
         selector.wakeup();
     }
 
-    private void handle(Socket s, long since) {
+    private void handle(Socket raw, long since) {
         Conn conn;
         boolean handshaking = true;
+        Socket s = raw;
         try {
             s.setTcpNoDelay(true);
+            Keepalive.watch(s, linkSilenceMillis);
+            // The TLS handshake counts against the hello timeout.
             s.setSoTimeout((int) Math.max(1, since + helloTimeoutMillis - System.currentTimeMillis()));
+            if (tls != null) {
+                s = tls.accept(raw);
+            }
             Input in = new Input(s.getInputStream(), READ_BUFFER);
             OutputStream out = s.getOutputStream();
             if (!in.readMore()) {
@@ -407,7 +417,8 @@ public final class Endpoint implements AutoCloseable {
             } catch (InterruptedException e) {
                 NetWriter.closeQuietly(socket);
             } catch (IOException e) {
-                String reason = e instanceof EOFException ? "end of stream without a close frame"
+                String reason = Keepalive.timedOut(e) ? Keepalive.reason(socket.getInetAddress().getHostAddress())
+                        : e instanceof EOFException ? "end of stream without a close frame"
                         : e instanceof SocketException ? e.getMessage() : e.toString();
                 fail(vanished(reason));
             }

@@ -49,7 +49,7 @@ public final class NetWriter implements Writer {
     }
 
     /** Connects, says hello and waits for the accept. */
-    public static NetWriter connect(Transport transport, InetSocketAddress addr, String secret, String channel,
+    public static NetWriter connect(Transport transport, InetSocketAddress addr, Links links, String channel,
             String writerId, int helloTimeoutMillis) {
         Socket socket = new Socket();
         try {
@@ -60,10 +60,14 @@ public final class NetWriter implements Writer {
                         + addr.getPort() + ": " + e.getMessage(), e);
             }
             socket.setTcpNoDelay(true);
+            Keepalive.watch(socket, links.silenceMillis());
             socket.setSoTimeout(helloTimeoutMillis);
+            if (links.tls() != null) {
+                socket = links.tls().connect(socket, addr.getHostString(), addr.getPort());
+            }
             Input in = new Input(socket.getInputStream(), 64 * 1024);
             OutputStream out = socket.getOutputStream();
-            byte[] hello = new Hello(Hello.VERSION, secret, channel, writerId).toJson();
+            byte[] hello = new Hello(Hello.VERSION, links.secret(), channel, writerId).toJson();
             long limit;
             try {
                 limit = transport == Transport.TCP ? tcpHandshake(in, out, hello) : wsHandshake(in, out, hello, addr);

@@ -23,11 +23,17 @@ public final class WsClient {
         this.out = out;
     }
 
-    public static WsClient connect(String host, int port, String path) throws IOException {
+    /** Connects to {@code host:port}; with {@code tls} (an encrypted run) only to a peer presenting its certificate. */
+    public static WsClient connect(String host, int port, String path, RunTls tls) throws IOException {
         Socket s = new Socket();
         try {
             s.connect(new InetSocketAddress(host, port), 10_000);
             s.setTcpNoDelay(true);
+            if (tls != null) {
+                s.setSoTimeout(10_000);
+                s = tls.connect(s, host, port);
+                s.setSoTimeout(0);
+            }
             Input in = new Input(s.getInputStream(), 64 * 1024);
             OutputStream out = new BufferedOutputStream(s.getOutputStream(), 64 * 1024);
             Ws.clientHandshake(in, out, host + ":" + port, path);

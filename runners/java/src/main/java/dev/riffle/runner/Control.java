@@ -1,5 +1,6 @@
 package dev.riffle.runner;
 
+import dev.riffle.channels.RunTls;
 import dev.riffle.channels.WsClient;
 import java.net.InetAddress;
 import java.io.IOException;
@@ -36,18 +37,20 @@ final class Control {
         return ws.localAddress();
     }
 
-    static Control connect(String url) throws IOException {
+    /** Connects to {@code url}: {@code ws://HOST:PORT}, or with {@code tls} (an encrypted run) {@code wss://}. */
+    static Control connect(String url, RunTls tls) throws IOException {
         URI uri;
         try {
             uri = URI.create(url);
         } catch (IllegalArgumentException e) {
             throw new IOException("RIFFLE_CONTROL_URL " + url + " is not a URL: " + e.getMessage());
         }
-        if (!"ws".equals(uri.getScheme()) || uri.getHost() == null || uri.getPort() < 0) {
-            throw new IOException("RIFFLE_CONTROL_URL " + url + " is not ws://HOST:PORT");
+        String scheme = tls == null ? "ws" : "wss";
+        if (!scheme.equals(uri.getScheme()) || uri.getHost() == null || uri.getPort() < 0) {
+            throw new IOException("RIFFLE_CONTROL_URL " + url + " is not ws://HOST:PORT or wss://HOST:PORT");
         }
         String path = uri.getRawPath() == null || uri.getRawPath().isEmpty() ? "/" : uri.getRawPath();
-        return new Control(WsClient.connect(uri.getHost(), uri.getPort(), path));
+        return new Control(WsClient.connect(uri.getHost(), uri.getPort(), path, tls));
     }
 
     void send(String json) throws IOException {

@@ -1,6 +1,7 @@
 package dev.riffle.runner;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.riffle.channels.RunTls;
 import java.io.IOException;
 import java.io.PrintStream;
 
@@ -37,9 +38,10 @@ public final class Main {
             host = listen.substring(0, Math.max(colon, 0)).replaceAll("^\\[(.*)\\]$", "$1");
         }
         String advertise = System.getenv("RIFFLE_DATA_ADVERTISE");
+        RunTls tls = RunTls.isEncrypted(url) ? runTls() : null;
         int code;
         try {
-            Session s = new Session(url, secret, runner, host, port, advertise);
+            Session s = new Session(url, secret, tls, runner, host, port, advertise);
             session = s;
             code = s.run();
         } catch (Session.Refused e) {
@@ -70,6 +72,30 @@ public final class Main {
             System.exit(2);
             return null;
         }
+    }
+
+    /**
+     * The run's TLS identity, from the secret file every runner of an encrypted run is given; without it, one
+     * line on stderr and exit 1 before connecting.
+     */
+    private static RunTls runTls() {
+        String file = System.getenv("RIFFLE_SECRET_FILE");
+        String why;
+        if (file == null || file.isEmpty()) {
+            why = "is not set";
+        } else {
+            try {
+                return RunTls.parse(java.nio.file.Files.readString(java.nio.file.Path.of(file)));
+            } catch (RunTls.IdentityException e) {
+                why = "(" + file + ") " + e.getMessage();
+            } catch (IOException | RuntimeException e) {
+                why = "(" + file + ") cannot be read: " + e.getMessage();
+            }
+        }
+        ERR.println(RunTls.identityLine(why));
+        ERR.flush();
+        Runtime.getRuntime().halt(1);
+        return null;
     }
 
     /** The first line of the file RIFFLE_SECRET_FILE names (riffle prints that, never the secret). */

@@ -3,6 +3,8 @@ package dev.riffle.runner;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.riffle.channels.Endpoint;
+import dev.riffle.channels.Links;
+import dev.riffle.channels.RunTls;
 import dev.riffle.processor.Log;
 import dev.riffle.processor.Processor;
 import java.io.IOException;
@@ -23,6 +25,9 @@ import java.util.concurrent.TimeUnit;
 final class Session {
     private final Control control;
     private final String secret;
+    private final RunTls tls;
+    /** The run's secret, TLS and heartbeat deadline for data connections: known once welcome came. */
+    private Links links;
     private final String runnerId;
     private final String host;
     private final int port;
@@ -72,9 +77,10 @@ final class Session {
         }
     }
 
-    Session(String url, String secret, String runnerId, String host, int port, String advertise)
+    Session(String url, String secret, RunTls tls, String runnerId, String host, int port, String advertise)
             throws IOException, Refused, Protocol.ProtocolException {
         this.secret = secret;
+        this.tls = tls;
         this.runnerId = runnerId;
         this.host = host;
         this.port = port;
@@ -91,7 +97,7 @@ final class Session {
         }, "riffle-warm-up");
         warm.setDaemon(true);
         warm.start();
-        this.control = Control.connect(url);
+        this.control = Control.connect(url, tls);
         control.send("{\"type\":\"hello\",\"protocol\":" + Protocol.VERSION + ",\"secret\":" + Json.quote(secret)
                 + ",\"runner\":" + Json.quote(runnerId) + ",\"language\":\"java\",\"pid\":"
                 + ProcessHandle.current().pid() + "}");
@@ -112,7 +118,9 @@ final class Session {
                     + ", this runner " + Protocol.VERSION);
         }
         JsonNode heartbeat = welcome.get("heartbeatMs");
-        control.readInBackground(heartbeat != null && heartbeat.canConvertToInt() ? heartbeat.asInt() : 0);
+        int heartbeatMillis = heartbeat != null && heartbeat.canConvertToInt() ? heartbeat.asInt() : 0;
+        links = new Links(secret, tls, Math.max(0, heartbeatMillis));
+        control.readInBackground(heartbeatMillis);
     }
 
     /** Runs the session to its end; returns the exit code. */
@@ -193,7 +201,7 @@ final class Session {
         }
         Endpoint endpoint;
         try {
-            endpoint = Endpoint.bind(host.isEmpty() ? control.localAddress().getHostAddress() : host, port, secret,
+            endpoint = Endpoint.bind(host.isEmpty() ? control.localAddress().getHostAddress() : host, port, links,
                     warning -> log(null, "warn", warning));
         } catch (IOException e) {
             throw new IOException("cannot listen on " + host + ":" + port + ": " + e.getMessage(), e);
@@ -215,7 +223,7 @@ final class Session {
         }
         background("riffle-wiring", () -> {
             try {
-                wiring.connect(endpoints, secret, this::log);
+                wiring.connect(endpoints, links, this::log);
                 send(Main.message("wired"));
             } catch (Wiring.WireFailure f) {
                 failed(f.processor, "init", f.getMessage(), null);

@@ -3,6 +3,7 @@ package dev.riffle.runner;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.riffle.channels.Endpoint;
 import dev.riffle.channels.Inbox;
+import dev.riffle.channels.Links;
 import dev.riffle.channels.NetWriter;
 import dev.riffle.channels.Transport;
 import dev.riffle.processor.ChannelException;
@@ -163,11 +164,11 @@ final class Wiring {
     }
 
     /** Makes every local writer: memory lanes and network connections (all connections at once). */
-    void connect(JsonNode endpoints, String secret) throws WireFailure {
-        connect(endpoints, secret, null);
+    void connect(JsonNode endpoints, Links links) throws WireFailure {
+        connect(endpoints, links, null);
     }
 
-    void connect(JsonNode endpoints, String secret, ChannelLog log) throws WireFailure {
+    void connect(JsonNode endpoints, Links links, ChannelLog log) throws WireFailure {
         ExecutorService pool = Executors.newCachedThreadPool(r -> {
             Thread t = new Thread(r, "riffle-connect");
             t.setDaemon(true);
@@ -228,7 +229,7 @@ final class Wiring {
                         List<Writer> sinks = new ArrayList<>(memory);
                         for (int i = 0; i < addrs.size(); i++) {
                             try {
-                                sinks.add(NetWriter.connect(transport, addrs.get(i), secret, id, writerId,
+                                sinks.add(NetWriter.connect(transport, addrs.get(i), links, id, writerId,
                                         Endpoint.helloTimeoutMillis()));
                             } catch (ChannelException e) {
                                 throw new ChannelException(e.getMessage() + " (runner " + runners.get(i) + ")");

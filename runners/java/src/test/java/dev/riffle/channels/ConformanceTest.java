@@ -23,7 +23,7 @@ class ConformanceTest {
     static final List<String> WARNINGS = new ArrayList<>();
 
     static Endpoint endpoint() throws Exception {
-        return Endpoint.bind("127.0.0.1", 0, SECRET, w -> {
+        return Endpoint.bind("127.0.0.1", 0, Links.plain(SECRET), w -> {
             synchronized (WARNINGS) {
                 WARNINGS.add(w);
             }
@@ -40,9 +40,9 @@ class ConformanceTest {
             case "memory":
                 return inbox.memoryWriter(id);
             case "tcp":
-                return NetWriter.connect(Transport.TCP, ep.localAddress(), SECRET, inbox.channel(), id, 10_000);
+                return NetWriter.connect(Transport.TCP, ep.localAddress(), Links.plain(SECRET), inbox.channel(), id, 10_000);
             default:
-                return NetWriter.connect(Transport.WEBSOCKET, ep.localAddress(), SECRET, inbox.channel(), id, 10_000);
+                return NetWriter.connect(Transport.WEBSOCKET, ep.localAddress(), Links.plain(SECRET), inbox.channel(), id, 10_000);
         }
     }
 
@@ -288,7 +288,7 @@ class ConformanceTest {
             InetSocketAddress addr = ep.localAddress();
             Transport t = transport.equals("tcp") ? Transport.TCP : Transport.WEBSOCKET;
             ChannelException e = assertThrows(ChannelException.class,
-                    () -> NetWriter.connect(t, addr, "wrong", "urn:c:secret", "w1", 10_000));
+                    () -> NetWriter.connect(t, addr, Links.plain("wrong"), "urn:c:secret", "w1", 10_000));
             String expected = transport.equals("tcp")
                     ? "channel urn:c:secret: the reader endpoint refused writer w1: the endpoint closed the connection "
                             + "without an answer (end of stream)"
@@ -303,12 +303,12 @@ class ConformanceTest {
             ep.register("urn:c:one", 1);
             InetSocketAddress addr = ep.localAddress();
             ChannelException e = assertThrows(ChannelException.class,
-                    () -> NetWriter.connect(Transport.TCP, addr, SECRET, "urn:c:nope", "w1", 10_000));
+                    () -> NetWriter.connect(Transport.TCP, addr, Links.plain(SECRET), "urn:c:nope", "w1", 10_000));
             assertEquals("channel urn:c:nope: the reader endpoint refused writer w1: no reader for channel urn:c:nope "
                     + "on this endpoint", e.getMessage());
-            NetWriter first = NetWriter.connect(Transport.TCP, addr, SECRET, "urn:c:one", "w1", 10_000);
+            NetWriter first = NetWriter.connect(Transport.TCP, addr, Links.plain(SECRET), "urn:c:one", "w1", 10_000);
             e = assertThrows(ChannelException.class,
-                    () -> NetWriter.connect(Transport.TCP, addr, SECRET, "urn:c:one", "w2", 10_000));
+                    () -> NetWriter.connect(Transport.TCP, addr, Links.plain(SECRET), "urn:c:one", "w2", 10_000));
             assertEquals("channel urn:c:one: the reader endpoint refused writer w2: channel urn:c:one: all 1 expected "
                     + "writers are already connected", e.getMessage());
             first.abort();
