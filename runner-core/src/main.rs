@@ -209,7 +209,7 @@ struct RunArgs {
     #[arg(long, value_name = "FILE")]
     secret_file: Option<std::path::PathBuf>,
     /// Encrypt every control and data connection (TLS, with a certificate made for the run and pinned by
-    /// every runner).
+    /// every runner) even on loopback. A run whose --listen is beyond loopback is always encrypted.
     #[arg(long)]
     tls: bool,
     /// The host name or address other hosts reach this one by, for the command printed for

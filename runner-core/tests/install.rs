@@ -371,7 +371,7 @@ fn the_kubernetes_manifests_render_and_agree_with_the_plan_and_the_protocol() {
         assert_eq!(&list_under(doc, "containers:", "- args:"), argv, "{id}");
         let values = env_values(doc);
         let value = |name: &str| values.iter().find(|(n, _)| n == name).map(|(_, v)| v.as_str());
-        assert_eq!(value(env::CONTROL_URL), Some(format!("ws://{advertised}:7000").as_str()), "{id}");
+        assert_eq!(value(env::CONTROL_URL), Some(format!("wss://{advertised}:7000").as_str()), "{id}");
         assert_eq!(value(env::SECRET_FILE), Some(secret_file.as_str()), "{id}");
         assert_eq!(value(env::RUNNER_ID), Some(id.as_str()));
         assert_eq!(value(env::DATA_ADVERTISE), Some("$(POD_IP)"), "{id}");

@@ -152,9 +152,20 @@ struct AcrossHosts {
 /// riffle on host 0 listening on every address, told to advertise its subnet address; then each
 /// external runner started on its host from the printed command alone.
 fn start_across_hosts(hosts: &support::hosts::Hosts, dir: &Path, tag: &str, transport: &str) -> AcrossHosts {
+    start_across_hosts_with(hosts, dir, tag, transport, &[])
+}
+
+fn start_across_hosts_with(
+    hosts: &support::hosts::Hosts,
+    dir: &Path,
+    tag: &str,
+    transport: &str,
+    more: &[&str],
+) -> AcrossHosts {
     let mut riffle = hosts
         .command(0, env!("CARGO_BIN_EXE_riffle"))
         .args(["run", "pipeline.ttl", "--transport", transport])
+        .args(more)
         .args(["--listen", "0.0.0.0:0", "--advertise", &hosts.address(0)])
         .args(["--external", "javascript", "--external", "java"])
         .current_dir(dir)
@@ -204,7 +215,22 @@ fn a_run_across_three_hosts_started_from_what_riffle_printed_keeps_every_message
     let expected = numbers_upper_cased(100_000);
     for transport in ["tcp", "websocket"] {
         let (tag, dir) = (support::unique_tag(), support::folder_with(&numbers_upper_cased_to_file(100_000)));
-        let run = start_across_hosts(&hosts, &dir, &tag, transport);
+        // A secret the test knows, to look for it on the wire; riffle makes it as for any user.
+        let made = std::process::Command::new(env!("CARGO_BIN_EXE_riffle"))
+            .args(["secret", "run.secret"])
+            .current_dir(&dir)
+            .output();
+        assert!(made.unwrap().status.success());
+        let secret = std::fs::read_to_string(dir.join("run.secret")).unwrap().lines().next().unwrap().to_string();
+        // Every packet riffle's host sees: the bridge to both other hosts, and its loopback to its Rust runner.
+        let capture = match hosts.capture(0, &dir.join("wire.pcap")) {
+            Ok(capture) => Some(capture),
+            Err(why) => {
+                println!("not capturing the traffic of {transport}: {why}");
+                None
+            }
+        };
+        let run = start_across_hosts_with(&hosts, &dir, &tag, transport, &["--secret-file", "run.secret"]);
         let (code, stderr) = support::finish(run.riffle, run.lines);
         assert_eq!(code, Some(0), "{transport}: {stderr}");
         for (runner, mut shell, log) in run.runners {
@@ -223,6 +249,17 @@ fn a_run_across_three_hosts_started_from_what_riffle_printed_keeps_every_message
         };
         assert!(on(&js["java"], 2) && on(&java["javascript"], 1) && on(&java["rust"], 0), "{transport}: {js} {java}");
         assert!(support::processes_tagged(&tag).is_empty(), "{transport}: {:?}", support::processes_tagged(&tag));
+        if let Some(capture) = capture {
+            // Listening beyond loopback, the run is encrypted: neither the secret nor a message (lower case
+            // from JavaScript to Java, upper case from Java to Rust) crosses any link in clear, although
+            // more bytes than both streams of messages together did cross.
+            let wire = capture.finish();
+            assert!(wire.len() > 2 * 6_400_000, "{transport}: only {} bytes captured", wire.len());
+            for clear in [secret.as_str(), "abcdefghijklmnopqrstuvwxyz", "ABCDEFGHIJKLMNOPQRSTUVWXYZ"] {
+                let seen = wire.windows(clear.len()).any(|w| w == clear.as_bytes());
+                assert!(!seen, "{transport}: {clear} crossed the wire in clear");
+            }
+        }
         std::fs::remove_dir_all(dir).unwrap();
     }
 }
@@ -263,6 +300,40 @@ fn a_host_whose_link_is_cut_mid_run_fails_the_run_within_the_bound_naming_runner
     // With the default deadline the whole run, its stop included, is over within the 5 s the README says.
     assert!(riffle_took < std::time::Duration::from_secs(5), "riffle took {riffle_took:?}");
     assert!(exits.iter().all(|(_, _, took)| *took < std::time::Duration::from_secs(5)), "{exits:?}");
+    assert!(support::processes_tagged(&tag).is_empty(), "{:?}", support::processes_tagged(&tag));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_link_cut_between_two_runner_hosts_fails_the_run_within_the_bound_naming_the_channel() {
+    let Some(hosts) =
+        hosts_for("a_link_cut_between_two_runner_hosts_fails_the_run_within_the_bound_naming_the_channel")
+    else {
+        return;
+    };
+    let (tag, dir) = (support::unique_tag(), support::folder_with(&numbers_upper_cased_to_file(1_000_000_000)));
+    let mut run = start_across_hosts(&hosts, &dir, &tag, "tcp");
+    support::wait_for_line(&mut run.riffle, &run.lines, "riffle: every processor is initialised; starting");
+    // JavaScript (host 1) writes <numbers> to Java (host 2); both still hear riffle (host 0).
+    let cut_at = std::time::Instant::now();
+    hosts.cut_between(1, 2);
+    let (code, stderr) = support::finish(run.riffle, run.lines);
+    let riffle_took = cut_at.elapsed();
+    assert_eq!(code, Some(1), "{stderr}");
+    let error = stderr.lines().find(|l| l.starts_with("error: ")).unwrap_or_else(|| panic!("{stderr}"));
+    assert!(error.contains("channel ") && error.contains("/numbers"), "{error}");
+    // The Java runner reads <numbers>: it names the JavaScript runner's host.
+    let silent = format!(
+        "the link to {} went silent: no answer to keepalive probes within the heartbeat deadline",
+        hosts.address(1)
+    );
+    assert!(error.contains(&silent), "{error}");
+    for (runner, mut shell, log) in run.runners {
+        let status = shell.wait().expect("the runner ends");
+        assert!(status.code().is_some(), "{runner}: {}", std::fs::read_to_string(log).unwrap());
+    }
+    println!("link between hosts 1 and 2 cut -> riffle exited in {} ms", riffle_took.as_millis());
+    assert!(riffle_took < std::time::Duration::from_secs(5), "riffle took {riffle_took:?}");
     assert!(support::processes_tagged(&tag).is_empty(), "{:?}", support::processes_tagged(&tag));
     std::fs::remove_dir_all(dir).unwrap();
 }

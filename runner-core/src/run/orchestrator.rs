@@ -39,14 +39,14 @@ pub struct RunOptions {
     /// The run's secret from a file (`--secret-file`); None: a new one, written for external runners to
     /// a private file removed at the end.
     pub secret: Option<super::secret::Given>,
-    /// Encrypt every connection of the run (`--tls`).
+    /// Encrypt a run that listens on loopback too (`--tls`); a run listening beyond loopback always is.
     pub tls: bool,
 }
 
 impl RunOptions {
     /// Whether every control and data connection of the run is TLS.
     pub fn encrypted(&self) -> bool {
-        self.tls
+        self.tls || !self.listen.ip().is_loopback()
     }
 }
 

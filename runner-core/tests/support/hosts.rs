@@ -58,6 +58,70 @@ impl Hosts {
     pub fn cut(&self, i: usize) {
         ip(&["-n", &self.names[i], "link", "set", "eth0", "down"]).expect("the link goes down");
     }
+
+    /// Cuts the link between hosts `a` and `b` only (both > 0): each drops what it would send the other
+    /// (a blackhole route), while both still reach host 0 and everything else.
+    pub fn cut_between(&self, a: usize, b: usize) {
+        for (from, to) in [(a, b), (b, a)] {
+            let to = format!("{}/32", self.address(to));
+            ip(&["-n", &self.names[from], "route", "add", "blackhole", &to]).expect("the blackhole route");
+        }
+    }
+}
+
+/// tcpdump writing every packet host `i` sees, on every interface (loopback, veth ends, bridge), to a
+/// file; [`Capture::finish`] stops it and returns the file's bytes.
+pub struct Capture {
+    tcpdump: std::process::Child,
+    file: std::path::PathBuf,
+}
+
+impl Hosts {
+    /// Starts capturing in host `i`; returns once tcpdump says it is listening, or why it cannot.
+    pub fn capture(&self, i: usize, file: &std::path::Path) -> Result<Capture, String> {
+        if !super::on_path("tcpdump") {
+            return Err("tcpdump is not on PATH (scripts/test installs Debian's package when run as root)".into());
+        }
+        // -U writes each packet as it comes, so nothing is left in a buffer when tcpdump is stopped; -Z
+        // root keeps it from dropping to a user that may not write the test's folder.
+        let mut tcpdump = self
+            .command(i, "tcpdump")
+            .args(["-i", "any", "-U", "-Z", "root", "-s", "0", "-w"])
+            .arg(file)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::piped())
+            .spawn()
+            .map_err(|e| format!("tcpdump: {e}"))?;
+        let lines = super::pieces(tcpdump.stderr.take().expect("piped"));
+        loop {
+            match lines.recv_timeout(super::SAFETY) {
+                Ok(line) if line.contains("listening on") => break,
+                Ok(_) => {}
+                Err(_) => {
+                    let _ = tcpdump.kill();
+                    let _ = tcpdump.wait();
+                    return Err("tcpdump did not start listening".into());
+                }
+            }
+        }
+        Ok(Capture { tcpdump, file: file.to_path_buf() })
+    }
+}
+
+impl Capture {
+    /// Stops tcpdump (SIGTERM: it closes the file cleanly) and returns what it captured.
+    pub fn finish(mut self) -> Vec<u8> {
+        unsafe { libc::kill(self.tcpdump.id() as i32, libc::SIGTERM) };
+        let _ = self.tcpdump.wait();
+        std::fs::read(&self.file).expect("the capture file")
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        let _ = self.tcpdump.kill();
+        let _ = self.tcpdump.wait();
+    }
 }
 
 impl Drop for Hosts {
