@@ -68,9 +68,12 @@ fn javascript_to_java_to_rust_keeps_every_message_in_order() {
     }
     let pipeline = numbers_upper_cased_to_file(100_000);
     let expected = numbers_upper_cased(100_000);
-    for transport in ["tcp", "websocket"] {
+    // Encrypted on loopback too (--tls): every runner's control and data connections are then TLS.
+    for transport in ["tcp", "websocket", "tcp --tls", "websocket --tls"] {
         let dir = support::folder_with(&pipeline);
-        let (output, left) = support::riffle_tagged(&["run", "pipeline.ttl", "--transport", transport], Some(&dir));
+        let mut args = vec!["run", "pipeline.ttl", "--transport"];
+        args.extend(transport.split(' '));
+        let (output, left) = support::riffle_tagged(&args, Some(&dir));
         let stderr = text(&output.stderr);
         assert_eq!(output.status.code(), Some(0), "{transport}: {stderr}");
         assert!(stderr.contains("starting 3 runner(s)"), "{transport}: one runner per language: {stderr}");

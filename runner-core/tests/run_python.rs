@@ -65,10 +65,17 @@ fn rust_to_python_to_rust_keeps_every_message_in_order() {
     let lines: Vec<String> = (0..100_000).map(|i| format!("{i}:line through python")).collect();
     let expected = lines.iter().map(|l| format!("{l}\n")).collect::<String>();
     let bytes: usize = lines.iter().map(String::len).sum();
-    for transport in ["tcp", "websocket"] {
+    // Encrypted (--tls) too: the Python runner's control and data connections are then TLS, pinned to the run's
+    // certificate.
+    for (transport, tls) in [("tcp", false), ("websocket", false), ("tcp", true), ("websocket", true)] {
         let dir = support::folder_with(&pipeline);
         std::fs::write(dir.join("input.txt"), lines.join("\n")).unwrap();
-        let (output, left) = support::riffle_tagged(&["run", "pipeline.ttl", "--transport", transport], Some(&dir));
+        let mut args = vec!["run", "pipeline.ttl", "--transport", transport];
+        if tls {
+            args.push("--tls");
+        }
+        let transport = if tls { format!("{transport} --tls") } else { transport.to_string() };
+        let (output, left) = support::riffle_tagged(&args, Some(&dir));
         let stderr = text(&output.stderr);
         assert_eq!(output.status.code(), Some(0), "{transport}: {stderr}");
         assert!(stderr.contains("starting 2 runner(s)"), "{transport}: {stderr}");

@@ -5,7 +5,7 @@ import os
 import resource
 import sys
 
-from .session import Config, Session
+from .session import Config, EncryptedRunError, Session
 
 
 def raise_open_file_limit() -> None:
@@ -26,6 +26,9 @@ def main() -> None:
         print(f"riffle-runner-python: missing environment variable(s) {e.args[0]}; this program is started by "
               f"`riffle run`", file=sys.stderr)
         sys.exit(2)
+    except EncryptedRunError as e:
+        print(e, file=sys.stderr)
+        sys.exit(1)
     except ValueError as e:
         print(f"riffle-runner-python: {e}", file=sys.stderr)
         sys.exit(2)

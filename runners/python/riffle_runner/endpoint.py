@@ -6,12 +6,14 @@ import hmac
 import json
 import logging
 import socket
+import ssl
 import sys
 from dataclasses import dataclass, field
 
-from . import frames
+from . import frames, keepalive
 from .errors import ChannelError
 from .inbox import Inbox, Message
+from .tls import TLS_HANDSHAKE, RunTls
 
 log = logging.getLogger("riffle_runner.endpoint")
 
@@ -66,9 +68,14 @@ class Hello:
 
 
 class Endpoint:
-    def __init__(self, secret: str, max_message: int = frames.DEFAULT_MAX_MESSAGE) -> None:
+    def __init__(self, secret: str, max_message: int = frames.DEFAULT_MAX_MESSAGE, tls: RunTls | None = None
+                 ) -> None:
         self._secret = secret.encode("utf-8")
         self.max_message = max_message
+        # The run's identity in an encrypted run, where every connection must be TLS; None in a plaintext one.
+        self.tls = tls
+        # The run's heartbeat deadline (set at welcome): how long an accepted connection's peer may be silent.
+        self.silence_s: float | None = None
         self._channels: dict[str, Registration] = {}
         self._connections: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
@@ -178,9 +185,20 @@ class Endpoint:
             finally:
                 loop.remove_reader(entry.sock.fileno())
             entry.spoke = True
-            reader, writer = await asyncio.open_connection(sock=entry.sock, limit=frames.BATCH)
+            keepalive.watch(entry.sock, self.silence_s)
+            if self.tls is not None and not self._starts_tls(entry.sock):
+                self._settle(entry)
+                entry.sock.close()
+                return
+            reader, writer = await self._streams(entry.sock)
         except asyncio.TimeoutError:
             log.warning("refused connection: no hello within %gs", frames.HELLO_TIMEOUT_S)
+            self._settle(entry)
+            entry.sock.close()
+            return
+        except (ssl.SSLError, ConnectionError) as e:
+            # Only a TLS handshake gets here (a plaintext connection has not been read from yet).
+            log.warning("refused connection: TLS handshake failed: %s", e)
             self._settle(entry)
             entry.sock.close()
             return
@@ -195,6 +213,27 @@ class Endpoint:
         finally:
             self._settle(entry)
 
+    def _starts_tls(self, sock: socket.socket) -> bool:
+        """Whether an accepted connection of an encrypted run opens with a TLS handshake; logs why not."""
+        try:
+            first = sock.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT)
+        except OSError:
+            return False
+        if first and first[0] != TLS_HANDSHAKE:
+            log.warning("refused connection: not a TLS handshake (first byte 0x%02x); every connection of this "
+                        "encrypted run must be TLS", first[0])
+        return first[:1] == bytes([TLS_HANDSHAKE])
+
+    async def _streams(self, sock: socket.socket) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+        """The streams of an accepted connection, after the TLS server handshake in an encrypted run."""
+        loop = asyncio.get_running_loop()
+        reader = asyncio.StreamReader(limit=frames.BATCH, loop=loop)
+        protocol = asyncio.StreamReaderProtocol(reader, loop=loop)
+        context = self.tls.server if self.tls is not None else None
+        transport, _ = await loop.connect_accepted_socket(
+            lambda: protocol, sock, ssl=context, ssl_handshake_timeout=frames.HELLO_TIMEOUT_S if context else None)
+        return reader, asyncio.StreamWriter(transport, protocol, reader, loop)
+
     async def _accepted(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         from .tcp import serve_tcp_writer
         from .websocket import serve_ws_writer
@@ -206,13 +245,13 @@ class Endpoint:
         try:
             try:
                 first = await asyncio.wait_for(reader.readexactly(1), frames.HELLO_TIMEOUT_S)
-            except (asyncio.TimeoutError, asyncio.IncompleteReadError, ConnectionError):
+            except (asyncio.TimeoutError, asyncio.IncompleteReadError, OSError):
                 return
             if first == b"\x00":
                 await serve_tcp_writer(self, first, reader, writer)
             elif first == b"G":
                 await serve_ws_writer(self, first, reader, writer)
-        except (ConnectionError, asyncio.IncompleteReadError):
+        except (OSError, asyncio.IncompleteReadError):
             pass
         except asyncio.CancelledError:
             # The run is stopping. Not re-raised: asyncio would report the cancelled connection task as an error.

@@ -5,6 +5,7 @@ import logging
 import os
 import signal
 import sys
+import ssl
 from dataclasses import dataclass
 from typing import Any
 
@@ -18,6 +19,7 @@ from .lifecycle import Hosted, failed
 from .logs import ControlLogHandler, ProcessorOutput
 from .protocol import PROTOCOL, encode, parse_from_orchestrator
 from .stats import StatsBoard
+from .tls import IdentityError, RunTls, certificate_of, identity_line, is_encrypted, not_the_run_certificate
 from .wiring import WireFailure, Wiring
 
 STATS_EVERY_S = 0.25
@@ -34,10 +36,15 @@ class Config:
     data_listen: str | None
     # None: the bound address (for a wildcard bind, where this runner reached the orchestrator from).
     data_advertise: str | None
+    # The run's identity in an encrypted run (a wss:// control URL), None in a plaintext one: what every
+    # socket of the run is made with.
+    tls: RunTls | None = None
 
     @staticmethod
     def from_env() -> "Config":
         secret = os.environ.get("RIFFLE_SECRET") or secret_from_file(os.environ.get("RIFFLE_SECRET_FILE"))
+        control_url = os.environ.get("RIFFLE_CONTROL_URL", "")
+        tls = run_tls(os.environ.get("RIFFLE_SECRET_FILE")) if is_encrypted(control_url) else None
         missing = [v for v in ("RIFFLE_CONTROL_URL", "RIFFLE_RUNNER_ID") if not os.environ.get(v)]
         if not secret:
             missing.insert(1, "RIFFLE_SECRET")
@@ -49,7 +56,28 @@ class Config:
             os.environ["RIFFLE_RUNNER_ID"],
             os.environ.get("RIFFLE_DATA_LISTEN") or None,
             os.environ.get("RIFFLE_DATA_ADVERTISE") or None,
+            tls,
         )
+
+
+class EncryptedRunError(ValueError):
+    """An encrypted run without its identity: the message is the whole stderr line, and the runner exits 1."""
+
+
+def run_tls(path: str | None) -> RunTls:
+    """The run's TLS identity, from the secret file, which every runner of an encrypted run must be given."""
+    if not path:
+        raise EncryptedRunError(identity_line("is not set"))
+    try:
+        with open(path, encoding="utf-8") as f:
+            certificate = certificate_of(f.read())
+        return RunTls(path, certificate)
+    except IdentityError as e:
+        raise EncryptedRunError(identity_line(f"({path}) {e}")) from None
+    except ssl.SSLError as e:
+        raise EncryptedRunError(identity_line(f"({path}) holds a certificate and key that TLS refuses: {e}")) from None
+    except (OSError, UnicodeDecodeError) as e:
+        raise EncryptedRunError(identity_line(f"({path}) cannot be read: {e}")) from None
 
 
 def secret_from_file(path: str | None) -> str:
@@ -74,7 +102,7 @@ class Session:
         self._outbox: asyncio.Queue[str | None] = asyncio.Queue()
         self._sender: asyncio.Task[None] | None = None
         self._stats = StatsBoard()
-        self._endpoint = Endpoint(config.secret)
+        self._endpoint = Endpoint(config.secret, tls=config.tls)
         self._wiring: Wiring | None = None
         self._hosted: list[Hosted] = []
         self._tasks: set[asyncio.Task[Any]] = set()
@@ -88,12 +116,21 @@ class Session:
         for sig in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(sig, lambda s=sig: signalled.done() or signalled.set_result(int(s)))
         self._capture_output()
+        tls = self._config.tls
         try:
             self._ws = await connect(
-                self._config.control_url, max_size=None, compression=None, ping_interval=None
+                self._config.control_url, max_size=None, compression=None, ping_interval=None,
+                ssl=tls.client if tls is not None else None, server_hostname="" if tls is not None else None,
             )
-        except (OSError, WebSocketException) as e:
+        except (OSError, WebSocketException, ssl.SSLError) as e:
             self._say(f"cannot connect to the orchestrator at {self._config.control_url}: {e}")
+            return 1
+        if tls is not None and not tls.presents_run_certificate(self._ws.transport.get_extra_info("ssl_object")):
+            # Before the hello: the secret goes only to the run's orchestrator.
+            host, port = self._ws.remote_address[:2]
+            self._say(f"cannot connect to the orchestrator at {self._config.control_url}: "
+                      f"{not_the_run_certificate(host, port)}")
+            self._ws.transport.abort()
             return 1
         self._sender = asyncio.create_task(self._send_loop(self._ws))
         dispatch = asyncio.create_task(self._dispatch(self._ws))
@@ -118,6 +155,7 @@ class Session:
                 if kind == "welcome":
                     deadline = message.get("heartbeatMs")
                     if isinstance(deadline, int) and deadline > 0:
+                        self._endpoint.silence_s = deadline / 1000
                         self._spawn(self._watch_heartbeats(ws, deadline / 1000))
                     continue
                 if kind == "refused":

@@ -7,11 +7,35 @@ from __future__ import annotations
 import asyncio
 import time
 
-from . import frames
+from typing import TYPE_CHECKING
+
+from . import frames, keepalive
 from .errors import ChannelError
+
+if TYPE_CHECKING:
+    from .tls import RunTls
 
 # Above this much unsent data in the socket's buffer, `send` waits (TCP flow control reaches the writer).
 HIGH_WATER = 1024 * 1024
+
+
+async def open_link(address: str, channel: str, tls: RunTls | None, silence_s: float | None
+                    ) -> tuple[asyncio.StreamReader, asyncio.StreamWriter]:
+    """A writer's connection to a reader's endpoint, TLS with the run's certificate pinned in an encrypted run."""
+    from .endpoint import split_address
+    from .tls import TlsRefused
+
+    host, port = split_address(address)
+    try:
+        if tls is None:
+            reader, writer = await asyncio.open_connection(host, port, limit=frames.BATCH)
+        else:
+            reader, writer = await tls.open(host, port, frames.BATCH, frames.HELLO_TIMEOUT_S)
+    except TlsRefused as e:
+        raise ChannelError(f"channel {channel}: {e}") from None
+    keepalive.watch(writer.get_extra_info("socket"), silence_s)
+    writer.transport.set_write_buffer_limits(high=HIGH_WATER)
+    return reader, writer
 
 
 class BatchingSink:
@@ -57,8 +81,8 @@ class BatchingSink:
         started = time.perf_counter_ns()
         try:
             await self._writer.drain()
-        except ConnectionError:
-            raise self._error or self._vanished() from None
+        except OSError as e:
+            raise self._error or self._vanished(e) from None
         return time.perf_counter_ns() - started
 
     async def close(self) -> None:
@@ -70,8 +94,8 @@ class BatchingSink:
         try:
             await self._writer.drain()
             await self._close_ack
-        except ConnectionError:
-            raise self._error or self._vanished() from None
+        except OSError as e:
+            raise self._error or self._vanished(e) from None
         finally:
             self._writer.transport.abort()
         if self._error is not None:
@@ -87,8 +111,9 @@ class BatchingSink:
             self._writer.write(self._batch)
         self._batch = bytearray()
 
-    def _vanished(self) -> ChannelError:
+    def _vanished(self, cause: BaseException | None = None) -> ChannelError:
+        peer = self._writer.get_extra_info("peername")
+        why = keepalive.reason(cause, peer[0] if peer else "?") or "connection to it lost"
         return ChannelError(
-            f"channel {self._channel}: the reader vanished (connection to it lost) while writer {self._writer_id} "
-            f"was sending"
+            f"channel {self._channel}: the reader vanished ({why}) while writer {self._writer_id} was sending"
         )

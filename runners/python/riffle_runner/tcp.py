@@ -3,17 +3,18 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from typing import TYPE_CHECKING
 
-from . import frames
+from . import frames, keepalive
 from .errors import ChannelError
 from .inbox import Message
-from .sink import HIGH_WATER, BatchingSink
+from .sink import BatchingSink, open_link
 
 if TYPE_CHECKING:
     from .endpoint import Endpoint
-
+    from .tls import RunTls
 
 
 async def serve_tcp_writer(
@@ -50,21 +51,22 @@ async def serve_tcp_writer(
         writer.write(frames.frame(frames.REFUSE, reason.encode("utf-8")))
         registration.failed(ChannelError(reason))
 
+    peer = writer.get_extra_info("peername")[0]
     while True:
         try:
             header = await reader.readexactly(frames.HEADER.size)
-        except (asyncio.IncompleteReadError, ConnectionError):
-            registration.failed(
-                ChannelError(
-                    f"channel {hello.channel}: writer {hello.writer} vanished (its connection ended without a CLOSE)"
-                )
-            )
+        except (asyncio.IncompleteReadError, OSError) as e:
+            why = keepalive.reason(e, peer) or "its connection ended without a CLOSE"
+            registration.failed(ChannelError(f"channel {hello.channel}: writer {hello.writer} vanished ({why})"))
             return
         length, kind = frames.HEADER.unpack(header)
         if kind == frames.CLOSE:
-            writer.write(frames.frame(frames.CLOSE))
-            await writer.drain()
+            # Closed first: everything the writer sent has arrived, and a writer may hang up (over TLS, with its
+            # close_notify) as soon as it has the answer, failing the drain.
             registration.closed()
+            writer.write(frames.frame(frames.CLOSE))
+            with contextlib.suppress(OSError):
+                await writer.drain()
             return
         if kind not in (frames.TEXT, frames.BYTES):
             return refuse(f"channel {hello.channel}: writer {hello.writer} sent a frame of unknown kind {kind}")
@@ -75,10 +77,10 @@ async def serve_tcp_writer(
             )
         try:
             payload = await reader.readexactly(length)
-        except (asyncio.IncompleteReadError, ConnectionError):
-            registration.failed(
-                ChannelError(f"channel {hello.channel}: writer {hello.writer} vanished in the middle of a message")
-            )
+        except (asyncio.IncompleteReadError, OSError) as e:
+            why = keepalive.reason(e, peer)
+            registration.failed(ChannelError(f"channel {hello.channel}: writer {hello.writer} vanished in the "
+                                             f"middle of a message{f' ({why})' if why else ''}"))
             return
         message: Message
         if kind == frames.TEXT:
@@ -101,12 +103,11 @@ class TcpSink(BatchingSink):
         super().__init__(channel, writer_id, writer, limit)
 
     @classmethod
-    async def connect(cls, address: str, channel: str, writer_id: str, secret: str) -> TcpSink:
-        from .endpoint import split_address
-
-        host, port = split_address(address)
-        reader, writer = await asyncio.open_connection(host, port, limit=frames.BATCH)
-        writer.transport.set_write_buffer_limits(high=HIGH_WATER)
+    async def connect(cls, address: str, channel: str, writer_id: str, secret: str, tls: RunTls | None = None,
+                      silence_s: float | None = None) -> TcpSink:
+        """In an encrypted run (`tls`) the hello goes out only once the reader has presented the run's
+        certificate; `silence_s` is the run's heartbeat deadline."""
+        reader, writer = await open_link(address, channel, tls, silence_s)
         hello = json.dumps({"version": 1, "secret": secret, "channel": channel, "writer": writer_id})
         writer.write(frames.frame(frames.HELLO, hello.encode("utf-8")))
         try:
@@ -148,8 +149,8 @@ class TcpSink(BatchingSink):
                 return
             reason = payload.decode("utf-8", "replace") if kind == frames.REFUSE else f"a frame of kind {kind}"
             self._error = ChannelError(f"channel {self._channel}: the reader dropped writer {self._writer_id}: {reason}")
-        except (asyncio.IncompleteReadError, ConnectionError):
-            self._error = self._vanished()
+        except (asyncio.IncompleteReadError, OSError) as e:
+            self._error = self._vanished(e)
         if not self._close_ack.done():
             self._close_ack.set_result(None)  # close() then raises the error
         self._writer.transport.abort()

@@ -5,6 +5,7 @@ the writer's sink."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import struct
@@ -19,13 +20,14 @@ from websockets.protocol import Protocol
 from websockets.server import ServerProtocol
 from websockets.uri import parse_uri
 
-from . import frames
+from . import frames, keepalive
 from .errors import ChannelError
 from .inbox import Message
-from .sink import HIGH_WATER, BatchingSink
+from .sink import BatchingSink, open_link
 
 if TYPE_CHECKING:
     from .endpoint import Endpoint
+    from .tls import RunTls
 
 try:
     from websockets.speedups import apply_mask
@@ -48,6 +50,8 @@ class Connection:
         self.reader = reader
         self.writer = writer
         self.oversized: PayloadTooBig | None = None
+        # Why the stream ended early: the socket's error (a keepalive timeout, a reset), else None.
+        self.error: OSError | None = None
 
     def feed(self, data: bytes) -> list[Request | Response | Frame]:
         if data:
@@ -73,7 +77,10 @@ class Connection:
     async def events(self) -> AsyncIterator[Request | Response | Frame | None]:
         """Every event, then None at the end of the stream."""
         while True:
-            data = await self.reader.read(frames.BATCH)
+            try:
+                data = await self.reader.read(frames.BATCH)
+            except OSError as e:
+                self.error, data = e, b""
             for event in self.feed(data):
                 yield event
             if not data or self.oversized is not None:
@@ -162,11 +169,14 @@ async def serve_ws_writer(
         if isinstance(message, tuple):
             await registration.deliver(*message)
         elif isinstance(message, Close):
-            await writer.drain()
+            # Settled before the drain of the close reply: a writer may hang up (over TLS, with its close_notify)
+            # as soon as it has the reply, failing the drain.
             if message.code == NORMAL:
                 registration.closed()
             else:
                 registration.failed(ChannelError(f"{who} closed its connection with status {message.code}"))
+            with contextlib.suppress(OSError):
+                await writer.drain()
             return
         elif isinstance(message, _InvalidText):
             connection.protocol.send_close(POLICY_VIOLATION, "text message is not UTF-8")
@@ -179,7 +189,9 @@ async def serve_ws_writer(
                 registration.failed(ChannelError(
                     f"{who} sent a message of {size} bytes, above the limit of {endpoint.max_message} bytes"))
             else:
-                registration.failed(ChannelError(f"{who} vanished (its connection ended without a close frame)"))
+                peer = writer.get_extra_info("peername")[0]
+                why = keepalive.reason(connection.error, peer) or "its connection ended without a close frame"
+                registration.failed(ChannelError(f"{who} vanished ({why})"))
             return
 
 
@@ -217,12 +229,12 @@ class WsSink(BatchingSink):
         super().__init__(channel, writer_id, connection.writer, limit)
 
     @classmethod
-    async def connect(cls, address: str, channel: str, writer_id: str, secret: str) -> WsSink:
-        from .endpoint import split_address
-
-        host, port = split_address(address)
-        reader, writer = await asyncio.open_connection(host, port, limit=frames.BATCH)
-        writer.transport.set_write_buffer_limits(high=HIGH_WATER)
+    async def connect(cls, address: str, channel: str, writer_id: str, secret: str, tls: RunTls | None = None,
+                      silence_s: float | None = None) -> WsSink:
+        """In an encrypted run (`tls`) the upgrade and the hello go out only once the reader has presented the
+        run's certificate (ws:// inside that TLS: the URI only names the resource); `silence_s` is the run's
+        heartbeat deadline."""
+        reader, writer = await open_link(address, channel, tls, silence_s)
         protocol = ClientProtocol(parse_uri(f"ws://{address}/"), max_size=frames.MAX_CONTROL_PAYLOAD)
         connection = Connection(protocol, reader, writer)
         protocol.send_request(protocol.connect())
@@ -277,7 +289,7 @@ class WsSink(BatchingSink):
                                            f"(status {event.code}: {event.reason})")
                 break
             if event is None:
-                self._error = self._vanished()
+                self._error = self._vanished(self._connection.error)
                 break
         if not self._close_ack.done():
             self._close_ack.set_result(None)  # close() then raises the error

@@ -35,6 +35,8 @@ class Wiring:
                  stats: StatsBoard, emit: Emit | None = None) -> None:
         self._me = me
         self._secret = secret
+        # The run's TLS and heartbeat deadline are the endpoint's: the writers' connections get the same.
+        self._endpoint = endpoint
         self._emit = emit
         self._inboxes: dict[str, list[Inbox]] = {}
         self._ends: dict[str, dict[tuple[str, str], Reader | Writer]] = {}
@@ -101,7 +103,8 @@ class Wiring:
                 if address is None:
                     raise ChannelError(f"channel {channel['id']}: connect gave no endpoint for runner {runner}, "
                                        f"which reads it")
-                sinks.append(await sink_type.connect(address, channel["id"], writer_id, self._secret))
+                sinks.append(await sink_type.connect(address, channel["id"], writer_id, self._secret,
+                                                     tls=self._endpoint.tls, silence_s=self._endpoint.silence_s))
         except (ChannelError, OSError) as e:
             for sink in sinks:
                 sink.abort()
