@@ -5,7 +5,7 @@
 //! `riffle run` starting to the first message counted by a Java sink, which bounds when the JVM runner was
 //! ready for it.
 
-use super::pipeline::{beside_raw, beside_raw_header, into_raw_reader, measure};
+use super::pipeline::{beside_raw, beside_raw_header, encrypted_beside_plain, into_raw_reader, measure, TlsCase};
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -136,6 +136,20 @@ pub fn run(runs: usize, scale: f64, out: &mut dyn Write) -> io::Result<()> {
         writeln!(out, "{:<10} {:>6} {}", case.link, case.size, beside_raw(n, case.size, &figures))?;
     }
     writeln!(out, "(raw for java-java: a bounded ArrayBlockingQueue between two threads of one JVM, dev.riffle.runner.RawLink queue)")?;
+    let encrypted: Vec<TlsCase> = CASES
+        .iter()
+        .filter(|case| case.link != "java-java")
+        .map(|case| {
+            let n = ((case.messages as f64 * scale) as u64).max(1) / 2;
+            TlsCase {
+                link: case.link.to_owned(),
+                size: case.size,
+                messages: n,
+                pipeline: pipeline(case.link, case.size, n),
+            }
+        })
+        .collect();
+    encrypted_beside_plain(&riffle, &folder, &encrypted, runs, out)?;
     std::fs::write(folder.join("pipeline.ttl"), pipeline("rust-java", 64, 1))?;
     let startup = measure(&riffle, &folder, "rust-java, one message", 1, runs.max(7), None)?;
     let first = startup.counted.ok_or_else(|| io::Error::other("the Java counter reported nothing"))?;

@@ -4,7 +4,7 @@
 //! (DESIGN section 5).
 
 use super::ms;
-use super::pipeline::{beside_raw, beside_raw_header, measure, rate};
+use super::pipeline::{beside_raw, beside_raw_header, encrypted_beside_plain, measure, rate, TlsCase};
 use crate::run::report::grouped;
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -174,6 +174,16 @@ pub fn run(runs: usize, scale: f64, out: &mut dyn Write) -> io::Result<()> {
         let figures = measure(&riffle, &folder, label, n, runs, Some(&mut raw_link))?;
         writeln!(out, "{label:<34} {size:>6} {}", beside_raw(n, size, &figures))?;
     }
+    let encrypted: Vec<TlsCase> =
+        [(true, 64, 1_000_000), (true, 65536, 20_000), (false, 64, 1_000_000), (false, 65536, 20_000)]
+            .into_iter()
+            .map(|(js_writes, size, messages)| {
+                let n = count(messages);
+                let link = if js_writes { "js-rust" } else { "rust-js" }.to_owned();
+                TlsCase { link, size, messages: n, pipeline: crossing(js_writes, size, n) }
+            })
+            .collect();
+    encrypted_beside_plain(&riffle, &folder, &encrypted, runs, out)?;
     std::fs::write(folder.join("pipeline.ttl"), js_chain(2, 64, 1))?;
     let startup = measure(&riffle, &folder, "JS-only, one message", 1, runs.max(5), None)?;
     let first = startup.counted.ok_or_else(|| io::Error::other("the sink reported nothing"))?;

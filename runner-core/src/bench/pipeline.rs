@@ -318,6 +318,53 @@ pub(crate) fn beside_raw(n: u64, size: usize, figures: &Figures) -> String {
     )
 }
 
+/// One pipeline measured plain and encrypted by [`encrypted_beside_plain`].
+pub(crate) struct TlsCase {
+    pub(crate) link: String,
+    pub(crate) size: usize,
+    pub(crate) messages: u64,
+    pub(crate) pipeline: String,
+}
+
+/// Each case through `riffle run` and `riffle run --tls`, taking turns in the same run (the encrypted run
+/// takes the raw baseline's turn after each plain one): what encryption costs a link, beside the link.
+pub(crate) fn encrypted_beside_plain(
+    riffle: &Path,
+    folder: &Path,
+    cases: &[TlsCase],
+    runs: usize,
+    out: &mut dyn Write,
+) -> io::Result<()> {
+    writeln!(out, "encrypted runs (--tls) beside plain ones, median of {runs} runs each, taking turns")?;
+    writeln!(
+        out,
+        "{:<12} {:>6} {:>10} {:>12} {:>12} {:>10} {:>11} {:>10}",
+        "link", "size", "messages", "plain msg/s", "tls msg/s", "plain MB/s", "tls MB/s", "tls/plain"
+    )?;
+    for case in cases {
+        let (n, size) = (case.messages, case.size);
+        std::fs::write(folder.join("pipeline.ttl"), &case.pipeline)?;
+        let what = format!("{} {size} B", case.link);
+        let mut encrypted = || {
+            let figures = measure_with(riffle, folder, &["--tls"], &format!("{what} --tls"), n, 1, None)?;
+            Ok(figures.data)
+        };
+        let plain = measure(riffle, folder, &what, n, runs, Some(&mut encrypted))?;
+        let tls = plain.raw.unwrap_or_default();
+        let ((plain_msgs, plain_mb), (tls_msgs, tls_mb)) = (rate(n, size, plain.data), rate(n, size, tls));
+        writeln!(
+            out,
+            "{:<12} {size:>6} {:>10} {:>12} {:>12} {plain_mb:>10.0} {tls_mb:>11.0} {:>9.0}%",
+            case.link,
+            grouped(n),
+            grouped(plain_msgs as u64),
+            grouped(tls_msgs as u64),
+            tls_msgs / plain_msgs * 100.0
+        )?;
+    }
+    Ok(())
+}
+
 pub(crate) fn rate(n: u64, size: usize, d: Duration) -> (f64, f64) {
     let s = d.as_secs_f64().max(1e-9);
     (n as f64 / s, n as f64 * size as f64 / s / 1e6)
@@ -348,36 +395,20 @@ same run, its reading half in a second process for tcp and websocket, as in the 
             ms(figures.wall)
         )?;
     }
-    // Encryption (`riffle run --tls`) beside the plain link, taking turns with it in the same run.
-    writeln!(out, "encrypted runs (--tls) beside plain ones, median of {runs} runs each, taking turns")?;
-    writeln!(
-        out,
-        "{:<10} {:>6} {:>10} {:>12} {:>12} {:>9} {:>11} {:>10}",
-        "link", "size", "messages", "plain msg/s", "tls msg/s", "plain MB/s", "tls MB/s", "tls/plain"
-    )?;
-    for case in TLS_CASES.iter().filter(|c| only.is_none_or(|t| t == c.transport)) {
-        let n = ((case.messages as f64 * scale) as u64).max(1);
-        std::fs::write(folder.join("pipeline.ttl"), generated_pipeline(case.transport, case.size, n))?;
-        let what = format!("{} {} B", case.transport, case.size);
-        // The encrypted run takes the baseline's turn after each plain one.
-        let mut encrypted = || {
-            let figures = measure_with(&riffle, &folder, &["--tls"], &format!("{what} --tls"), n, 1, None)?;
-            Ok(figures.data)
-        };
-        let plain = measure(&riffle, &folder, &what, n, runs, Some(&mut encrypted))?;
-        let tls = plain.raw.unwrap_or_default();
-        let ((plain_msgs, plain_mb), (tls_msgs, tls_mb)) = (rate(n, case.size, plain.data), rate(n, case.size, tls));
-        writeln!(
-            out,
-            "{:<10} {:>6} {:>10} {:>12} {:>12} {plain_mb:>10.0} {tls_mb:>11.0} {:>9.0}%",
-            case.transport,
-            case.size,
-            grouped(n),
-            grouped(plain_msgs as u64),
-            grouped(tls_msgs as u64),
-            tls_msgs / plain_msgs * 100.0
-        )?;
-    }
+    let tls_cases: Vec<TlsCase> = TLS_CASES
+        .iter()
+        .filter(|c| only.is_none_or(|t| t == c.transport))
+        .map(|case| {
+            let n = ((case.messages as f64 * scale) as u64).max(1);
+            TlsCase {
+                link: case.transport.to_owned(),
+                size: case.size,
+                messages: n,
+                pipeline: generated_pipeline(case.transport, case.size, n),
+            }
+        })
+        .collect();
+    encrypted_beside_plain(&riffle, &folder, &tls_cases, runs, out)?;
     // Start-up: a two-runner pipeline of one message, from `riffle run` to its exit (so the first
     // message arrived sooner still).
     std::fs::write(folder.join("pipeline.ttl"), generated_pipeline("tcp", 64, 1))?;

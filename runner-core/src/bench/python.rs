@@ -4,7 +4,7 @@
 //! on the Rust side). The bench processors are runners/python/bench/processors.py.
 
 use super::ms;
-use super::pipeline::{beside_raw, beside_raw_header, into_raw_reader, measure};
+use super::pipeline::{beside_raw, beside_raw_header, encrypted_beside_plain, into_raw_reader, measure, TlsCase};
 use std::io::{self, BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -147,6 +147,16 @@ pub fn run(runs: usize, scale: f64, out: &mut dyn Write) -> io::Result<()> {
         let figures = measure(&riffle, &folder, label, n, runs, Some(&mut raw_link))?;
         writeln!(out, "{label:<38} {size:>6} {}", beside_raw(n, size, &figures))?;
     }
+    let encrypted: Vec<TlsCase> = CASES
+        .iter()
+        .map(|&(label, size, messages)| (label.split(' ').next().unwrap_or_default(), size, messages))
+        .filter(|&(link, _, _)| link != "python-python")
+        .map(|(link, size, messages)| {
+            let n = ((messages as f64 * scale) as u64).max(1);
+            TlsCase { link: link.to_owned(), size, messages: n, pipeline: pipeline(link, size, n) }
+        })
+        .collect();
+    encrypted_beside_plain(&riffle, &folder, &encrypted, runs, out)?;
     std::fs::write(folder.join("pipeline.ttl"), pipeline("rust-python", 64, 1))?;
     let startup = measure(&riffle, &folder, "rust-python, one message", 1, runs.max(5), None)?;
     let first = startup.counted.ok_or_else(|| io::Error::other("the Python sink reported nothing"))?;
