@@ -5,7 +5,7 @@ use crate::names::Names;
 use crate::plan::Plan;
 use std::fmt::Write;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DrawingFormat {
     Dot,
     Mermaid,

@@ -31,7 +31,7 @@ pub const OPTIMISE_AT_MOST_NODES: usize = 2_000;
 /// become deep trees too, which a small stack would not survive. Only what is touched is used.
 pub const QUERY_STACK: usize = 256 * 1024 * 1024;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {
     /// Aligned columns with compact IRIs, for people.
     Table,

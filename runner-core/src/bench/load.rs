@@ -16,7 +16,7 @@ use super::{median, ms};
 use crate::resolve::{resolve, Options};
 
 /// What one `load-once` process measures.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Subject {
     /// `Store::new()` and oxigraph's bulk loader over the file.
     Oxigraph,

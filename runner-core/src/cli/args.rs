@@ -5,6 +5,7 @@ use clap::{Parser, Subcommand};
 use riffle_core::drawing::DrawingFormat;
 use riffle_core::plan::Transport;
 use riffle_core::query::OutputFormat;
+use riffle_core::run::LogFormat;
 use std::path::PathBuf;
 use std::time::Duration;
 
@@ -97,7 +98,7 @@ riffle query --endpoint http://127.0.0.1:7000/sparql 'SELECT ?channel ?n WHERE {
         file: Option<PathBuf>,
         /// Output format [default: table on a terminal, json otherwise; turtle for graphs].
         #[arg(long, value_enum)]
-        format: Option<OutputFormat>,
+        format: Option<OutputChoice>,
     },
     /// Watch a running pipeline in the terminal: a row per channel (messages, bytes, rate, queue,
     /// time blocked) and per processor (runner, state, time), redrawn every second.
@@ -120,7 +121,7 @@ riffle run pipeline.ttl --sparql=127.0.0.1:7000 &\n  riffle top --endpoint http:
         /// The pipeline file (.ttl, .trig, .nt, .nq, .rdf, .jsonld).
         pipeline: PathBuf,
         #[arg(long, value_enum, default_value = "dot")]
-        format: DrawingFormat,
+        format: DrawingChoice,
     },
     /// List the known runners (bundled: Rust, JavaScript, Java, Python; and those PIPELINE declares),
     /// what they handle, and whether each is ready: its program, the files it starts, its interpreter's
@@ -176,7 +177,7 @@ pub struct RunArgs {
     #[arg(short, long)]
     pub quiet: bool,
     #[arg(long, value_enum, default_value = "text")]
-    pub log_format: riffle_core::run::LogFormat,
+    pub log_format: LogFormatChoice,
     /// The live progress line (messages and rate per channel) on stderr: `auto` draws it when
     /// stderr is a terminal and the log format is text.
     #[arg(long, value_enum, default_value = "auto")]
@@ -371,7 +372,7 @@ pub enum BenchTarget {
     #[command(hide = true)]
     LoadOnce {
         #[arg(value_enum)]
-        subject: riffle_core::bench::load::Subject,
+        subject: LoadSubject,
         file: PathBuf,
     },
     /// The reading half of a raw link, in its own process, for `riffle bench run`.
@@ -404,4 +405,86 @@ pub fn resolve_listen(text: &str) -> Result<std::net::SocketAddr, String> {
         .or(addresses.first())
         .copied()
         .ok_or_else(|| format!("{text} has no address"))
+}
+
+// The library's own enums, as the command line spells them: the library does not depend on clap.
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum OutputChoice {
+    /// Aligned columns with compact IRIs, for people.
+    Table,
+    /// SPARQL 1.1 Query Results JSON.
+    Json,
+    Csv,
+    Tsv,
+    /// SPARQL Query Results XML.
+    Xml,
+    /// For CONSTRUCT and DESCRIBE.
+    Turtle,
+    /// For CONSTRUCT and DESCRIBE.
+    Ntriples,
+}
+
+impl From<OutputChoice> for OutputFormat {
+    fn from(choice: OutputChoice) -> OutputFormat {
+        match choice {
+            OutputChoice::Table => OutputFormat::Table,
+            OutputChoice::Json => OutputFormat::Json,
+            OutputChoice::Csv => OutputFormat::Csv,
+            OutputChoice::Tsv => OutputFormat::Tsv,
+            OutputChoice::Xml => OutputFormat::Xml,
+            OutputChoice::Turtle => OutputFormat::Turtle,
+            OutputChoice::Ntriples => OutputFormat::Ntriples,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum DrawingChoice {
+    Dot,
+    Mermaid,
+}
+
+impl From<DrawingChoice> for DrawingFormat {
+    fn from(choice: DrawingChoice) -> DrawingFormat {
+        match choice {
+            DrawingChoice::Dot => DrawingFormat::Dot,
+            DrawingChoice::Mermaid => DrawingFormat::Mermaid,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LogFormatChoice {
+    /// `[<processor>] message`, for people.
+    Text,
+    /// One JSON object a line: level, runner, processor, message.
+    Json,
+}
+
+impl From<LogFormatChoice> for LogFormat {
+    fn from(choice: LogFormatChoice) -> LogFormat {
+        match choice {
+            LogFormatChoice::Text => LogFormat::Text,
+            LogFormatChoice::Json => LogFormat::Json,
+        }
+    }
+}
+
+/// What one `load-once` process measures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum LoadSubject {
+    /// `Store::new()` and oxigraph's bulk loader over the file.
+    Oxigraph,
+    /// What `riffle validate` does: load the pipeline and its imports, resolve, check.
+    Riffle,
+}
+
+impl From<LoadSubject> for riffle_core::bench::load::Subject {
+    fn from(choice: LoadSubject) -> Self {
+        match choice {
+            LoadSubject::Oxigraph => Self::Oxigraph,
+            LoadSubject::Riffle => Self::Riffle,
+        }
+    }
 }

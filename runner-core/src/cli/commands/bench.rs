@@ -23,7 +23,7 @@ pub fn run(what: BenchTarget) -> anyhow::Result<ExitCode> {
         BenchTarget::Python { runs, scale } => bench::python::run(runs.max(1), scale, out)?,
         BenchTarget::Soak { minutes } => bench::soak::run(minutes, out)?,
         BenchTarget::Load { mib, runs } => bench::load::run(mib.max(1), runs.max(1), out)?,
-        BenchTarget::LoadOnce { subject, file } => bench::load::load_once(subject, &file, out)?,
+        BenchTarget::LoadOnce { subject, file } => bench::load::load_once(subject.into(), &file, out)?,
         BenchTarget::RawReader { transport } => {
             let transport = if transport == NetworkChoice::WebSocket { "websocket" } else { "tcp" };
             bench::pipeline::raw_reader(transport, out)?

@@ -26,13 +26,13 @@ pub fn dispatch(command: Command) -> anyhow::Result<ExitCode> {
         }),
         Command::Validate { pipeline, verbose } => pipeline::validate(&pipeline, verbose),
         Command::Plan { pipeline, output } => pipeline::plan(&pipeline, output.as_deref()),
-        Command::Graph { pipeline, format } => pipeline::graph(&pipeline, format),
+        Command::Graph { pipeline, format } => pipeline::graph(&pipeline, format.into()),
         Command::Query { pipeline, query, endpoint, file, format } => {
             // On a thread with a large stack: deep but accepted queries parse and evaluate recursively.
             let worker = std::thread::Builder::new()
                 .name("riffle-query".into())
                 .stack_size(riffle_core::query::QUERY_STACK)
-                .spawn(move || query::run(pipeline, query, endpoint, file, format))?;
+                .spawn(move || query::run(pipeline, query, endpoint, file, format.map(Into::into)))?;
             worker.join().unwrap_or_else(|panic| std::panic::resume_unwind(panic))
         }
         Command::Top { endpoint, interval } => top::run(&endpoint, interval),

@@ -72,7 +72,7 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         ProgressChoice::Always => true,
         ProgressChoice::Never => false,
     };
-    let mut reporter = Reporter::new(log_format, quiet, progress_line, loaded.names.clone());
+    let mut reporter = Reporter::new(log_format.into(), quiet, progress_line, loaded.names.clone());
     for warning in found.iter().filter(|n| n.kind.severity() == Severity::Warning) {
         reporter.warn(&format!("{} ({})", warning.kind, warning.kind.code()));
     }
