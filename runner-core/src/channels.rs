@@ -146,6 +146,7 @@ impl ChannelTable {
             }
         }
         table.load_external_ends(store, names, &mut problems);
+        refuse_kafka_ends(store, names, &mut problems);
         let mut several: Vec<(Term, usize)> = claimed.into_iter().filter(|(_, n)| *n > 1).collect();
         several.sort_by_key(|(end, _)| order_key(Some(end)));
         for (end, count) in several {
@@ -220,6 +221,22 @@ impl ChannelTable {
                 transports.push(t.clone());
             }
         }
+    }
+}
+
+/// Kafka ends would be taken for ends of in-memory or network channels, and a run would drop what is
+/// written to them: refused, each once, until Riffle carries Kafka channels.
+fn refuse_kafka_ends(store: &Store, names: &Names, problems: &mut Vec<(ProblemKind, Term)>) {
+    let mut rows = queries::KAFKA_ENDS.select(store, &[]);
+    rows.sort_by_key(|r| order_key(r.get("end")));
+    let mut seen: Vec<Term> = Vec::new();
+    for row in rows {
+        let (Some(end), Some(class)) = (row.get("end"), row.get("class")) else { continue };
+        if seen.contains(end) {
+            continue;
+        }
+        seen.push(end.clone());
+        problems.push((ProblemKind::KafkaEnd { end: names.term(end), class: names.term(class) }, end.clone()));
     }
 }
 

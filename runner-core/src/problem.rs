@@ -136,6 +136,8 @@ pub enum ProblemKind {
     SeveralTransports { channel: String, count: usize, transports: String },
     #[error("channel {channel} asks for transport {transport}, which Riffle does not know")]
     UnknownTransport { channel: String, transport: String },
+    #[error("channel end {end} is a Kafka end ({class}), which Riffle cannot carry yet")]
+    KafkaEnd { end: String, class: String },
     #[error("channel {channel} is in memory, but its ends run on {count} runner instances: {runners}")]
     MemoryAcrossRunners { channel: String, count: usize, runners: String },
 }
@@ -204,6 +206,7 @@ impl ProblemKind {
             SeveralTransports { .. } => "several-transports",
             UnknownTransport { .. } => "unknown-transport",
             MemoryAcrossRunners { .. } => "memory-across-runners",
+            KafkaEnd { .. } => "kafka-end",
         }
     }
 
@@ -316,6 +319,9 @@ impl ProblemKind {
             SeveralTransports { .. } => "keep one riffle:transport on the channel".into(),
             UnknownTransport { .. } => "use riffle:Memory, riffle:Tcp or riffle:WebSocket".into(),
             MemoryAcrossRunners { .. } => "put both ends in one runner instance, or use riffle:Tcp or riffle:WebSocket".into(),
+            KafkaEnd { .. } => "join the processors with a channel of this run instead (`<c> a rdfc:Reader, rdfc:Writer.`, \
+riffle:transport riffle:Tcp across runners), or run this pipeline with the connector architecture's own runner"
+                .into(),
         }
     }
 }

@@ -26,6 +26,7 @@ query!(PROCESSORS, "processors");
 query!(CHANNELS, "channels");
 query!(CONN_CHANNELS, "conn_channels");
 query!(EXTERNAL_ENDS, "external_ends");
+query!(KAFKA_ENDS, "kafka_ends");
 query!(SHAPES, "shapes");
 query!(SHAPE_TARGETS, "shape_targets");
 query!(SUPERCLASSES, "superclasses");
