@@ -31,19 +31,16 @@ pub const OPTIMISE_AT_MOST_NODES: usize = 2_000;
 /// become deep trees too, which a small stack would not survive. Only what is touched is used.
 pub const QUERY_STACK: usize = 256 * 1024 * 1024;
 
+/// How answers are written: a table for people, or the SPARQL results formats (JSON, CSV, TSV, XML);
+/// Turtle and N-Triples for CONSTRUCT and DESCRIBE. `riffle query --help` describes each.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputFormat {
-    /// Aligned columns with compact IRIs, for people.
     Table,
-    /// SPARQL 1.1 Query Results JSON.
     Json,
     Csv,
     Tsv,
-    /// SPARQL Query Results XML.
     Xml,
-    /// For CONSTRUCT and DESCRIBE.
     Turtle,
-    /// For CONSTRUCT and DESCRIBE.
     Ntriples,
 }
 
