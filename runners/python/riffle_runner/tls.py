@@ -65,7 +65,8 @@ class RunTls:
         # PEM blocks of the secret file and skips the secret's line above them.
         self.server = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
         self.server.load_cert_chain(path)
-        # No chain or host-name check: pinning replaces both, checked by `presents_run_certificate` before a byte is written.
+        # No chain or host-name check: pinning replaces both, checked by `presents_run_certificate` before a
+        # byte is written.
         self.client = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
         self.client.check_hostname = False
         self.client.verify_mode = ssl.CERT_NONE
