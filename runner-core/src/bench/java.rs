@@ -125,7 +125,7 @@ pub fn run(runs: usize, scale: f64, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "riffle bench java: through `riffle run`, median of {runs} runs; raw: the same two languages over plain TCP frames in the same run")?;
     writeln!(out, "{:<10} {:>6} {}", "link", "size", beside_raw_header())?;
     for case in CASES {
-        let n = ((case.messages as f64 * scale) as u64).max(1);
+        let n = super::scaled(case.messages, scale);
         std::fs::write(folder.join("pipeline.ttl"), pipeline(case.link, case.size, n))?;
         let mut raw_link = || match case.link {
             "java-java" => raw_java_queue(case.size, n),
@@ -140,7 +140,7 @@ pub fn run(runs: usize, scale: f64, out: &mut dyn Write) -> io::Result<()> {
         .iter()
         .filter(|case| case.link != "java-java")
         .map(|case| {
-            let n = ((case.messages as f64 * scale) as u64).max(1) / 2;
+            let n = super::scaled(case.messages / 2, scale);
             TlsCase {
                 link: case.link.to_owned(),
                 size: case.size,

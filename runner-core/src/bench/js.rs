@@ -148,7 +148,7 @@ pub fn run(runs: usize, scale: f64, out: &mut dyn Write) -> io::Result<()> {
     let riffle = std::env::current_exe()?;
     let folder = std::env::temp_dir().join(format!("riffle-bench-js-{}", std::process::id()));
     std::fs::create_dir_all(&folder)?;
-    let count = |n: u64| ((n as f64 * scale) as u64).max(1);
+    let count = |n: u64| super::scaled(n, scale);
     writeln!(out, "riffle bench js: pipelines with the JavaScript runner through `riffle run`, median of {runs} runs, beside raw Node links measured in the same run")?;
     writeln!(out, "{:<34} {:>6} {}", "case (raw baseline)", "size", beside_raw_header())?;
     let cases: [(&str, usize, u64); 5] = [

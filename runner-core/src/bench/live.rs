@@ -36,7 +36,7 @@ pub fn run(runs: usize, scale: f64, out: &mut dyn Write) -> io::Result<()> {
     let riffle = std::env::current_exe()?;
     let folder = std::env::temp_dir().join(format!("riffle-bench-live-{}", std::process::id()));
     std::fs::create_dir_all(&folder)?;
-    let n = ((4_000_000.0 * scale) as u64).max(1);
+    let n = super::scaled(4_000_000, scale);
     std::fs::write(folder.join("pipeline.ttl"), generated_pipeline("tcp", 64, n))?;
     writeln!(
         out,

@@ -19,6 +19,11 @@ fn median(mut samples: Vec<Duration>) -> Duration {
     samples[samples.len() / 2]
 }
 
+/// A case's message count times `--scale`, at least one message.
+fn scaled(messages: u64, scale: f64) -> u64 {
+    ((messages as f64 * scale) as u64).max(1)
+}
+
 fn ms(d: Duration) -> String {
     format!("{:.1} ms", d.as_secs_f64() * 1000.0)
 }

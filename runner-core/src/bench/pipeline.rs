@@ -381,7 +381,7 @@ same run, its reading half in a second process for tcp and websocket, as in the 
     )?;
     writeln!(out, "{:<10} {:>6} {} {:>9}", "link", "size", beside_raw_header(), "wall")?;
     for case in CASES.iter().filter(|c| only.is_none_or(|t| t == c.transport)) {
-        let n = ((case.messages as f64 * scale) as u64).max(1);
+        let n = super::scaled(case.messages, scale);
         std::fs::write(folder.join("pipeline.ttl"), generated_pipeline(case.transport, case.size, n))?;
         let what = format!("{} {} B", case.transport, case.size);
         let mut raw_link = || raw(&riffle, case.transport, case.size, n);
@@ -399,7 +399,7 @@ same run, its reading half in a second process for tcp and websocket, as in the 
         .iter()
         .filter(|c| only.is_none_or(|t| t == c.transport))
         .map(|case| {
-            let n = ((case.messages as f64 * scale) as u64).max(1);
+            let n = super::scaled(case.messages, scale);
             TlsCase {
                 link: case.transport.to_owned(),
                 size: case.size,

@@ -136,7 +136,7 @@ pub fn run(runs: usize, scale: f64, out: &mut dyn Write) -> io::Result<()> {
     writeln!(out, "riffle bench python: pipelines with the Python runner through `riffle run`, median of {runs} runs, beside raw links measured in the same run")?;
     writeln!(out, "{:<38} {:>6} {}", "case (raw baseline)", "size", beside_raw_header())?;
     for &(label, size, messages) in CASES {
-        let n = ((messages as f64 * scale) as u64).max(1);
+        let n = super::scaled(messages, scale);
         let link = label.split(' ').next().unwrap_or_default();
         std::fs::write(folder.join("pipeline.ttl"), pipeline(link, size, n))?;
         let mut raw_link = || match link {
@@ -152,7 +152,7 @@ pub fn run(runs: usize, scale: f64, out: &mut dyn Write) -> io::Result<()> {
         .map(|&(label, size, messages)| (label.split(' ').next().unwrap_or_default(), size, messages))
         .filter(|&(link, _, _)| link != "python-python")
         .map(|(link, size, messages)| {
-            let n = ((messages as f64 * scale) as u64).max(1);
+            let n = super::scaled(messages, scale);
             TlsCase { link: link.to_owned(), size, messages: n, pipeline: pipeline(link, size, n) }
         })
         .collect();
