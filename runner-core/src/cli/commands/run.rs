@@ -1,9 +1,9 @@
 //! `riffle run`: resolve the pipeline, then start its runners, connect its channels, and report.
 
-use super::resolved_with;
+use super::{refused, resolved_with};
 use crate::args::{ProgressChoice, RunArgs};
 use riffle_core::live::{self, server, Live};
-use riffle_core::problem::{report, Severity};
+use riffle_core::problem::Severity;
 use riffle_core::resolve::{Options, Resolution};
 use riffle_core::run::{Outcome, Reporter, RunOptions};
 use std::io::IsTerminal;
@@ -56,9 +56,8 @@ pub fn run(args: RunArgs) -> anyhow::Result<ExitCode> {
         eprintln!("error: --external {unknown}: the plan has no such runner instance (it has: {})", ids.join(", "));
         return Ok(ExitCode::from(2));
     }
-    if !problems.is_empty() {
-        eprint!("{}", report(&problems));
-        return Ok(ExitCode::from(2));
+    if let Some(code) = refused(&problems) {
+        return Ok(code);
     }
     let secret = match secret_file.as_deref().map(riffle_core::run::GivenSecret::read).transpose() {
         Ok(secret) => secret,

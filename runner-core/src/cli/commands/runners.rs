@@ -1,7 +1,6 @@
 //! `riffle runners`: every runner the bundled files (or a pipeline) describe, and whether each is ready.
 
-use super::resolved;
-use riffle_core::problem::report;
+use super::{refused, resolved};
 use riffle_core::runners::{find_program, Runners};
 use std::io::Write;
 use std::path::PathBuf;
@@ -12,9 +11,8 @@ pub fn run(pipeline: Option<PathBuf>) -> anyhow::Result<ExitCode> {
     let (store, names, dir) = match &pipeline {
         Some(path) => {
             let resolution = resolved(path)?;
-            if !resolution.loaded.problems.is_empty() {
-                eprint!("{}", report(&resolution.loaded.problems));
-                return Ok(ExitCode::from(2));
+            if let Some(code) = refused(&resolution.loaded.problems) {
+                return Ok(code);
             }
             let dir = resolution.plan.working_dir.clone();
             (resolution.loaded.store, resolution.loaded.names, PathBuf::from(dir))
