@@ -175,6 +175,11 @@ class Endpoint:
             self._pending.remove(entry)
             self._settled.set()
 
+    def _drop(self, entry: _Pending) -> None:
+        """Closes a connection that never got as far as a hello, and frees its place."""
+        self._settle(entry)
+        entry.sock.close()
+
     async def _serve(self, entry: _Pending) -> None:
         loop = asyncio.get_running_loop()
         try:
@@ -187,26 +192,18 @@ class Endpoint:
             entry.spoke = True
             keepalive.watch(entry.sock, self.silence_s)
             if self.tls is not None and not self._starts_tls(entry.sock):
-                self._settle(entry)
-                entry.sock.close()
-                return
+                return self._drop(entry)
             reader, writer = await self._streams(entry.sock)
         except asyncio.TimeoutError:
             log.warning("refused connection: no hello within %gs", frames.HELLO_TIMEOUT_S)
-            self._settle(entry)
-            entry.sock.close()
-            return
+            return self._drop(entry)
         except (ssl.SSLError, ConnectionError) as e:
             # Only a TLS handshake gets here (a plaintext connection has not been read from yet).
             log.warning("refused connection: TLS handshake failed: %s", e)
-            self._settle(entry)
-            entry.sock.close()
-            return
+            return self._drop(entry)
         except (asyncio.CancelledError, OSError):
             # Closed to make room, or the run is stopping.
-            self._settle(entry)
-            entry.sock.close()
-            return
+            return self._drop(entry)
         entry.writer = writer
         try:
             await self._accepted(reader, writer)
